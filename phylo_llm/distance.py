@@ -1,0 +1,123 @@
+"""Pairwise distances between DNA vectors, as a labelled square matrix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial.distance import pdist, squareform
+
+from .dna import DNA
+from .errors import PhyloLLMError
+
+#: Metric names accepted by :func:`distance_matrix`, mapped to SciPy's names.
+METRICS: dict[str, str] = {
+    "euclidean": "euclidean",
+    "cosine": "cosine",
+    "sqeuclidean": "sqeuclidean",
+    "manhattan": "cityblock",
+    "correlation": "correlation",
+}
+
+
+@dataclass(frozen=True)
+class DistanceMatrix:
+    """A symmetric matrix of non-negative distances with a zero diagonal.
+
+    Attributes
+    ----------
+    ids : tuple of str
+        Row and column labels.
+    values : numpy.ndarray
+        ``(n, n)`` float64.
+    metric : str
+        How the distances were computed (``""`` when unknown, e.g. read from a file).
+    source : str
+        Where the data came from, for messages.
+    """
+
+    ids: tuple[str, ...]
+    values: np.ndarray
+    metric: str = ""
+    source: str = "<memory>"
+
+    def __post_init__(self) -> None:
+        ids = tuple(str(i) for i in self.ids)
+        values = np.asarray(self.values, dtype=np.float64)
+        object.__setattr__(self, "ids", ids)
+        object.__setattr__(self, "values", values)
+        validate_distances(ids, values, self.source)
+
+    @property
+    def n_models(self) -> int:
+        return len(self.ids)
+
+    def condensed(self) -> np.ndarray:
+        """The upper triangle as SciPy's condensed vector."""
+        return squareform(self.values, checks=False)
+
+    def subset(self, ids) -> "DistanceMatrix":
+        pos = {m: i for i, m in enumerate(self.ids)}
+        missing = [m for m in ids if m not in pos]
+        if missing:
+            raise PhyloLLMError(f"{self.source}: model {missing[0]!r} is not in the distance matrix")
+        rows = np.array([pos[m] for m in ids], dtype=np.intp)
+        return DistanceMatrix(tuple(ids), self.values[np.ix_(rows, rows)], self.metric, self.source)
+
+
+def validate_distances(ids: tuple[str, ...], values: np.ndarray, source: str) -> None:
+    """Raise :class:`PhyloLLMError` unless ``values`` is a valid labelled distance matrix."""
+    n = len(ids)
+    if n == 0:
+        raise PhyloLLMError(f"{source}: no models found")
+    if values.shape != (n, n):
+        raise PhyloLLMError(f"{source}: expected a {n} x {n} matrix, got shape {values.shape}")
+    if len(set(ids)) != n:
+        dup = next(m for i, m in enumerate(ids) if m in ids[:i])
+        raise PhyloLLMError(f"{source}: duplicate model id {dup!r}")
+    checks = (
+        (~np.isfinite(values), "is not finite"),
+        (values < 0, "is negative"),
+        (np.abs(values - values.T) > 1e-9 * np.maximum(1.0, np.abs(values)), "is not symmetric"),
+    )
+    for bad, what in checks:
+        if bad.any():
+            i, j = map(int, np.argwhere(bad)[0])
+            raise PhyloLLMError(f"{source}: distance between {ids[i]!r} and {ids[j]!r} ({values[i, j]!r}) {what}")
+    diagonal = np.diagonal(values)
+    if (diagonal != 0).any():
+        i = int(np.argmax(diagonal != 0))
+        raise PhyloLLMError(f"{source}: distance of {ids[i]!r} to itself is {diagonal[i]!r}, not 0")
+
+
+def distance_matrix(dna: DNA, metric: str = "euclidean") -> DistanceMatrix:
+    """Pairwise distances between all DNA vectors.
+
+    Parameters
+    ----------
+    dna : DNA
+        The vectors.
+    metric : {"euclidean", "cosine", "sqeuclidean", "manhattan", "correlation"}
+        Euclidean is the LLM DNA paper's metric. Cosine and correlation are
+        ``1 - similarity`` and are undefined for zero (resp. constant) vectors,
+        which raise :class:`PhyloLLMError` naming the model.
+
+    Returns
+    -------
+    DistanceMatrix
+    """
+    if metric not in METRICS:
+        raise PhyloLLMError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
+    vectors = dna.vectors
+    if metric in ("cosine", "correlation"):
+        centred = vectors - vectors.mean(axis=1, keepdims=True) if metric == "correlation" else vectors
+        flat = ~np.any(centred != 0, axis=1)
+        if flat.any():
+            row = int(np.argmax(flat))
+            what = "a zero vector" if metric == "cosine" else "a constant vector"
+            raise PhyloLLMError(f"{dna.source}: model {dna.ids[row]!r} has {what}: its {metric} distance is undefined")
+    values = squareform(pdist(vectors, METRICS[metric]))
+    if metric in ("cosine", "correlation"):
+        # 1 - cos can round to a tiny negative number for parallel vectors.
+        np.maximum(values, 0.0, out=values)
+    return DistanceMatrix(dna.ids, values, metric, dna.source)

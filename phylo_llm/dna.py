@@ -1,0 +1,166 @@
+"""The DNA of a set of models: ids, one vector per model, and what is known about each.
+
+A :class:`DNA` is plain data. Readers in :mod:`phylo_llm.io` build it; everything
+downstream (distances, trees, scores) reads it. Validation happens once, here.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .errors import PhyloLLMError, PhyloLLMWarning
+
+#: Metadata columns that describe how a DNA was made. DNA that differs in any of
+#: them lives in a different space and must not be compared with the rest.
+SETTINGS_COLUMNS: tuple[str, ...] = (
+    "probe_set",
+    "probe_count",
+    "prompt_fingerprint",
+    "encoder",
+    "answer_dim",
+    "dna_dim",
+    "extraction_seed",
+)
+
+
+@dataclass(frozen=True)
+class DNA:
+    """DNA vectors of ``n`` models.
+
+    Attributes
+    ----------
+    ids : tuple of str
+        Model ids, unique, in row order.
+    vectors : numpy.ndarray
+        ``(n, d)`` float64 array, one DNA per row, all finite.
+    metadata : pandas.DataFrame
+        One row per model (index: the ids); extraction settings and anything
+        else the source file carried.
+    source : str
+        Where the DNA came from, for messages.
+    """
+
+    ids: tuple[str, ...]
+    vectors: np.ndarray
+    metadata: pd.DataFrame = field(default_factory=pd.DataFrame)
+    source: str = "<memory>"
+
+    def __post_init__(self) -> None:
+        ids = tuple(str(i) for i in self.ids)
+        vectors = np.asarray(self.vectors, dtype=np.float64)
+        meta = self.metadata
+        if meta is None or len(meta.columns) == 0:
+            meta = pd.DataFrame(index=pd.Index(ids, name="model"))
+        else:
+            meta = meta.copy()
+            meta.index = pd.Index(ids, name="model")
+        object.__setattr__(self, "ids", ids)
+        object.__setattr__(self, "vectors", vectors)
+        object.__setattr__(self, "metadata", meta)
+        validate_vectors(ids, vectors, self.source)
+
+    @property
+    def n_models(self) -> int:
+        return len(self.ids)
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    def subset(self, ids) -> "DNA":
+        """The DNA of the given models, in the given order."""
+        pos = {m: i for i, m in enumerate(self.ids)}
+        missing = [m for m in ids if m not in pos]
+        if missing:
+            raise PhyloLLMError(f"{self.source}: model {missing[0]!r} is not in the DNA")
+        rows = [pos[m] for m in ids]
+        return DNA(tuple(ids), self.vectors[rows], self.metadata.iloc[rows], self.source)
+
+
+def validate_vectors(ids: tuple[str, ...], vectors: np.ndarray, source: str) -> None:
+    """Raise :class:`PhyloLLMError` for anything that cannot be a DNA matrix.
+
+    Checks: at least one model, a 2-D matrix with one row per id and at least
+    one dimension, unique ids, finite values.
+    """
+    if len(ids) == 0:
+        raise PhyloLLMError(f"{source}: no models found")
+    if vectors.ndim != 2 or vectors.shape[0] != len(ids):
+        raise PhyloLLMError(
+            f"{source}: expected one DNA vector per model ({len(ids)} models), got an array of shape {vectors.shape}"
+        )
+    if vectors.shape[1] == 0:
+        raise PhyloLLMError(f"{source}: the DNA vectors have no dimensions")
+    seen: dict[str, int] = {}
+    for row, model in enumerate(ids):
+        if model in seen:
+            raise PhyloLLMError(f"{source}: duplicate model id {model!r} (rows {seen[model] + 1} and {row + 1})")
+        seen[model] = row
+    bad = ~np.isfinite(vectors)
+    if bad.any():
+        row, dim = map(int, np.argwhere(bad)[0])
+        raise PhyloLLMError(
+            f"{source}: model {ids[row]!r} (row {row + 1}) has a non-finite value {vectors[row, dim]!r} in dimension {dim}"
+        )
+
+
+def identical_groups(ids: tuple[str, ...], vectors: np.ndarray) -> list[list[str]]:
+    """Groups of models whose DNA vectors are bit-for-bit identical (copies of the same weights)."""
+    groups: dict[bytes, list[str]] = defaultdict(list)
+    contiguous = np.ascontiguousarray(vectors)
+    for model, row in zip(ids, contiguous):
+        groups[row.tobytes()].append(model)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def warn_identical(dna: DNA) -> None:
+    """One warning listing models whose DNA is identical (allowed: real copies of the same weights)."""
+    groups = identical_groups(dna.ids, dna.vectors)
+    if groups:
+        listed = "; ".join(" = ".join(g) for g in groups[:5])
+        more = f" (and {len(groups) - 5} more groups)" if len(groups) > 5 else ""
+        warnings.warn(
+            f"{dna.source}: {len(groups)} group(s) of models have identical DNA: {listed}{more}",
+            PhyloLLMWarning,
+            stacklevel=2,
+        )
+
+
+def settings_groups(metadata: pd.DataFrame) -> pd.DataFrame:
+    """Count models per combination of extraction settings (columns in :data:`SETTINGS_COLUMNS`)."""
+    cols = [c for c in SETTINGS_COLUMNS if c in metadata.columns]
+    if not cols:
+        return pd.DataFrame({"models": [len(metadata)]})
+    keys = metadata[cols].astype("string").fillna("?")
+    return keys.value_counts(sort=True).rename("models").reset_index()
+
+
+def check_settings(dna: DNA, allow_mixed: bool = False) -> None:
+    """Refuse DNA made with different extraction settings, unless ``allow_mixed``.
+
+    Distances between DNA from different probe sets, encoders or dimensions
+    are meaningless, so mixing them is an error by default.
+    """
+    groups = settings_groups(dna.metadata)
+    if len(groups) <= 1:
+        return
+    cols = [c for c in groups.columns if c != "models"]
+    described = "; ".join(
+        ", ".join(f"{c}={row[c]}" for c in cols) + f" ({row['models']} models, e.g. {_example(dna, row, cols)})"
+        for _, row in groups.iterrows()
+    )
+    message = f"{dna.source}: DNA made with {len(groups)} different extraction settings: {described}"
+    if not allow_mixed:
+        raise PhyloLLMError(message + "; pass --allow-mixed (allow_mixed=True) to use them together")
+    warnings.warn(message, PhyloLLMWarning, stacklevel=2)
+
+
+def _example(dna: DNA, row: pd.Series, cols: list[str]) -> str:
+    keys = dna.metadata[cols].astype("string").fillna("?")
+    match = (keys == row[cols].astype("string")).all(axis=1)
+    return str(keys.index[match.to_numpy()][0])

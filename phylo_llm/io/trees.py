@@ -1,0 +1,168 @@
+"""Trees on disk: Newick (iterative, safe for deep trees), NEXUS and PhyloXML.
+
+Biopython's Newick writer recurses once per tree level and fails beyond about
+a thousand levels; neighbour joining on thousands of models can build deeper
+trees, so Newick is written here without recursion. Reading uses Biopython's
+parser, which is already iterative.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+from pathlib import Path
+
+from Bio import Phylo
+from Bio.Phylo.BaseTree import Clade, Tree
+
+from ..errors import PhyloLLMError
+from .atomic import atomic_output
+
+TREE_FORMATS = ("newick", "nexus", "phyloxml")
+_NEEDS_QUOTES = re.compile(r"[\s()\[\]':;,]")
+
+
+def format_length(value: float) -> str:
+    """Shortest text that reads back to exactly the same float."""
+    return repr(float(value))
+
+
+def newick_label(name: str) -> str:
+    """Quote a label when Newick requires it (single quotes, inner quotes doubled)."""
+    if name and not _NEEDS_QUOTES.search(name):
+        return name
+    return "'" + name.replace("'", "''") + "'"
+
+
+def to_newick(tree: Tree | Clade) -> str:
+    """Newick text of a tree, one line ending in ``;``.
+
+    Leaf labels are the clade names; an internal node carries its name, or
+    else its ``confidence`` (branch support); branch lengths are written when
+    set, with full float precision.
+    """
+    root = tree.root if isinstance(tree, Tree) else tree
+    out: list[str] = []
+    # Each stack entry: (clade, index of the next child to emit).
+    stack: list[tuple[Clade, int]] = [(root, 0)]
+    while stack:
+        clade, child = stack.pop()
+        if clade.clades and child == 0:
+            out.append("(")
+        if child < len(clade.clades):
+            if child > 0:
+                out.append(",")
+            stack.append((clade, child + 1))
+            stack.append((clade.clades[child], 0))
+            continue
+        if clade.clades:
+            out.append(")")
+        out.append(_node_suffix(clade, is_leaf=not clade.clades))
+    out.append(";")
+    return "".join(out)
+
+
+def _node_suffix(clade: Clade, is_leaf: bool) -> str:
+    text = ""
+    if clade.name:
+        text = newick_label(str(clade.name))
+    elif not is_leaf and clade.confidence is not None:
+        text = _format_support(clade.confidence)
+    if clade.branch_length is not None:
+        text += ":" + format_length(clade.branch_length)
+    return text
+
+
+def _format_support(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else format_length(value)
+
+
+def to_nexus(tree: Tree) -> str:
+    """A NEXUS file with a TAXA block and one tree (``[&U]`` or ``[&R]`` by ``tree.rooted``)."""
+    names = [newick_label(str(c.name)) for c in iter_leaves(tree)]
+    flag = "[&R]" if tree.rooted else "[&U]"
+    return (
+        "#NEXUS\nBegin Taxa;\n"
+        f" Dimensions NTax={len(names)};\n TaxLabels {' '.join(names)};\nEnd;\n"
+        f"Begin Trees;\n Tree tree1 = {flag} {to_newick(tree)}\nEnd;\n"
+    )
+
+
+def iter_leaves(tree: Tree | Clade):
+    """Leaves in left-to-right order, without recursion."""
+    stack = [tree.root if isinstance(tree, Tree) else tree]
+    while stack:
+        clade = stack.pop()
+        if clade.clades:
+            stack.extend(reversed(clade.clades))
+        else:
+            yield clade
+
+
+def tree_depth(tree: Tree | Clade) -> int:
+    """Number of edges on the longest root-to-leaf path."""
+    deepest = 0
+    stack = [(tree.root if isinstance(tree, Tree) else tree, 0)]
+    while stack:
+        clade, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((c, depth + 1) for c in clade.clades)
+    return deepest
+
+
+def write_tree(tree: Tree, path: str | Path, fmt: str = "newick") -> None:
+    """Write ``tree`` atomically (``path == "-"``: standard output)."""
+    if fmt == "newick":
+        text = to_newick(tree) + "\n"
+    elif fmt == "nexus":
+        text = to_nexus(tree)
+    elif fmt == "phyloxml":
+        buffer = io.StringIO()
+        # Biopython's PhyloXML writer recurses per level; give it room for deep trees.
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, 4 * tree_depth(tree) + 1000))
+        try:
+            Phylo.write(tree, buffer, "phyloxml")
+        finally:
+            sys.setrecursionlimit(limit)
+        text = buffer.getvalue()
+    else:
+        raise PhyloLLMError(f"unknown tree format {fmt!r}; choose one of {', '.join(TREE_FORMATS)}")
+    with atomic_output(path) as handle:
+        handle.write(text)
+
+
+def read_tree(path: str | Path) -> Tree:
+    """Read one Newick, NEXUS or PhyloXML tree (by content), with one-line errors."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PhyloLLMError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
+    return parse_tree(text, str(path))
+
+
+def parse_tree(text: str, source: str = "<string>") -> Tree:
+    """Parse tree text; the format is recognised from its first characters."""
+    stripped = text.lstrip()
+    if stripped.upper().startswith("#NEXUS"):
+        fmt = "nexus"
+    elif stripped.startswith("<"):
+        fmt = "phyloxml"
+    elif stripped.startswith("("):
+        fmt = "newick"
+    else:
+        raise PhyloLLMError(f"{source}: not a tree file (Newick must start with '(', found {stripped[:20]!r})")
+    try:
+        trees = list(Phylo.parse(io.StringIO(text), fmt))
+    except Exception as exc:  # Biopython raises many types for malformed text
+        raise PhyloLLMError(f"{source}: not a valid {fmt} tree ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    if len(trees) != 1:
+        raise PhyloLLMError(f"{source}: expected one tree, found {len(trees)}")
+    tree = trees[0]
+    leaves = list(iter_leaves(tree))
+    unnamed = sum(1 for leaf in leaves if not leaf.name)
+    if unnamed:
+        raise PhyloLLMError(f"{source}: {unnamed} leaves have no name")
+    return tree
