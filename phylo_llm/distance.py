@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.distance import pdist, squareform
 
-from .dna import DNA
+from .dna import DNA, identical_groups
 from .errors import PhyloLLMError
 
 #: Metric names accepted by :func:`distance_matrix`, mapped to SciPy's names.
@@ -83,11 +83,11 @@ def validate_distances(ids: tuple[str, ...], values: np.ndarray, source: str) ->
     for bad, what in checks:
         if bad.any():
             i, j = map(int, np.argwhere(bad)[0])
-            raise PhyloLLMError(f"{source}: distance between {ids[i]!r} and {ids[j]!r} ({values[i, j]!r}) {what}")
+            raise PhyloLLMError(f"{source}: distance between {ids[i]!r} and {ids[j]!r} ({float(values[i, j])!r}) {what}")
     diagonal = np.diagonal(values)
     if (diagonal != 0).any():
         i = int(np.argmax(diagonal != 0))
-        raise PhyloLLMError(f"{source}: distance of {ids[i]!r} to itself is {diagonal[i]!r}, not 0")
+        raise PhyloLLMError(f"{source}: distance of {ids[i]!r} to itself is {float(diagonal[i])!r}, not 0")
 
 
 def distance_matrix(dna: DNA, metric: str = "euclidean") -> DistanceMatrix:
@@ -118,6 +118,11 @@ def distance_matrix(dna: DNA, metric: str = "euclidean") -> DistanceMatrix:
             raise PhyloLLMError(f"{dna.source}: model {dna.ids[row]!r} has {what}: its {metric} distance is undefined")
     values = squareform(pdist(vectors, METRICS[metric]))
     if metric in ("cosine", "correlation"):
-        # 1 - cos can round to a tiny negative number for parallel vectors.
+        # 1 - cos rounds to tiny non-zero numbers for parallel vectors: clip,
+        # and make identical vectors (copies of the same weights) exactly 0 apart.
         np.maximum(values, 0.0, out=values)
+        position = {m: i for i, m in enumerate(dna.ids)}
+        for group in identical_groups(dna.ids, vectors):
+            rows = [position[m] for m in group]
+            values[np.ix_(rows, rows)] = 0.0
     return DistanceMatrix(dna.ids, values, metric, dna.source)

@@ -105,7 +105,7 @@ def validate_vectors(ids: tuple[str, ...], vectors: np.ndarray, source: str) -> 
     if bad.any():
         row, dim = map(int, np.argwhere(bad)[0])
         raise PhyloLLMError(
-            f"{source}: model {ids[row]!r} (row {row + 1}) has a non-finite value {vectors[row, dim]!r} in dimension {dim}"
+            f"{source}: model {ids[row]!r} (row {row + 1}) has a non-finite value {float(vectors[row, dim])!r} in dimension {dim}"
         )
 
 

@@ -84,6 +84,8 @@ def read_dna_table(path: Path) -> DNA:
 
 def read_dna_npz(path: Path) -> DNA:
     """Read DNA from a ``.npz`` holding ``ids`` (n,) and ``dna`` (n, d); other length-n 1-D arrays become metadata."""
+    if not zipfile.is_zipfile(path):
+        raise PhyloLLMError(f"{path}: not a readable .npz file (not a zip archive)")
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
@@ -123,7 +125,11 @@ def write_dna(dna: DNA, path: str | Path) -> None:
         with atomic_output(path) as handle:
             frame.to_csv(handle, sep=TEXT_SEPARATORS[suffix], index=False, float_format="%.17g")
     elif suffix == ".npz":
-        extra = {c: meta[c].to_numpy() for c in meta.columns if meta[c].dtype.kind in "biufU"}
+        # npz holds no objects: numbers stay numbers, anything else becomes text ("" when missing).
+        extra = {
+            str(c): meta[c].to_numpy() if meta[c].dtype.kind in "biuf" else meta[c].astype("string").fillna("").to_numpy(dtype=str)
+            for c in meta.columns
+        }
         with atomic_output(path, "wb") as handle:
             np.savez_compressed(handle, ids=np.array(dna.ids, dtype=str), dna=dna.vectors, **extra)
     else:
