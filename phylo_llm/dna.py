@@ -109,6 +109,17 @@ def validate_vectors(ids: tuple[str, ...], vectors: np.ndarray, source: str) -> 
         )
 
 
+def check_equal_lengths(lengths: np.ndarray, ids, source: str) -> None:
+    """Refuse ragged DNA: every model must have as many dimensions as the first."""
+    lengths = np.asarray(lengths)
+    if len(lengths) and (lengths != lengths[0]).any():
+        row = int(np.argmax(lengths != lengths[0]))
+        raise PhyloLLMError(
+            f"{source}: ragged DNA: model {ids[row]!r} (row {row + 1}) has {lengths[row]} dimensions, "
+            f"model {ids[0]!r} has {lengths[0]}"
+        )
+
+
 def identical_groups(ids: tuple[str, ...], vectors: np.ndarray) -> list[list[str]]:
     """Groups of models whose DNA vectors are bit-for-bit identical (copies of the same weights)."""
     groups: dict[bytes, list[str]] = defaultdict(list)

@@ -12,59 +12,40 @@ from typing import IO, Iterator
 from ..errors import PhyloLLMError
 
 
-def _publish(tmp: str, target: Path) -> None:
-    """Give the temporary file ordinary permissions (mkstemp makes it private) and move it into place."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, target)
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[str]:
+    """A temporary file name beside ``path``, renamed onto ``path`` only if the block succeeds.
 
-
-def _temporary_beside(target: Path) -> tuple[int, str]:
+    For writers that want a file name (pyarrow, matplotlib). On any exception
+    the temporary file is removed and an existing ``path`` is left untouched.
+    """
+    target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     try:
-        return tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
     except OSError as exc:
         raise PhyloLLMError(f"{target}: cannot write here ({exc.strerror})") from None
+    os.close(fd)
+    try:
+        yield tmp
+        # mkstemp makes the file private; give it the permissions a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
-    """Open a temporary file beside ``path``; rename it onto ``path`` only on success.
-
-    ``path == "-"`` writes to standard output (text mode only). On any
-    exception the temporary file is removed and an existing ``path`` is left
-    untouched.
-    """
+    """An open file handle for :func:`atomic_path`; ``path == "-"`` writes to standard output."""
     if str(path) == "-":
-        if "b" in mode:
-            yield sys.stdout.buffer
-        else:
-            yield sys.stdout
+        yield sys.stdout.buffer if "b" in mode else sys.stdout
         sys.stdout.flush()
         return
-    target = Path(path)
-    fd, tmp = _temporary_beside(target)
-    try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": "\n"})) as handle:
-            yield handle
-        _publish(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[str]:
-    """Like :func:`atomic_output` for writers that want a file name (pyarrow, matplotlib)."""
-    target = Path(path)
-    fd, tmp = _temporary_beside(target)
-    os.close(fd)
-    try:
-        yield tmp
-        _publish(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    text = {} if "b" in mode else {"encoding": "utf-8", "newline": "\n"}
+    with atomic_path(path) as tmp, open(tmp, mode, **text) as handle:
+        yield handle

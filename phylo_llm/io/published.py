@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..dna import DNA
+from ..dna import DNA, check_equal_lengths
 from ..errors import PhyloLLMError, PhyloLLMWarning
 from ..ids import published_model_id
 
@@ -98,12 +98,7 @@ def read_published(path: Path, variant: str = "dna", encoder: str | None = None)
             PhyloLLMWarning,
             stacklevel=2,
         )
-    lengths = np.array([len(v) for v in vectors])
-    if (lengths != lengths[0]).any():
-        row = int(np.argmax(lengths != lengths[0]))
-        raise PhyloLLMError(
-            f"{where}: ragged DNA: model {ids[row]!r} has {lengths[row]} dimensions, model {ids[0]!r} has {lengths[0]}"
-        )
+    check_equal_lengths([len(v) for v in vectors], ids, where)
     meta = pd.DataFrame(rows, columns=list(PUBLISHED_COLUMNS))
     for column in ("probe_count", "dna_dim", "answer_dim", "parameter_count"):
         meta[column] = meta[column].astype("Int64")

@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..dna import DNA
+from ..dna import DNA, check_equal_lengths
 from ..errors import PhyloLLMError
 from .atomic import atomic_output, atomic_path
 
@@ -174,7 +174,7 @@ def _arrow_lists(column: pa.ChunkedArray, ids: tuple[str, ...], source: str) -> 
         lengths = np.full(len(array), array.type.list_size)
     else:
         lengths = np.diff(array.offsets.to_numpy())
-    _check_lengths(lengths, ids, source)
+    check_equal_lengths(lengths, ids, source)
     values = array.flatten()
     if not (pa.types.is_floating(values.type) or pa.types.is_integer(values.type)):
         raise PhyloLLMError(f"{source}: column 'dna' holds {values.type} values, not numbers")
@@ -191,17 +191,8 @@ def _text_lists(column: pd.Series, ids: tuple[str, ...], source: str) -> np.ndar
             raise PhyloLLMError(
                 f"{source}: model {ids[row]!r} (row {row + 1}): column 'dna' is not a list of numbers: {str(cell)[:40]!r}"
             ) from None
-    _check_lengths(np.array([len(r) for r in rows]), ids, source)
+    check_equal_lengths(np.array([len(r) for r in rows]), ids, source)
     return np.vstack(rows)
-
-
-def _check_lengths(lengths: np.ndarray, ids: tuple[str, ...], source: str) -> None:
-    if len(lengths) and (lengths != lengths[0]).any():
-        row = int(np.argmax(lengths != lengths[0]))
-        raise PhyloLLMError(
-            f"{source}: ragged DNA: model {ids[row]!r} (row {row + 1}) has {lengths[row]} dimensions, "
-            f"model {ids[0]!r} has {lengths[0]}"
-        )
 
 
 def _metadata(frame: pd.DataFrame, used: list) -> pd.DataFrame:
