@@ -19,6 +19,7 @@ from .errors import PhyloLLMError
 from .io import TREE_FORMATS, load_dna, load_input, save_distances, save_dna, write_tree
 from .io.atomic import atomic_output
 from .tree import TREE_METHODS, build_tree_with_stats
+from .root import ROOT_METHODS
 
 PROG = "phylo-llm"
 EXAMPLES = """examples:
@@ -26,10 +27,12 @@ EXAMPLES = """examples:
   phylo-llm tree dna.parquet -o tree.nwk --method upgma --metric cosine
   phylo-llm import dna-web/dna-out/squad_cqa_hs_wg_arc_mmlu -o paper.parquet
   phylo-llm import dna-web/dna-out/squad_cqa_hs_wg_arc_mmlu --encoder bge -o paper-bge.parquet
+  phylo-llm tree paper.parquet -o paper.nhx --root mad --annotate
+  phylo-llm annotate paper.nwk -o paper.nhx --root-by architecture=encoder_decoder --csv leaves.csv
   phylo-llm distances paper.parquet -o paper.phy
   phylo-llm simulate -o data/demo --seed 0
 """
-TREE_SUFFIXES = {".nex": "nexus", ".nexus": "nexus", ".nxs": "nexus", ".xml": "phyloxml", ".phyloxml": "phyloxml"}
+TREE_SUFFIXES = {".nex": "nexus", ".nexus": "nexus", ".nxs": "nexus", ".xml": "phyloxml", ".phyloxml": "phyloxml", ".nhx": "nhx"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,7 +76,16 @@ def _parser() -> argparse.ArgumentParser:
     tree.add_argument("-o", "--output", required=True, help="tree file; '-' for standard output")
     tree.add_argument("--method", choices=TREE_METHODS, default="nj", help="tree method (default: nj)")
     tree.add_argument("--metric", choices=list(METRICS), default="euclidean", help="distance between DNA vectors (default: euclidean)")
-    tree.add_argument("--format", choices=TREE_FORMATS, help="tree format (default: from the extension, else newick)")
+    tree.add_argument("--format", choices=TREE_FORMATS, help="tree format (default: from the extension, else newick; nhx with --annotate)")
+    _lineage_options(tree, root_default=None)
+    tree.add_argument("--annotate", action="store_true", help="attach lineage features to leaves and clades (NHX)")
+
+    ann = _command(commands, "annotate", "root a tree and attach documented lineage to its leaves (NHX, CSV)", _run_annotate)
+    ann.add_argument("input", metavar="TREE", help="Newick, NHX, NEXUS or PhyloXML tree")
+    ann.add_argument("-o", "--output", required=True, help="annotated tree (NHX unless --format says otherwise)")
+    ann.add_argument("--format", choices=TREE_FORMATS, default=None, help="(default: nhx, or from the extension)")
+    _lineage_options(ann, root_default="midpoint")
+    ann.add_argument("-q", "--quiet", action="store_true", help="no summary on standard error")
 
     dist = _command(commands, "distances", "write the pairwise distance matrix of DNA", _run_distances)
     _input_options(dist)
@@ -91,6 +103,19 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--dim", type=int, default=128, help="DNA dimension (default: 128)")
     sim.add_argument("-q", "--quiet", action="store_true")
     return parser
+
+
+def _lineage_options(sub: argparse.ArgumentParser, root_default: str | None) -> None:
+    sub.add_argument(
+        "--lineage", action="append", metavar="PATH",
+        help="lineage folder (models.csv, relations*.csv) or CSV; repeat to combine; 'builtin' is the shipped "
+        "knowledge base (default: builtin)",
+    )
+    sub.add_argument("--root", choices=ROOT_METHODS, default=root_default,
+                     help=f"rooting (default: {root_default or 'none, as built'}); mad = minimal ancestor deviation")
+    sub.add_argument("--outgroup", action="append", metavar="MODEL", help="root on these models (repeatable)")
+    sub.add_argument("--root-by", metavar="KEY=VALUE", help="root on the models whose lineage KEY is VALUE, e.g. family=T5")
+    sub.add_argument("--csv", metavar="FILE", help="also write one row per leaf with its lineage features")
 
 
 def _command(commands, name: str, help_text: str, run) -> argparse.ArgumentParser:
@@ -128,11 +153,65 @@ def _run_tree(args) -> None:
         dist, what = data, f"{data.n_models} models (distance matrix)"
     else:
         dist, what = distance_matrix(data, args.metric), f"{data.n_models} models x {data.dim} dimensions, {args.metric}"
-    fmt = args.format or TREE_SUFFIXES.get(Path(args.output).suffix.lower(), "newick")
     build = build_tree_with_stats(dist, args.method, progress=not args.quiet and sys.stderr.isatty())
-    write_tree(build.tree, args.output, fmt)
     clamped = f", {build.negative_clamped} negative branch lengths set to 0" if args.method == "nj" else ""
-    _say(args, f"{what}, {args.method} tree{clamped}, {time.perf_counter() - start:.2f} s -> {args.output}")
+    tree, notes = _root_and_annotate(args, build.tree, annotate=args.annotate)
+    fmt = args.format or TREE_SUFFIXES.get(Path(args.output).suffix.lower(), "nhx" if args.annotate else "newick")
+    _write_tree_outputs(args, tree, fmt)
+    _say(args, f"{what}, {args.method} tree{clamped}{notes}, {time.perf_counter() - start:.2f} s -> {args.output}")
+
+
+def _run_annotate(args) -> None:
+    from .io import read_tree
+
+    tree, notes = _root_and_annotate(args, read_tree(args.input), annotate=True)
+    fmt = args.format or TREE_SUFFIXES.get(Path(args.output).suffix.lower(), "nhx")
+    _write_tree_outputs(args, tree, fmt)
+    _say(args, f"{tree.count_terminals()} leaves{notes} -> {args.output}")
+
+
+def _root_and_annotate(args, tree, annotate: bool):
+    """Root (when asked) and annotate (when asked); returns the tree and a note for the summary."""
+    from .annotate import annotate_tree
+    from .lineage import load_lineage
+    from .root import outgroup_root, root_tree
+
+    lineage = None
+    if annotate or args.root_by or args.csv:
+        lineage = load_lineage(*(args.lineage or ["builtin"]))
+    notes = ""
+    if args.root_by:
+        key, sep, value = args.root_by.partition("=")
+        if not sep or not key or not value:
+            raise PhyloLLMError(f"--root-by {args.root_by!r}: expected KEY=VALUE, e.g. family=T5")
+        from .io.trees import iter_leaves
+
+        chosen = lineage.select([leaf.name for leaf in iter_leaves(tree)], key.strip(), value.strip())
+        if not chosen:
+            raise PhyloLLMError(f"--root-by {args.root_by}: no leaf of the tree has {key.strip()}={value.strip()} in the lineage")
+        tree = outgroup_root(tree, chosen)
+        notes += f", rooted on {len(chosen)} models with {key.strip()}={value.strip()}"
+    elif args.outgroup:
+        tree = outgroup_root(tree, args.outgroup)
+        notes += f", rooted on outgroup {', '.join(args.outgroup)}"
+    elif args.root and args.root != "none":
+        tree = root_tree(tree, args.root)
+        notes += f", {args.root} root"
+    if annotate or args.csv:
+        tree, coverage = annotate_tree(tree, lineage)
+        if not args.quiet:
+            print(f"{PROG} {args.command}: {coverage.summary()}", file=sys.stderr)
+    return tree, notes
+
+
+def _write_tree_outputs(args, tree, fmt: str) -> None:
+    from .annotate import leaf_table
+
+    table = leaf_table(tree) if args.csv else None
+    write_tree(tree, args.output, fmt)
+    if table is not None:
+        with atomic_output(args.csv) as handle:
+            table.to_csv(handle, index=False)
 
 
 def _run_distances(args) -> None:

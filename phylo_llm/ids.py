@@ -1,4 +1,4 @@
-"""The one place that decides what a model id is."""
+"""The one place that decides what a model id is, and when two ids name the same model."""
 
 from __future__ import annotations
 
@@ -17,3 +17,12 @@ def published_model_id(model_name: str | None, folder: str) -> str:
             return name.rsplit("/", 1)[-1]
         return name
     return folder.replace("_", "/", 1) if "_" in folder else folder
+
+
+def match_keys(model: str) -> tuple[str, str]:
+    """Keys under which ``model`` matches another id: case-insensitive, and in folder form (``/`` as ``_``).
+
+    ``Qwen/Qwen2.5-7B``, ``qwen/qwen2.5-7b`` and ``Qwen_Qwen2.5-7B`` share a key.
+    """
+    lower = model.strip().lower()
+    return lower, lower.replace("/", "_")

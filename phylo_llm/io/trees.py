@@ -19,8 +19,10 @@ from Bio.Phylo.BaseTree import Clade, Tree
 from ..errors import PhyloLLMError
 from .atomic import atomic_output
 
-TREE_FORMATS = ("newick", "nexus", "phyloxml")
+TREE_FORMATS = ("newick", "nhx", "nexus", "phyloxml")
 _NEEDS_QUOTES = re.compile(r"[\s()\[\]':;,]")
+_NHX_UNSAFE = re.compile(r"[\s:;,=&]")
+_NHX_DROP = re.compile(r"[()\[\]']")
 
 
 def format_length(value: float) -> str:
@@ -35,12 +37,13 @@ def newick_label(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
 
 
-def to_newick(tree: Tree | Clade) -> str:
+def to_newick(tree: Tree | Clade, features: bool = False) -> str:
     """Newick text of a tree, one line ending in ``;``.
 
     Leaf labels are the clade names; an internal node carries its name, or
     else its ``confidence`` (branch support); branch lengths are written when
-    set, with full float precision.
+    set, with full float precision. With ``features``, each clade's
+    ``features`` dict (set by annotation) is written as an NHX comment.
     """
     root = tree.root if isinstance(tree, Tree) else tree
     out: list[str] = []
@@ -58,12 +61,12 @@ def to_newick(tree: Tree | Clade) -> str:
             continue
         if clade.clades:
             out.append(")")
-        out.append(_node_suffix(clade, is_leaf=not clade.clades))
+        out.append(_node_suffix(clade, not clade.clades, features))
     out.append(";")
     return "".join(out)
 
 
-def _node_suffix(clade: Clade, is_leaf: bool) -> str:
+def _node_suffix(clade: Clade, is_leaf: bool, with_features: bool) -> str:
     text = ""
     if clade.name:
         text = newick_label(str(clade.name))
@@ -71,7 +74,16 @@ def _node_suffix(clade: Clade, is_leaf: bool) -> str:
         text = _format_support(clade.confidence)
     if clade.branch_length is not None:
         text += ":" + format_length(clade.branch_length)
+    features = getattr(clade, "features", None) if with_features else None
+    if features:
+        text += "[&&NHX:" + ":".join(f"{nhx_value(k)}={nhx_value(v)}" for k, v in features.items()) + "]"
     return text
+
+
+def nhx_value(value) -> str:
+    """A feature key or value that NHX readers (ete3) take: no spaces or Newick/NHX punctuation."""
+    text = _NHX_UNSAFE.sub("_", _NHX_DROP.sub("", str(value)).strip())
+    return re.sub("_+", "_", text)
 
 
 def _format_support(value: float) -> str:
@@ -89,15 +101,18 @@ def to_nexus(tree: Tree) -> str:
     )
 
 
-def iter_leaves(tree: Tree | Clade):
-    """Leaves in left-to-right order, without recursion."""
+def iter_preorder(tree: Tree | Clade):
+    """Every clade, parents before children, left to right, without recursion."""
     stack = [tree.root if isinstance(tree, Tree) else tree]
     while stack:
         clade = stack.pop()
-        if clade.clades:
-            stack.extend(reversed(clade.clades))
-        else:
-            yield clade
+        yield clade
+        stack.extend(reversed(clade.clades))
+
+
+def iter_leaves(tree: Tree | Clade):
+    """Leaves in left-to-right order, without recursion."""
+    return (clade for clade in iter_preorder(tree) if not clade.clades)
 
 
 def tree_depth(tree: Tree | Clade) -> int:
@@ -113,8 +128,9 @@ def tree_depth(tree: Tree | Clade) -> int:
 
 def write_tree(tree: Tree, path: str | Path, fmt: str = "newick") -> None:
     """Write ``tree`` atomically (``path == "-"``: standard output)."""
-    if fmt == "newick":
-        text = to_newick(tree) + "\n"
+    if fmt in ("newick", "nhx"):
+        # NHX is Newick with each clade's features (set by annotation) in [&&NHX:...] comments.
+        text = to_newick(tree, features=fmt == "nhx") + "\n"
     elif fmt == "nexus":
         text = to_nexus(tree)
     elif fmt == "phyloxml":
@@ -161,6 +177,10 @@ def parse_tree(text: str, source: str = "<string>") -> Tree:
     if len(trees) != 1:
         raise PhyloLLMError(f"{source}: expected one tree, found {len(trees)}")
     tree = trees[0]
+    for clade in iter_preorder(tree):
+        if clade.comment and clade.comment.startswith("&&NHX:"):
+            clade.features = dict(f.split("=", 1) for f in clade.comment[6:].split(":") if "=" in f)
+            clade.comment = None
     leaves = list(iter_leaves(tree))
     unnamed = sum(1 for leaf in leaves if not leaf.name)
     if unnamed:

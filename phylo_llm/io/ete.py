@@ -1,0 +1,51 @@
+"""Exact, iterative conversion between Biopython and ete3 trees.
+
+Names, branch lengths, support values and ``features`` (the dict that
+annotation sets on Biopython clades; ete3 node features) carry over; no
+text round trip, so nothing is rounded and deep trees are fine.
+"""
+
+from __future__ import annotations
+
+from Bio.Phylo.BaseTree import Clade, Tree
+
+ETE_STANDARD = {"name", "dist", "support"}
+
+
+def to_ete(tree: Tree):
+    """An ete3 ``Tree`` with the same topology, names, lengths, supports and features."""
+    from ete3 import Tree as EteTree
+
+    root = EteTree()
+    stack = [(tree.root, root)]
+    while stack:
+        clade, node = stack.pop()
+        node.name = clade.name or ""
+        node.dist = clade.branch_length if clade.branch_length is not None else 0.0
+        if clade.confidence is not None:
+            node.support = float(clade.confidence)
+        for key, value in (getattr(clade, "features", None) or {}).items():
+            node.add_feature(key, value)
+        for child in clade.clades:
+            stack.append((child, node.add_child()))
+    return root
+
+
+def from_ete(root, rooted: bool) -> Tree:
+    """A Biopython ``Tree`` from an ete3 tree (children in ete3's order)."""
+    top = Clade()
+    stack = [(root, top)]
+    while stack:
+        node, clade = stack.pop()
+        clade.name = node.name or None
+        clade.branch_length = float(node.dist) if node is not root else None
+        extra = {k: getattr(node, k) for k in sorted(node.features - ETE_STANDARD)}
+        if extra:
+            clade.features = extra
+        if not node.is_leaf() and node.support not in (None, 1.0):
+            clade.confidence = node.support
+        for child in node.children:
+            sub = Clade()
+            clade.clades.append(sub)
+            stack.append((child, sub))
+    return Tree(root=top, rooted=rooted)

@@ -1,0 +1,261 @@
+"""Loading, validating and querying lineage tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import PhyloLLMError
+from ..ids import match_keys
+
+RELATION_TYPES = ("same_weights", "finetune", "continued_pretraining", "merge", "distillation", "pruning")
+MODEL_COLUMNS = ("model", "family", "organization", "architecture")
+RELATION_COLUMNS = ("child", "parent", "relation")
+#: Pseudo-families: not a pretraining lineage, so scoring leaves them out.
+PSEUDO_FAMILIES = ("(random weights)", "(unknown)")
+BUILTIN = Path(__file__).resolve().parents[2] / "data" / "lineage"
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How many of a set of models the lineage knows."""
+
+    n_models: int
+    matched: dict[str, str]  # our id -> lineage id
+    missing: tuple[str, ...]
+
+    def summary(self, show: int = 5) -> str:
+        text = f"lineage metadata for {len(self.matched)} of {self.n_models} models"
+        if self.missing:
+            more = f" and {len(self.missing) - show} more" if len(self.missing) > show else ""
+            text += f"; none for {', '.join(self.missing[:show])}{more}"
+        return text
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """Validated lineage tables (see the package docstring for the schema)."""
+
+    models: pd.DataFrame  # indexed by model id
+    relations: pd.DataFrame
+
+    def __post_init__(self) -> None:
+        keys: dict[str, str] = {}
+        for model in list(self.models.index) + list(self.relations["child"]) + list(self.relations["parent"]):
+            for key in match_keys(model):
+                keys.setdefault(key, model)
+        object.__setattr__(self, "_keys", keys)
+
+    def resolve(self, model: str) -> str | None:
+        """The lineage's id for ``model`` (case-insensitive, folder form accepted), or ``None``."""
+        for key in match_keys(model):
+            if key in self._keys:
+                return self._keys[key]
+        return None
+
+    def coverage(self, ids) -> Coverage:
+        """Which of ``ids`` have a row in ``models``."""
+        matched, missing = {}, []
+        for model in ids:
+            found = self.resolve(model)
+            if found is not None and found in self.models.index:
+                matched[model] = found
+            else:
+                missing.append(model)
+        return Coverage(len(matched) + len(missing), matched, tuple(missing))
+
+    def info(self, model: str) -> dict:
+        """The ``models`` row of ``model`` as a dict (empty when unknown)."""
+        found = self.resolve(model)
+        if found is None or found not in self.models.index:
+            return {}
+        return {k: v for k, v in self.models.loc[found].items() if not _missing(v)}
+
+    def select(self, ids, key: str, value: str) -> list[str]:
+        """Those of ``ids`` whose ``models`` column ``key`` equals ``value`` (case-insensitive)."""
+        if key not in self.models.columns:
+            raise PhyloLLMError(f"the lineage has no column {key!r} (columns: {', '.join(self.models.columns)})")
+        wanted = str(value).strip().lower()
+        return [m for m in ids if str(self.info(m).get(key, "")).strip().lower() == wanted]
+
+    def parents(self, model: str) -> pd.DataFrame:
+        """Documented parent edges of ``model``."""
+        found = self.resolve(model)
+        return self.relations[self.relations["child"] == found]
+
+    def ancestors(self, model: str) -> list[str]:
+        """Every documented ancestor of ``model``, nearest first (breadth-first)."""
+        found = self.resolve(model)
+        order: list[str] = []
+        frontier = [found] if found else []
+        by_child = self.relations.groupby("child")["parent"].apply(list).to_dict()
+        while frontier:
+            nxt = []
+            for node in frontier:
+                for parent in by_child.get(node, []):
+                    if parent not in order and parent != found:
+                        order.append(parent)
+                        nxt.append(parent)
+            frontier = nxt
+        return order
+
+
+def load_lineage(*paths: str | Path) -> Lineage:
+    """Load and validate lineage tables.
+
+    Parameters
+    ----------
+    *paths : str or Path
+        Folders of CSV files (``models.csv``, ``relations.csv``,
+        ``relations-dev.csv``, ...) or single CSV files; each file is a
+        models or a relations table, recognised by its columns. Later sources add to earlier ones; a
+        model row given twice keeps the later values where they are set.
+        No path, or the word ``"builtin"``: the knowledge base shipped in
+        ``data/lineage/``.
+
+    Raises
+    ------
+    PhyloLLMError
+        Missing columns, unknown relation types, self-loops, duplicate edges
+        and cycles (a model that is its own ancestor), naming the rows.
+    """
+    models: list[pd.DataFrame] = []
+    relations: list[pd.DataFrame] = []
+    for path in paths or ("builtin",):
+        for file in _csv_files(BUILTIN if str(path) == "builtin" else Path(path)):
+            frame = _read_csv(file)
+            if "child" in frame.columns or "parent" in frame.columns:
+                relations.append(_check_relations(frame, file))
+            elif "model" in frame.columns:
+                models.append(_check_models(frame, file))
+            else:
+                raise PhyloLLMError(f"{file}: neither a models table (column 'model') nor a relations table (columns child, parent, relation)")
+    model_table = _merge_models(models)
+    relation_table = (
+        pd.concat(relations, ignore_index=True) if relations else pd.DataFrame(columns=[*RELATION_COLUMNS, "evidence", "confidence", "note", "_where"])
+    )
+    _check_duplicates_and_cycles(relation_table)
+    return Lineage(model_table, relation_table.drop(columns="_where").reset_index(drop=True))
+
+
+def _csv_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        files = sorted(path.glob("*.csv"))
+        if not files:
+            raise PhyloLLMError(f"{path}: no lineage CSV files (models.csv, relations.csv) in this folder")
+        return files
+    if not path.exists():
+        raise PhyloLLMError(f"{path}: no such file or directory")
+    return [path]
+
+
+def _read_csv(file: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""])
+    except pd.errors.EmptyDataError:
+        raise PhyloLLMError(f"{file}: the file is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        raise PhyloLLMError(f"{file}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
+
+
+def _require(frame: pd.DataFrame, columns, file: Path) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise PhyloLLMError(f"{file}: missing column(s) {', '.join(missing)} (found: {', '.join(frame.columns)})")
+
+
+def _check_models(frame: pd.DataFrame, file: Path) -> pd.DataFrame:
+    _require(frame, ("model",), file)
+    empty = frame["model"].isna()
+    if empty.any():
+        raise PhyloLLMError(f"{file}: line {int(empty.to_numpy().argmax()) + 2} has no model id")
+    keys = frame["model"].str.lower()
+    dup = keys.duplicated()
+    if dup.any():
+        line = int(dup.to_numpy().argmax())
+        raise PhyloLLMError(f"{file}: model {frame['model'].iat[line]!r} appears twice (line {line + 2})")
+    return frame
+
+
+def _check_relations(frame: pd.DataFrame, file: Path) -> pd.DataFrame:
+    _require(frame, RELATION_COLUMNS, file)
+    frame = frame.copy()
+    frame["_where"] = [f"{file}, line {i + 2}" for i in range(len(frame))]
+    for i, row in frame.iterrows():
+        if pd.isna(row["child"]) or pd.isna(row["parent"]):
+            raise PhyloLLMError(f"{row['_where']}: an edge needs both child and parent")
+        if row["relation"] not in RELATION_TYPES:
+            raise PhyloLLMError(
+                f"{row['_where']}: unknown relation type {row['relation']!r} (known: {', '.join(RELATION_TYPES)})"
+            )
+        if row["child"].lower() == row["parent"].lower():
+            raise PhyloLLMError(f"{row['_where']}: {row['child']!r} is its own parent")
+    for column in ("evidence", "confidence", "note"):
+        if column not in frame.columns:
+            frame[column] = pd.NA
+    return frame
+
+
+def _merge_models(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    if not frames:
+        return pd.DataFrame(columns=list(MODEL_COLUMNS[1:]), index=pd.Index([], name="model"))
+    merged: pd.DataFrame | None = None
+    for frame in frames:
+        frame = frame.set_index("model")
+        if merged is None:
+            merged = frame
+            continue
+        # Match ids case-insensitively: a later row updates the earlier one where it has values.
+        known = {m.lower(): m for m in merged.index}
+        frame.index = [known.get(m.lower(), m) for m in frame.index]
+        merged = frame.combine_first(merged)[list(dict.fromkeys([*merged.columns, *frame.columns]))]
+    merged.index.name = "model"
+    for column in MODEL_COLUMNS[1:]:
+        if column not in merged.columns:
+            merged[column] = pd.NA
+    return merged.sort_index(key=lambda idx: idx.str.lower())
+
+
+def _check_duplicates_and_cycles(relations: pd.DataFrame) -> None:
+    seen: dict[tuple[str, str, str], str] = {}
+    for child, parent, relation, where in relations[["child", "parent", "relation", "_where"]].itertuples(index=False):
+        key = (child.lower(), parent.lower(), relation)
+        if key in seen:
+            raise PhyloLLMError(f"{where}: duplicate edge {child} -> {parent} ({relation}), first at {seen[key]}")
+        seen[key] = where
+    graph: dict[str, list[tuple[str, str]]] = {}
+    for child, parent, where in relations[["child", "parent", "_where"]].itertuples(index=False):
+        graph.setdefault(child.lower(), []).append((parent.lower(), where))
+    # Iterative depth-first search for a cycle (a model that is its own ancestor).
+    state: dict[str, int] = {}
+    for start in sorted(graph):
+        if state.get(start):
+            continue
+        stack = [(start, iter(graph.get(start, [])))]
+        path = [start]
+        state[start] = 1
+        while stack:
+            node, edges = stack[-1]
+            step = next(edges, None)
+            if step is None:
+                state[node] = 2
+                stack.pop()
+                path.pop()
+                continue
+            parent, where = step
+            if state.get(parent) == 1:
+                cycle = path[path.index(parent):] + [parent]
+                raise PhyloLLMError(f"{where}: cycle in the lineage: {' -> '.join(cycle)} (a model cannot be its own ancestor)")
+            if not state.get(parent):
+                state[parent] = 1
+                path.append(parent)
+                stack.append((parent, iter(graph.get(parent, []))))
+
+
+def _missing(value) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
