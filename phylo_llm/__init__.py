@@ -6,6 +6,9 @@ from .dna import DNA
 from .errors import PhyloLLMError, PhyloLLMWarning
 from .io import load_distances, load_dna, load_input, read_tree, save_distances, save_dna, write_tree
 from .tree import TREE_METHODS, build_tree
+from .lineage import Lineage, load_lineage
+from .root import ROOT_METHODS, mad_root, midpoint_root, outgroup_root, root_tree
+from .annotate import annotate_tree, leaf_table
 
 __all__ = [
     "__version__",
@@ -13,6 +16,15 @@ __all__ = [
     "DistanceMatrix",
     "METRICS",
     "TREE_METHODS",
+    "ROOT_METHODS",
+    "Lineage",
+    "annotate_tree",
+    "leaf_table",
+    "load_lineage",
+    "mad_root",
+    "midpoint_root",
+    "outgroup_root",
+    "root_tree",
     "PhyloLLMError",
     "PhyloLLMWarning",
     "build_tree",
