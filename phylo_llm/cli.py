@@ -87,6 +87,31 @@ def _parser() -> argparse.ArgumentParser:
     _lineage_options(ann, root_default="midpoint")
     ann.add_argument("-q", "--quiet", action="store_true", help="no summary on standard error")
 
+    sco = _command(commands, "score", "score DNA, distances or a tree against documented lineage, with chance baselines", _run_score)
+    _input_options(sco, distances_too=True, trees_too=True)
+    sco.add_argument("--lineage", action="append", metavar="PATH", help="lineage folder or CSV (repeatable; default: builtin)")
+    sco.add_argument("--metric", choices=list(METRICS), default="euclidean", help="(default: euclidean)")
+    sco.add_argument("--method", choices=TREE_METHODS, default="nj", help="tree built from DNA or distances (default: nj)")
+    sco.add_argument("--permutations", type=int, default=100, help="chance baseline permutations (default: 100)")
+    sco.add_argument("--seed", type=int, default=0, help="seed of the permutations (default: 0)")
+    sco.add_argument("--json", action="store_true", help="print the full report as JSON instead of tables")
+
+    rel = _command(commands, "relatives", "the nearest models to one model, against documented distances", _run_relatives)
+    rel.add_argument("model", metavar="MODEL")
+    _input_options(rel, distances_too=True)
+    rel.add_argument("-k", type=int, default=10, help="how many (default: 10)")
+    rel.add_argument("--lineage", action="append", metavar="PATH", help="lineage folder or CSV (default: builtin)")
+    rel.add_argument("--metric", choices=list(METRICS), default="euclidean")
+    rel.add_argument("--csv", metavar="FILE", help="write the table as CSV")
+
+    can = _command(commands, "candidates", "close pairs without any documented relation, for review", _run_candidates)
+    _input_options(can, distances_too=True)
+    can.add_argument("-o", "--output", required=True, help="CSV of candidate pairs, closest first")
+    can.add_argument("--lineage", action="append", metavar="PATH", help="lineage folder or CSV (default: builtin)")
+    can.add_argument("--metric", choices=list(METRICS), default="euclidean")
+    can.add_argument("--threshold", type=float, help="distance cut-off (default: median distance of documented fine-tunes)")
+    can.add_argument("--limit", type=int, default=1000, help="keep the closest N pairs (default: 1000; 0 = all)")
+
     dist = _command(commands, "distances", "write the pairwise distance matrix of DNA", _run_distances)
     _input_options(dist)
     dist.add_argument("-o", "--output", required=True, help="matrix file: .phy (PHYLIP), .csv, .tsv or .parquet")
@@ -126,10 +151,12 @@ def _command(commands, name: str, help_text: str, run) -> argparse.ArgumentParse
     return sub
 
 
-def _input_options(sub: argparse.ArgumentParser, distances_too: bool = False) -> None:
+def _input_options(sub: argparse.ArgumentParser, distances_too: bool = False, trees_too: bool = False) -> None:
     what = "DNA file (.parquet, .csv, .tsv, .npz) or published probe-set folder"
     if distances_too:
         what += ", or a distance matrix (.phy, square .csv/.parquet)"
+    if trees_too:
+        what += ", or a tree (.nwk, .nhx, .tree, .nex, .xml)"
     sub.add_argument("input", metavar="INPUT", help=what)
     sub.add_argument("--variant", default="dna", help="published layout: DNA file variant, e.g. dna_dim1024, preagg_dim64 (default: dna)")
     sub.add_argument("--encoder", help="published layout: encoder-ablation subfolder, e.g. bge, mpnet")
@@ -212,6 +239,66 @@ def _write_tree_outputs(args, tree, fmt: str) -> None:
     if table is not None:
         with atomic_output(args.csv) as handle:
             table.to_csv(handle, index=False)
+
+
+TREE_INPUT_SUFFIXES = {".nwk", ".newick", ".nhx", ".tree", ".tre", ".treefile", ".nex", ".nexus", ".xml", ".phyloxml"}
+
+
+def _load_any(args, trees: bool = False):
+    """DNA, a distance matrix or (with ``trees``) a tree, by what the file holds."""
+    if trees and Path(args.input).suffix.lower() in TREE_INPUT_SUFFIXES:
+        from .io import read_tree
+
+        return read_tree(args.input)
+    return load_input(args.input, variant=args.variant, encoder=args.encoder, allow_mixed=args.allow_mixed)
+
+
+def _distances_of(args) -> DistanceMatrix:
+    data = _load_any(args)
+    return data if isinstance(data, DistanceMatrix) else distance_matrix(data, args.metric)
+
+
+def _lineage(args):
+    from .lineage import load_lineage
+
+    return load_lineage(*(args.lineage or ["builtin"]))
+
+
+def _run_score(args) -> None:
+    import json
+
+    from .score import format_report, score
+
+    data, lineage = _load_any(args, trees=True), _lineage(args)
+    if args.permutations < 0:
+        raise PhyloLLMError(f"--permutations must be >= 0, got {args.permutations}")
+    report = score(data, lineage, metric=args.metric, method=args.method, permutations=args.permutations,
+                   seed=args.seed, progress=not args.quiet and sys.stderr.isatty())
+    if args.json:
+        sys.stdout.write(json.dumps(report, indent=1, allow_nan=True) + "\n")
+    else:
+        sys.stdout.write(format_report(report))
+
+
+def _run_relatives(args) -> None:
+    from .score import relatives
+
+    table = relatives(args.model, _distances_of(args), _lineage(args), k=args.k)
+    if args.csv:
+        with atomic_output(args.csv) as handle:
+            table.to_csv(handle, index=False)
+    with __import__("pandas").option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 60):
+        sys.stdout.write(table.to_string(index=False, float_format=lambda v: f"{v:.4g}") + "\n")
+
+
+def _run_candidates(args) -> None:
+    from .score import candidates
+
+    dist, lineage = _distances_of(args), _lineage(args)
+    table, threshold, qualifying = candidates(dist, lineage, threshold=args.threshold, limit=args.limit or None)
+    with atomic_output(args.output) as handle:
+        table.to_csv(handle, index=False)
+    _say(args, f"{qualifying} undocumented pairs at distance <= {threshold:.4g}; {len(table)} written -> {args.output}")
 
 
 def _run_distances(args) -> None:

@@ -1,0 +1,99 @@
+"""Plain-array views of a tree: leaves, node depths, patristic distances, splits.
+
+All functions walk the tree without recursion and return NumPy arrays, so
+the scoring code can treat trees of thousands of leaves as matrices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from Bio.Phylo.BaseTree import Tree
+
+from ..distance import DistanceMatrix
+from ..io.trees import iter_preorder
+
+
+@dataclass(frozen=True)
+class FlatTree:
+    """A tree as arrays: node ``0`` is the root; ``parent[0] == -1``.
+
+    ``leaf_nodes[i]`` is the node of leaf ``names[i]``; ``below`` is the
+    ``(nodes, leaves)`` boolean matrix of which leaves descend from each node.
+    """
+
+    names: tuple[str, ...]
+    parent: np.ndarray
+    length: np.ndarray
+    depth: np.ndarray
+    leaf_nodes: np.ndarray
+    below: np.ndarray
+
+    @property
+    def n_leaves(self) -> int:
+        return len(self.names)
+
+
+def flatten(tree: Tree) -> FlatTree:
+    """Arrays of ``tree`` (preorder numbering; missing branch lengths count as 0)."""
+    clades = list(iter_preorder(tree))
+    index = {id(c): i for i, c in enumerate(clades)}
+    parent = np.full(len(clades), -1)
+    length = np.zeros(len(clades))
+    for i, clade in enumerate(clades):
+        for child in clade.clades:
+            parent[index[id(child)]] = i
+        if i:
+            length[i] = clade.branch_length or 0.0
+    depth = np.zeros(len(clades))
+    for i in range(1, len(clades)):
+        depth[i] = depth[parent[i]] + length[i]
+    leaf_nodes = np.array([i for i, c in enumerate(clades) if not c.clades])
+    names = tuple(str(clades[i].name) for i in leaf_nodes)
+    below = np.zeros((len(clades), len(leaf_nodes)), dtype=bool)
+    below[leaf_nodes, np.arange(len(leaf_nodes))] = True
+    for i in range(len(clades) - 1, 0, -1):
+        below[parent[i]] |= below[i]
+    return FlatTree(names, parent, length, depth, leaf_nodes, below)
+
+
+def patristic_matrix(tree: Tree) -> DistanceMatrix:
+    """Path lengths between all leaves, as a :class:`DistanceMatrix` (O(n^2) memory and time)."""
+    flat = flatten(tree)
+    n = flat.n_leaves
+    values = np.zeros((n, n))
+    leaf_depth = flat.depth[flat.leaf_nodes]
+    children: dict[int, list[int]] = {}
+    for node, up in enumerate(flat.parent):
+        if up >= 0:
+            children.setdefault(int(up), []).append(node)
+    for node, kids in children.items():
+        groups = [np.flatnonzero(flat.below[k]) for k in kids]
+        for a in range(len(groups)):
+            for b in range(a + 1, len(groups)):
+                left, right = groups[a], groups[b]
+                block = leaf_depth[left][:, None] + leaf_depth[right][None, :] - 2.0 * flat.depth[node]
+                values[np.ix_(left, right)] = block
+                values[np.ix_(right, left)] = block.T
+    np.maximum(values, 0.0, out=values)
+    return DistanceMatrix(flat.names, values, "patristic")
+
+
+def split_keys(flat: FlatTree, rooted: bool = False) -> set[bytes]:
+    """The non-trivial splits (unrooted) or clades (rooted) of a tree, as packed leaf masks.
+
+    Unrooted: each bipartition with at least two leaves on both sides, keyed
+    by the side without leaf 0. Rooted: each clade of at least two leaves and
+    fewer than all.
+    """
+    n = flat.n_leaves
+    keys: set[bytes] = set()
+    for mask in flat.below[1:]:
+        size = int(mask.sum())
+        if rooted:
+            if 2 <= size < n:
+                keys.add(np.packbits(mask).tobytes())
+        elif 2 <= size <= n - 2:
+            keys.add(np.packbits(~mask if mask[0] else mask).tobytes())
+    return keys
