@@ -178,8 +178,9 @@ def parse_tree(text: str, source: str = "<string>") -> Tree:
         raise PhyloLLMError(f"{source}: expected one tree, found {len(trees)}")
     tree = trees[0]
     for clade in iter_preorder(tree):
-        if clade.comment and clade.comment.startswith("&&NHX:"):
-            clade.features = dict(f.split("=", 1) for f in clade.comment[6:].split(":") if "=" in f)
+        comment = getattr(clade, "comment", None)  # PhyloXML clades have none
+        if comment and comment.startswith("&&NHX:"):
+            clade.features = dict(f.split("=", 1) for f in comment[6:].split(":") if "=" in f)
             clade.comment = None
     leaves = list(iter_leaves(tree))
     unnamed = sum(1 for leaf in leaves if not leaf.name)
