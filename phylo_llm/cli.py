@@ -30,6 +30,7 @@ EXAMPLES = """examples:
   phylo-llm tree paper.parquet -o paper.nhx --root mad --annotate
   phylo-llm annotate paper.nwk -o paper.nhx --root-by architecture=encoder_decoder --csv leaves.csv
   phylo-llm distances paper.parquet -o paper.phy
+  phylo-llm extract dna-web/dna-out/rand -o rand-dna.parquet
   phylo-llm simulate -o data/demo --seed 0
 """
 TREE_SUFFIXES = {".nex": "nexus", ".nexus": "nexus", ".nxs": "nexus", ".xml": "phyloxml", ".phyloxml": "phyloxml", ".nhx": "nhx"}
@@ -86,6 +87,17 @@ def _parser() -> argparse.ArgumentParser:
     ann.add_argument("--format", choices=TREE_FORMATS, default=None, help="(default: nhx, or from the extension)")
     _lineage_options(ann, root_default="midpoint")
     ann.add_argument("-q", "--quiet", action="store_true", help="no summary on standard error")
+
+    ext = _command(commands, "extract", "compute DNA from models' raw answers (RepTrace: embed, concatenate, project)", _run_extract)
+    ext.add_argument("input", metavar="RESPONSES", help="folder of model folders with responses.json(.gz), or a JSONL of {model, prompt, response}")
+    ext.add_argument("-o", "--output", required=True, help="DNA file (.parquet canonical; .csv, .tsv, .npz)")
+    ext.add_argument("--encoder", default="hashing", help="'hashing' (built in, default) or 'st:<local sentence-transformers model>'")
+    ext.add_argument("--dim", type=int, default=128, help="DNA dimension (default: 128)")
+    ext.add_argument("--answer-dim", type=int, default=256, help="per-answer embedding size, hashing encoder (default: 256)")
+    ext.add_argument("--max-chars", type=int, default=1000, help="embed only the first N characters of each answer; 0 = all (default: 1000)")
+    ext.add_argument("--seed", type=int, default=0, help="seed of the shared random projection (default: 0)")
+    ext.add_argument("--allow-missing", action="store_true", help="keep models lacking some prompts (missing answers count as empty)")
+    ext.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on standard error")
 
     sco = _command(commands, "score", "score DNA, distances or a tree against documented lineage, with chance baselines", _run_score)
     _input_options(sco, distances_too=True, trees_too=True)
@@ -299,6 +311,26 @@ def _run_candidates(args) -> None:
     with atomic_output(args.output) as handle:
         table.to_csv(handle, index=False)
     _say(args, f"{qualifying} undocumented pairs at distance <= {threshold:.4g}; {len(table)} written -> {args.output}")
+
+
+def _run_extract(args) -> None:
+    from .extract import extract_dna
+
+    for option in ("dim", "answer_dim"):
+        if getattr(args, option) < 1:
+            raise PhyloLLMError(f"--{option.replace('_', '-')} must be positive, got {getattr(args, option)}")
+    start = time.perf_counter()
+    dna, stats = extract_dna(
+        args.input, encoder=args.encoder, answer_dim=args.answer_dim, dim=args.dim, seed=args.seed,
+        max_chars=args.max_chars or None, allow_missing=args.allow_missing, progress=not args.quiet and sys.stderr.isatty(),
+    )
+    save_dna(dna, args.output)
+    _say(args, f"{dna.n_models} models x {dna.metadata['probe_count'].iat[0]} prompts -> {dna.dim}-d DNA "
+               f"({dna.metadata['encoder'].iat[0]}), {stats.empty} empty, {stats.null} null and {stats.errors} error answers, "
+               f"{time.perf_counter() - start:.1f} s -> {args.output}")
+    if stats.errors and not args.quiet:
+        common = ", ".join(repr(t) for t, _ in stats.examples.most_common(3))
+        print(f"{PROG} extract: error-like answers were embedded as text; most common: {common}", file=sys.stderr)
 
 
 def _run_distances(args) -> None:

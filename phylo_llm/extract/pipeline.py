@@ -1,0 +1,162 @@
+"""RepTrace-style extraction: answers -> per-answer embeddings -> concatenation -> random projection -> DNA."""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..dna import DNA
+from ..errors import PhyloLLMError, PhyloLLMWarning
+from ..progress import Progress
+from .encoders import EMPTY_ANSWER, make_encoder
+from .responses import AnswerStats, iter_answers, prompt_key
+
+
+def prompt_set(source: str | Path) -> tuple[list[str], dict[str, list[str]], str | None, int]:
+    """First pass: the shared prompt set, the models missing some of it, the dataset name, the model count.
+
+    The prompt set is every prompt answered by more than half of the models,
+    in the order of their SHA-256 (so it does not depend on file order).
+    """
+    seen: Counter = Counter()
+    per_model: dict[str, set[str]] = {}
+    datasets: Counter = Counter()
+    texts: dict[str, str] = {}
+    for record in iter_answers(source):
+        if record.model in per_model:
+            raise PhyloLLMError(f"{record.source}: model {record.model!r} appears twice")
+        keys = set()
+        for prompt in record.answers:
+            key = prompt_key(prompt)
+            texts.setdefault(key, prompt)
+            keys.add(key)
+        per_model[record.model] = keys
+        seen.update(keys)
+        if record.dataset:
+            datasets[record.dataset] += 1
+    if not per_model:
+        raise PhyloLLMError(f"{source}: no answers found")
+    shared = sorted(k for k, count in seen.items() if count * 2 > len(per_model))
+    if not shared:
+        raise PhyloLLMError(f"{source}: the models answered different prompts: no prompt is shared by most of them")
+    missing = {m: [k for k in shared if k not in keys] for m, keys in per_model.items()}
+    missing = {m: v for m, v in missing.items() if v}
+    dataset = datasets.most_common(1)[0][0] if datasets else None
+    return [texts[k] for k in shared], missing, dataset, len(per_model)
+
+
+def prompt_fingerprint(prompts: list[str]) -> str:
+    """16 hex digits identifying a prompt set (order-free)."""
+    joined = "\n".join(sorted(prompt_key(p) for p in prompts))
+    return hashlib.sha256(joined.encode()).hexdigest()[:16]
+
+
+def projection(n_inputs: int, dim: int, seed: int) -> np.ndarray:
+    """The shared Gaussian Johnson-Lindenstrauss matrix ``(n_inputs, dim)``, N(0, 1/dim), from the seed alone."""
+    rng = np.random.default_rng([seed, n_inputs, dim])
+    return (rng.standard_normal((n_inputs, dim), dtype=np.float32) / np.float32(np.sqrt(dim))).astype(np.float32)
+
+
+def extract_dna(
+    source: str | Path,
+    *,
+    encoder: str = "hashing",
+    answer_dim: int = 256,
+    dim: int = 128,
+    seed: int = 0,
+    max_chars: int | None = 1000,
+    allow_missing: bool = False,
+    progress: bool = False,
+) -> tuple[DNA, AnswerStats]:
+    """Compute DNA from models' answers.
+
+    Parameters
+    ----------
+    source : path
+        A folder in the llm-dna layout (one folder per model holding
+        ``responses.json`` or ``responses.json.gz``) or a JSONL file of
+        ``{"model", "prompt", "response"}`` rows.
+    encoder : str
+        ``"hashing"`` (built-in character n-grams) or ``"st:<model>"`` (a local
+        sentence-transformers model).
+    answer_dim : int
+        Size of each answer's embedding (hashing encoder; a sentence
+        transformer has its own).
+    dim : int
+        DNA dimension after the random projection.
+    seed : int
+        Seed of the projection: every model extracted with the same settings
+        shares it, so their DNA is comparable. Nothing else is random.
+    max_chars : int or None
+        Only the first characters of each answer are embedded.
+    allow_missing : bool
+        Keep models that lack some prompts (their missing answers count as
+        empty) instead of dropping them with a warning.
+
+    Returns
+    -------
+    (DNA, AnswerStats)
+        Metadata carries the settings (probe set, probe count, prompt
+        fingerprint, encoder, answer_dim, dna_dim, extraction_seed), so DNA
+        made differently is never mixed silently.
+
+    Each answer is embedded, L2-normalised (every probe weighs the same; an
+    empty answer is the embedding of a fixed sentinel text, not a zero vector,
+    so silent models do not sit close to everything); the probes x answer_dim
+    matrix is flattened and projected to ``dim`` by the shared Gaussian matrix.
+    Models are processed one at a time: memory does not grow with their number.
+    """
+    prompts, missing, dataset, n_models = prompt_set(source)
+    if missing and not allow_missing:
+        listed = ", ".join(f"{m} ({len(v)} missing)" for m, v in list(missing.items())[:5])
+        warnings.warn(
+            f"{source}: dropped {len(missing)} model(s) that lack some of the {len(prompts)} shared prompts: {listed}"
+            + (" ..." if len(missing) > 5 else "") + "; --allow-missing keeps them",
+            PhyloLLMWarning,
+            stacklevel=2,
+        )
+    model = make_encoder(encoder, dim=answer_dim, max_chars=max_chars)
+    matrix = projection(len(prompts) * model.dim, dim, seed)
+    sentinel = _unit(model.encode([EMPTY_ANSWER]))[0]
+    stats = AnswerStats()
+    ids: list[str] = []
+    rows: list[np.ndarray] = []
+    with Progress(n_models, "extracting DNA", enabled=progress) as bar:
+        for record in iter_answers(source):
+            bar.update()
+            if record.model in missing and not allow_missing:
+                continue
+            answers = [record.answers.get(p) for p in prompts]
+            for answer in answers:
+                stats.add(answer)
+            stats.models += 1
+            texts = [a if a and a.strip() else EMPTY_ANSWER for a in answers]
+            embedded = _unit(model.encode(texts))
+            embedded[[not (a and a.strip()) for a in answers]] = sentinel
+            rows.append(embedded.reshape(-1) @ matrix)
+            ids.append(record.model)
+    if not ids:
+        raise PhyloLLMError(f"{source}: every model lacks some of the shared prompts; --allow-missing keeps them")
+    meta = pd.DataFrame(
+        {
+            "probe_set": dataset or "custom",
+            "probe_count": len(prompts),
+            "prompt_fingerprint": prompt_fingerprint(prompts),
+            "encoder": model.name,
+            "answer_dim": model.dim,
+            "dna_dim": dim,
+            "extraction_seed": seed,
+        },
+        index=range(len(ids)),
+    )
+    return DNA(tuple(ids), np.vstack(rows).astype(np.float64), meta, str(source)), stats
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
