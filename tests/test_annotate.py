@@ -137,3 +137,18 @@ def test_annotated_rooted_tree_of_the_paper_set(shared):
     assert labelled  # some clades are single-family
     for clade in labelled:
         assert {leaf.features["family"] for leaf in clade.get_terminals()} == {clade.features["family"]}
+
+
+def test_annotation_corrects_the_published_hub_metadata(shared):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pl.PhyloLLMWarning)
+        rand = pl.load_dna(shared / "llm-dna-web/dna-out/rand", allow_mixed=True)
+    vlm, quantized = "QuantTrio/Qwen3-VL-30B-A3B-Instruct-AWQ", "ELVISIO/Qwen3-30B-A3B-Instruct-2507-AWQ"
+    # What the published summaries say: a VLM labelled encoder_decoder, a packed parameter count.
+    assert rand.metadata.loc[vlm, "architecture_type"] == "encoder_decoder"
+    assert rand.metadata.loc[quantized, "parameter_count"] < 5e9
+    tree = pl.build_tree(pl.distance_matrix(rand.subset([vlm, quantized, "Qwen/Qwen3-8B", "google/gemma-2-2b-it"])))
+    annotated, _ = annotate_tree(tree, load_lineage())
+    leaves = {leaf.name: leaf.features for leaf in annotated.get_terminals()}
+    assert leaves[vlm]["architecture"] == "decoder_only"
+    assert float(leaves[quantized]["params_b"]) > 30

@@ -31,6 +31,8 @@ from .atomic import atomic_output, atomic_path
 _DIMENSION = re.compile(r"^(?:dna|dim|d|x)?[_\-]?(\d+)$", re.IGNORECASE)
 TEXT_SEPARATORS = {".csv": ",", ".tsv": "\t", ".txt": "\t"}
 FORMAT_VERSION = "1"
+# Integer columns with missing values stay integers (pandas would turn them into floats).
+_NULLABLE_INTEGERS = {pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int32Dtype()}
 
 
 def table_suffix(path: Path) -> str:
@@ -46,7 +48,7 @@ def read_frame(path: Path) -> pd.DataFrame:
     suffix = table_suffix(path)
     try:
         if suffix == ".parquet":
-            return pq.read_table(path).to_pandas()
+            return pq.read_table(path).to_pandas(types_mapper=_NULLABLE_INTEGERS.get)
         return pd.read_csv(path, sep=TEXT_SEPARATORS[suffix], dtype={"model": str}, keep_default_na=True)
     except pd.errors.EmptyDataError:
         raise PhyloLLMError(f"{path}: the file is empty") from None
@@ -65,10 +67,10 @@ def read_dna_table(path: Path) -> DNA:
         if "dna" in table.column_names and pa.types.is_list(table.schema.field("dna").type) or (
             "dna" in table.column_names and pa.types.is_fixed_size_list(table.schema.field("dna").type)
         ):
-            frame = table.drop(["dna"]).to_pandas()
+            frame = table.drop(["dna"]).to_pandas(types_mapper=_NULLABLE_INTEGERS.get)
             ids = _model_ids(frame, source)
             return DNA(ids, _arrow_lists(table.column("dna"), ids, source), _metadata(frame, []), source)
-        frame = table.to_pandas()
+        frame = table.to_pandas(types_mapper=_NULLABLE_INTEGERS.get)
     else:
         frame = read_frame(path)
     ids = _model_ids(frame, source)
