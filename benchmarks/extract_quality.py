@@ -40,7 +40,22 @@ def embed_all(source, encoder, prompts, missing):
     return ids, np.stack(blocks)
 
 
-def evaluate(name, dm, lineage):
+def csls(dm, k=10):
+    """Hubness-corrected distances (cross-domain similarity local scaling, Lample et al. 2018):
+    d(a, b) - (r_a + r_b) / 2, r = mean distance to the k nearest neighbours."""
+    values = dm.values.copy()
+    np.fill_diagonal(values, np.inf)
+    r = np.sort(values, axis=1)[:, :k].mean(axis=1)
+    np.fill_diagonal(values, 0)
+    adjusted = values - (r[:, None] + r[None, :]) / 2
+    adjusted -= adjusted.min()
+    np.fill_diagonal(adjusted, 0)
+    return pl.DistanceMatrix(dm.ids, adjusted, "csls")
+
+
+def evaluate(name, dm, lineage, with_csls=True):
+    if with_csls:
+        evaluate(name + " +csls", csls(dm), lineage, with_csls=False)
     pairs = documented_pairs(lineage, dm.ids)
     ranker = PairRanker(dm)
     out = [name]

@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 
 from . import __version__
-from .distance import METRICS, DistanceMatrix, distance_matrix
+from .distance import METRIC_CHOICES, DistanceMatrix, distance_matrix
 from .dna import DNA
 from .errors import PhyloLLMError
 from .io import TREE_FORMATS, load_dna, load_input, save_distances, save_dna, write_tree
@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     _input_options(tree, distances_too=True)
     tree.add_argument("-o", "--output", required=True, help="tree file; '-' for standard output")
     tree.add_argument("--method", choices=TREE_METHODS, default="nj", help="tree method (default: nj)")
-    tree.add_argument("--metric", choices=list(METRICS), default="euclidean", help="distance between DNA vectors (default: euclidean)")
+    tree.add_argument("--metric", choices=METRIC_CHOICES, default="euclidean", help="distance between DNA vectors (default: euclidean)")
     tree.add_argument("--format", choices=TREE_FORMATS, help="tree format (default: from the extension, else newick; nhx with --annotate)")
     _lineage_options(tree, root_default=None)
     tree.add_argument("--annotate", action="store_true", help="attach lineage features to leaves and clades (NHX)")
@@ -92,9 +92,9 @@ def _parser() -> argparse.ArgumentParser:
     ext.add_argument("input", metavar="RESPONSES", help="folder of model folders with responses.json(.gz), or a JSONL of {model, prompt, response}")
     ext.add_argument("-o", "--output", required=True, help="DNA file (.parquet canonical; .csv, .tsv, .npz)")
     ext.add_argument("--encoder", default="hashing", help="'hashing' (built in, default) or 'st:<local sentence-transformers model>'")
-    ext.add_argument("--dim", type=int, default=128, help="DNA dimension (default: 128)")
-    ext.add_argument("--answer-dim", type=int, default=256, help="per-answer embedding size, hashing encoder (default: 256)")
-    ext.add_argument("--max-chars", type=int, default=1000, help="embed only the first N characters of each answer; 0 = all (default: 1000)")
+    ext.add_argument("--dim", type=int, default=2048, help="DNA dimension (default: 2048; 128 is the paper's, and loses ranking detail)")
+    ext.add_argument("--answer-dim", type=int, default=1024, help="per-answer embedding size, hashing encoder (default: 1024)")
+    ext.add_argument("--max-chars", type=int, default=300, help="embed only the first N characters of each answer; 0 = all (default: 300)")
     ext.add_argument("--seed", type=int, default=0, help="seed of the shared random projection (default: 0)")
     ext.add_argument("--allow-missing", action="store_true", help="keep models lacking some prompts (missing answers count as empty)")
     ext.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on standard error")
@@ -102,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     sco = _command(commands, "score", "score DNA, distances or a tree against documented lineage, with chance baselines", _run_score)
     _input_options(sco, distances_too=True, trees_too=True)
     sco.add_argument("--lineage", action="append", metavar="PATH", help="lineage folder or CSV (repeatable; default: builtin)")
-    sco.add_argument("--metric", choices=list(METRICS), default="euclidean", help="(default: euclidean)")
+    sco.add_argument("--metric", choices=METRIC_CHOICES, default="euclidean", help="(default: euclidean)")
     sco.add_argument("--method", choices=TREE_METHODS, default="nj", help="tree built from DNA or distances (default: nj)")
     sco.add_argument("--permutations", type=int, default=100, help="chance baseline permutations (default: 100)")
     sco.add_argument("--seed", type=int, default=0, help="seed of the permutations (default: 0)")
@@ -113,21 +113,27 @@ def _parser() -> argparse.ArgumentParser:
     _input_options(rel, distances_too=True)
     rel.add_argument("-k", type=int, default=10, help="how many (default: 10)")
     rel.add_argument("--lineage", action="append", metavar="PATH", help="lineage folder or CSV (default: builtin)")
-    rel.add_argument("--metric", choices=list(METRICS), default="euclidean")
+    rel.add_argument("--metric", choices=METRIC_CHOICES, default="euclidean")
     rel.add_argument("--csv", metavar="FILE", help="write the table as CSV")
 
     can = _command(commands, "candidates", "close pairs without any documented relation, for review", _run_candidates)
     _input_options(can, distances_too=True)
     can.add_argument("-o", "--output", required=True, help="CSV of candidate pairs, closest first")
     can.add_argument("--lineage", action="append", metavar="PATH", help="lineage folder or CSV (default: builtin)")
-    can.add_argument("--metric", choices=list(METRICS), default="euclidean")
+    can.add_argument("--metric", choices=METRIC_CHOICES, default="euclidean")
     can.add_argument("--threshold", type=float, help="distance cut-off (default: median distance of documented fine-tunes)")
     can.add_argument("--limit", type=int, default=1000, help="keep the closest N pairs (default: 1000; 0 = all)")
+
+    fig = _command(commands, "figures", "regenerate the paper's figures (PNG and PDF) from a probe-set folder or DNA file", _run_figures)
+    _input_options(fig)
+    fig.add_argument("-o", "--output", required=True, help="folder for the figures and figures.json")
+    fig.add_argument("--lineage", action="append", metavar="PATH", help="lineage folder or CSV (default: builtin)")
+    fig.add_argument("--seed", type=int, default=0, help="seed of t-SNE and the Mantel permutations (default: 0)")
 
     dist = _command(commands, "distances", "write the pairwise distance matrix of DNA", _run_distances)
     _input_options(dist)
     dist.add_argument("-o", "--output", required=True, help="matrix file: .phy (PHYLIP), .csv, .tsv or .parquet")
-    dist.add_argument("--metric", choices=list(METRICS), default="euclidean", help="(default: euclidean)")
+    dist.add_argument("--metric", choices=METRIC_CHOICES, default="euclidean", help="(default: euclidean)")
 
     imp = _command(commands, "import", "convert DNA (any readable form) to the canonical parquet", _run_import)
     _input_options(imp)
@@ -331,6 +337,15 @@ def _run_extract(args) -> None:
     if stats.errors and not args.quiet:
         common = ", ".join(repr(t) for t, _ in stats.examples.most_common(3))
         print(f"{PROG} extract: error-like answers were embedded as text; most common: {common}", file=sys.stderr)
+
+
+def _run_figures(args) -> None:
+    from .figures import make_figures
+
+    start = time.perf_counter()
+    numbers = make_figures(args.input, _lineage(args), args.output, seed=args.seed, allow_mixed=args.allow_mixed,
+                           say=lambda text: print(f"{PROG} figures: {text}", file=sys.stderr))
+    _say(args, f"{numbers['models']} models, figures in {time.perf_counter() - start:.1f} s -> {args.output}/")
 
 
 def _run_distances(args) -> None:

@@ -19,6 +19,9 @@ METRICS: dict[str, str] = {
     "correlation": "correlation",
 }
 
+#: What ``--metric`` accepts: each metric, also with the ``+csls`` hubness correction.
+METRIC_CHOICES: tuple[str, ...] = (*METRICS, *(f"{m}+csls" for m in METRICS))
+
 
 @dataclass(frozen=True)
 class DistanceMatrix:
@@ -90,6 +93,31 @@ def validate_distances(ids: tuple[str, ...], values: np.ndarray, source: str) ->
         raise PhyloLLMError(f"{source}: distance of {ids[i]!r} to itself is {float(diagonal[i])!r}, not 0")
 
 
+def csls(dist: DistanceMatrix, k: int = 10) -> DistanceMatrix:
+    """Hubness-corrected distances: cross-domain similarity local scaling (Conneau, Lample et al. 2018).
+
+    ``d'(a, b) = d(a, b) - (r_a + r_b) / 2``, with ``r_x`` the mean distance of
+    ``x`` to its ``k`` nearest neighbours, shifted so the smallest
+    off-diagonal value is 0. Models that sit close to everything (near-empty
+    or boilerplate answers) lose their pull; who is whose nearest neighbour
+    changes, so this depends on the whole set of models, unlike the metric itself.
+    """
+    values = dist.values.copy()
+    n = dist.n_models
+    if n < 3:
+        return dist
+    k = min(k, n - 1)
+    np.fill_diagonal(values, np.inf)
+    radius = np.partition(values, k - 1, axis=1)[:, :k].mean(axis=1)
+    np.fill_diagonal(values, 0.0)
+    adjusted = values - (radius[:, None] + radius[None, :]) / 2.0
+    off = ~np.eye(n, dtype=bool)
+    adjusted -= adjusted[off].min()
+    np.fill_diagonal(adjusted, 0.0)
+    adjusted = (adjusted + adjusted.T) / 2.0
+    return DistanceMatrix(dist.ids, adjusted, f"{dist.metric}+csls", dist.source)
+
+
 def distance_matrix(dna: DNA, metric: str = "euclidean") -> DistanceMatrix:
     """Pairwise distances between all DNA vectors.
 
@@ -102,12 +130,20 @@ def distance_matrix(dna: DNA, metric: str = "euclidean") -> DistanceMatrix:
         ``1 - similarity`` and are undefined for zero (resp. constant) vectors,
         which raise :class:`PhyloLLMError` naming the model.
 
+        Append ``+csls`` (e.g. ``"cosine+csls"``) for hubness-corrected
+        distances (:func:`csls`).
+
     Returns
     -------
     DistanceMatrix
     """
+    base, plus, modifier = metric.partition("+")
+    if plus:
+        if modifier != "csls" or base not in METRICS:
+            raise PhyloLLMError(f"unknown metric {metric!r}; choose one of {', '.join(METRIC_CHOICES)}")
+        return csls(distance_matrix(dna, base))
     if metric not in METRICS:
-        raise PhyloLLMError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
+        raise PhyloLLMError(f"unknown metric {metric!r}; choose one of {', '.join(METRIC_CHOICES)}")
     vectors = dna.vectors
     if metric in ("cosine", "correlation"):
         centred = vectors - vectors.mean(axis=1, keepdims=True) if metric == "correlation" else vectors

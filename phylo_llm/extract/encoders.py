@@ -23,7 +23,7 @@ EMPTY_ANSWER = "\x00<empty answer>\x00"
 class HashingEncoder:
     """Character n-gram counts of each answer (first ``max_chars`` characters), hashed to ``dim`` dimensions."""
 
-    def __init__(self, dim: int = 256, ngrams: tuple[int, int] = (1, 4), max_chars: int | None = 1000) -> None:
+    def __init__(self, dim: int = 1024, ngrams: tuple[int, int] = (1, 4), max_chars: int | None = 300) -> None:
         from sklearn.feature_extraction.text import HashingVectorizer
 
         self.dim = dim
@@ -48,7 +48,7 @@ class HashingEncoder:
 class SentenceTransformerEncoder:
     """A sentence-transformers model found on this machine (``HF_HUB_OFFLINE``: nothing is downloaded)."""
 
-    def __init__(self, model: str, max_chars: int | None = 1000, batch_size: int = 64) -> None:
+    def __init__(self, model: str, max_chars: int | None = 300, batch_size: int = 64) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         try:
@@ -92,7 +92,7 @@ def _local_model_path(model: str) -> str:
     return model
 
 
-def make_encoder(spec: str, dim: int = 256, max_chars: int | None = 1000):
+def make_encoder(spec: str, dim: int = 1024, max_chars: int | None = 300):
     """``"hashing"`` (built in) or ``"st:<model name or folder>"``."""
     if spec == "hashing":
         return HashingEncoder(dim=dim, max_chars=max_chars)

@@ -66,10 +66,10 @@ def extract_dna(
     source: str | Path,
     *,
     encoder: str = "hashing",
-    answer_dim: int = 256,
-    dim: int = 128,
+    answer_dim: int = 1024,
+    dim: int = 2048,
     seed: int = 0,
-    max_chars: int | None = 1000,
+    max_chars: int | None = 300,
     allow_missing: bool = False,
     progress: bool = False,
 ) -> tuple[DNA, AnswerStats]:
