@@ -20,7 +20,7 @@ import numpy as np
 
 import phylo_llm as pl
 from phylo_llm.extract.encoders import EMPTY_ANSWER, make_encoder
-from phylo_llm.extract.pipeline import _unit, projection, prompt_set
+from phylo_llm.extract.pipeline import _unit, project, prompt_set
 from phylo_llm.extract.responses import iter_answers
 from phylo_llm.score import PairRanker, documented_pairs, parent_ranks
 
@@ -91,7 +91,7 @@ def main() -> None:
         np.fill_diagonal(exact, 0)
         evaluate(f"  no projection, euclidean", pl.DistanceMatrix(ids, (exact + exact.T) / 2), lineage)
         for dim in args.dims:
-            dna = pl.DNA(ids, (flat @ projection(p * k, dim, 0)).astype(np.float64))
+            dna = pl.DNA(ids, project(e, dim, 0))
             for metric in ("euclidean", "cosine"):
                 evaluate(f"  dim={dim} {metric}", pl.distance_matrix(dna, metric), lineage)
 

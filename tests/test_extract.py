@@ -11,7 +11,7 @@ import pytest
 from scipy.spatial.distance import pdist
 
 import phylo_llm as pl
-from phylo_llm.extract import extract_dna, projection
+from phylo_llm.extract import extract_dna, project
 from tests.conftest import run_cli
 
 PROMPTS = [f"Continue the text number {k}: the river runs" for k in range(12)]
@@ -67,11 +67,12 @@ def test_projection_keeps_distances_within_the_johnson_lindenstrauss_bound():
     points = rng.normal(size=(40, 3000)).astype(np.float32)
     dim, eps = 1024, 0.25
     # JL: all 780 distances within 1 +- eps fail with probability <= 2 n^2 exp(-(eps^2/2 - eps^3/3) dim / 2) < 0.01.
-    projected = points @ projection(3000, dim, seed=7)
+    projected = project(points.reshape(40, 3, 1000), dim, seed=7)  # 3 probes x 1000-d answers
     ratio = pdist(projected) / pdist(points)
     assert ratio.min() > 1 - eps and ratio.max() < 1 + eps
-    assert np.array_equal(projection(3000, dim, seed=7), projection(3000, dim, seed=7))
-    assert not np.array_equal(projection(3000, dim, seed=7), projection(3000, dim, seed=8))
+    # The projection is a function of the seed alone: the same for any batch of models.
+    np.testing.assert_allclose(project(points[:5].reshape(5, 3, 1000), dim, seed=7), projected[:5], rtol=1e-5, atol=1e-5)
+    assert not np.allclose(project(points[:5].reshape(5, 3, 1000), dim, seed=8), projected[:5])
 
 
 def test_settings_are_recorded_and_never_mixed(tmp_path):
@@ -79,7 +80,7 @@ def test_settings_are_recorded_and_never_mixed(tmp_path):
     a, _ = extract_dna(tmp_path / "in", seed=0)
     b, _ = extract_dna(tmp_path / "in", seed=1)
     row = a.metadata.iloc[0]
-    assert (row["probe_set"], row["probe_count"], row["dna_dim"], row["extraction_seed"]) == ("toy", 12, 128, 0)
+    assert (row["probe_set"], row["probe_count"], row["dna_dim"], row["extraction_seed"]) == ("toy", 12, 2048, 0)
     assert len(row["prompt_fingerprint"]) == 16 and row["encoder"].startswith("hashing")
     merged = pl.DNA(a.ids + tuple(m + "-seed1" for m in b.ids), np.vstack([a.vectors, b.vectors]),
                     __import__("pandas").concat([a.metadata, b.metadata], ignore_index=True))

@@ -16,6 +16,9 @@ from ..progress import Progress
 from .encoders import EMPTY_ANSWER, make_encoder
 from .responses import AnswerStats, iter_answers, prompt_key
 
+#: Models embedded before each projection step (bounds memory; the result does not depend on it).
+BATCH = 64
+
 
 def prompt_set(source: str | Path) -> tuple[list[str], dict[str, list[str]], str | None, int]:
     """First pass: the shared prompt set, the models missing some of it, the dataset name, the model count.
@@ -56,10 +59,26 @@ def prompt_fingerprint(prompts: list[str]) -> str:
     return hashlib.sha256(joined.encode()).hexdigest()[:16]
 
 
-def projection(n_inputs: int, dim: int, seed: int) -> np.ndarray:
-    """The shared Gaussian Johnson-Lindenstrauss matrix ``(n_inputs, dim)``, N(0, 1/dim), from the seed alone."""
-    rng = np.random.default_rng([seed, n_inputs, dim])
-    return (rng.standard_normal((n_inputs, dim), dtype=np.float32) / np.float32(np.sqrt(dim))).astype(np.float32)
+def projection_block(probe: int, answer_dim: int, dim: int, seed: int) -> np.ndarray:
+    """Rows ``probe * answer_dim ...`` of the shared Gaussian Johnson-Lindenstrauss matrix, N(0, 1/dim).
+
+    The matrix (probes x answer_dim, dim) is never held whole (600 x 1024 x 2048 float32 would be 5 GB):
+    each probe's block comes from its own generator seeded by (seed, probe, answer_dim, dim), so it is
+    the same for every model, batch and run.
+    """
+    rng = np.random.default_rng([seed, probe, answer_dim, dim])
+    block = rng.standard_normal((answer_dim, dim), dtype=np.float32)
+    block *= np.float32(1.0 / np.sqrt(dim))
+    return block
+
+
+def project(embedded: np.ndarray, dim: int, seed: int) -> np.ndarray:
+    """Random projection of concatenated answer embeddings ``(models, probes, answer_dim)`` to ``(models, dim)``."""
+    models, probes, answer_dim = embedded.shape
+    out = np.zeros((models, dim), dtype=np.float64)
+    for probe in range(probes):
+        out += embedded[:, probe, :] @ projection_block(probe, answer_dim, dim, seed)
+    return out
 
 
 def extract_dna(
@@ -121,11 +140,11 @@ def extract_dna(
             stacklevel=2,
         )
     model = make_encoder(encoder, dim=answer_dim, max_chars=max_chars)
-    matrix = projection(len(prompts) * model.dim, dim, seed)
     sentinel = _unit(model.encode([EMPTY_ANSWER]))[0]
     stats = AnswerStats()
     ids: list[str] = []
     rows: list[np.ndarray] = []
+    batch: list[np.ndarray] = []
     with Progress(n_models, "extracting DNA", enabled=progress) as bar:
         for record in iter_answers(source):
             bar.update()
@@ -138,8 +157,13 @@ def extract_dna(
             texts = [a if a and a.strip() else EMPTY_ANSWER for a in answers]
             embedded = _unit(model.encode(texts))
             embedded[[not (a and a.strip()) for a in answers]] = sentinel
-            rows.append(embedded.reshape(-1) @ matrix)
+            batch.append(embedded)
             ids.append(record.model)
+            if len(batch) == BATCH:  # memory stays bounded: BATCH models' embeddings at most
+                rows.append(project(np.stack(batch), dim, seed))
+                batch = []
+        if batch:
+            rows.append(project(np.stack(batch), dim, seed))
     if not ids:
         raise PhyloLLMError(f"{source}: every model lacks some of the shared prompts; --allow-missing keeps them")
     meta = pd.DataFrame(
@@ -154,7 +178,7 @@ def extract_dna(
         },
         index=range(len(ids)),
     )
-    return DNA(tuple(ids), np.vstack(rows).astype(np.float64), meta, str(source)), stats
+    return DNA(tuple(ids), np.vstack(rows), meta, str(source)), stats
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
