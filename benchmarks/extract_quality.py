@@ -89,7 +89,7 @@ def main() -> None:
         sq = np.diag(gram)
         exact = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2 * gram, 0))
         np.fill_diagonal(exact, 0)
-        evaluate(f"  no projection, euclidean", pl.DistanceMatrix(ids, (exact + exact.T) / 2), lineage)
+        evaluate("  no projection, euclidean", pl.DistanceMatrix(ids, (exact + exact.T) / 2), lineage)
         for dim in args.dims:
             dna = pl.DNA(ids, project(e, dim, 0))
             for metric in ("euclidean", "cosine"):

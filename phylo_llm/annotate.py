@@ -14,7 +14,6 @@ from Bio.Phylo.BaseTree import Tree
 
 from .io.ete import from_ete, to_ete
 from .lineage import Coverage, Lineage
-from .lineage.knowledge import PSEUDO_FAMILIES
 
 LEAF_FEATURES = ("family", "subfamily", "organization", "architecture", "release", "params_b", "is_base")
 
@@ -45,8 +44,7 @@ def annotate_tree(tree: Tree, lineage: Lineage) -> tuple[Tree, Coverage]:
     shared: dict = {}
     for node in ete.traverse("postorder"):
         if node.is_leaf():
-            family = getattr(node, "family", None)
-            shared[node] = family if family not in (None, *PSEUDO_FAMILIES) else None
+            shared[node] = lineage.family(node.name)
         else:
             families = {shared[c] for c in node.children}
             shared[node] = families.pop() if len(families) == 1 else None

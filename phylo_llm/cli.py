@@ -193,7 +193,7 @@ def _say(args, text: str) -> None:
 
 def _run_tree(args) -> None:
     start = time.perf_counter()
-    data = load_input(args.input, variant=args.variant, encoder=args.encoder, allow_mixed=args.allow_mixed)
+    data = _load_any(args)
     if isinstance(data, DistanceMatrix):
         dist, what = data, f"{data.n_models} models (distance matrix)"
     else:
@@ -305,8 +305,7 @@ def _run_relatives(args) -> None:
     if args.csv:
         with atomic_output(args.csv) as handle:
             table.to_csv(handle, index=False)
-    with __import__("pandas").option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 60):
-        sys.stdout.write(table.to_string(index=False, float_format=lambda v: f"{v:.4g}") + "\n")
+    sys.stdout.write(table.to_string(index=False, float_format=lambda v: f"{v:.4g}", max_colwidth=60) + "\n")
 
 
 def _run_candidates(args) -> None:

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.colors import to_rgb
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from ..distance import DistanceMatrix
 from ..dna import DNA
+from ..lineage.knowledge import real_family
 from ..score.pairs import documented_pairs
 from ..stats import mantel
 from .style import OTHER, PALETTE, family_colours, new_figure, styled
 
 
 def _family_of(ids, info):
-    families = [info.get(m, {}).get("family") for m in ids]
-    return [f if f and not f.startswith("(") else None for f in families]
+    return [real_family(info.get(m, {}).get("family")) for m in ids]
 
 
 def _legend(ax, colours, loc="best"):
@@ -54,8 +56,6 @@ def distance_heatmap(dist: DistanceMatrix, order: list[str], info: dict, title: 
     fig = new_figure(7, 6.2)
     grid = fig.add_gridspec(1, 2, width_ratios=[1, 30], wspace=0.02)
     bar, ax = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
-    from matplotlib.colors import to_rgb
-
     bar.imshow(np.array([[to_rgb(colours.get(f, OTHER) if f else OTHER)] for f in families]), aspect="auto", interpolation="nearest")
     bar.axis("off")
     image = ax.imshow(ordered.values, cmap="viridis_r", interpolation="nearest", aspect="auto")
@@ -177,8 +177,8 @@ def evolutionary_speed(tree, info: dict, min_models: int = 5):
     rows = []
     for name, d in zip(flat.names, depth):
         meta = info.get(name, {})
-        release, family = meta.get("release"), meta.get("family")
-        if release and family and not family.startswith("("):
+        release, family = meta.get("release"), real_family(meta.get("family"))
+        if release and family:
             year, month = str(release).split("-")[:2]
             rows.append((family, int(year) + (int(month) - 1) / 12, d))
     families = {}
@@ -200,7 +200,7 @@ def evolutionary_speed(tree, info: dict, min_models: int = 5):
         span = np.array([fit["from"], fit["to"]])
         left.plot(span, fit["intercept"] + fit["slope_per_year"] * span, color=colour, lw=1.2,
                   label=f"{family} ({fit['slope_per_year']:+.3f}/yr, n={fit['models']})")
-    left.xaxis.set_major_locator(__import__("matplotlib.ticker", fromlist=["MaxNLocator"]).MaxNLocator(integer=True))
+    left.xaxis.set_major_locator(MaxNLocator(integer=True))
     left.set_xlabel("release (year)")
     left.set_ylabel("distance from the root")
     left.set_title("Evolutionary speed per family")

@@ -6,6 +6,7 @@ import numpy as np
 from Bio.Phylo.BaseTree import Tree
 from matplotlib.lines import Line2D
 
+from ..lineage.knowledge import real_family
 from ..tree.topology import flatten
 from .style import OTHER, family_colours, new_figure, styled
 
@@ -37,8 +38,7 @@ def draw_tree(tree: Tree, info: dict[str, dict], layout: str = "circular", title
     """
     flat, children, position = _layout(tree)
     n = flat.n_leaves
-    families = [info.get(name, {}).get("family") for name in flat.names]
-    real = [f if f and not f.startswith("(") else None for f in families]
+    real = [real_family(info.get(name, {}).get("family")) for name in flat.names]
     colours = family_colours(real)
     leaf_colour = [colours.get(f, OTHER) if f else OTHER for f in real]
     encdec = [info.get(name, {}).get("architecture") == "encoder_decoder" for name in flat.names]
@@ -61,7 +61,7 @@ def draw_tree(tree: Tree, info: dict[str, dict], layout: str = "circular", title
         if marked.any():
             ax.scatter(radius * 1.07 * np.cos(leaf_angle[marked]), radius * 1.07 * np.sin(leaf_angle[marked]), marker="^", c="black", s=14, zorder=3)
         size = label_size or max(2.0, min(6.0, 900 / n))
-        for name, a, c in zip(flat.names, leaf_angle, leaf_colour):
+        for name, a in zip(flat.names, leaf_angle):
             degrees = np.degrees(a) % 360
             flip = 90 < degrees < 270
             ax.text(radius * 1.11 * np.cos(a), radius * 1.11 * np.sin(a), name, rotation=degrees + (180 if flip else 0),

@@ -18,6 +18,14 @@ PSEUDO_FAMILIES = ("(random weights)", "(unknown)")
 BUILTIN = Path(__file__).resolve().parents[2] / "data" / "lineage"
 
 
+def real_family(value) -> str | None:
+    """``value`` when it names a pretraining lineage; ``None`` for empty and pseudo-families like ``(unknown)``."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = str(value).strip()
+    return None if not text or text in PSEUDO_FAMILIES or text.startswith("(") else text
+
+
 @dataclass(frozen=True)
 class Coverage:
     """How many of a set of models the lineage knows."""
@@ -72,6 +80,10 @@ class Lineage:
         if found is None or found not in self.models.index:
             return {}
         return {k: v for k, v in self.models.loc[found].items() if not _missing(v)}
+
+    def family(self, model: str) -> str | None:
+        """The documented pretraining family of ``model``; ``None`` when unknown or a pseudo-family."""
+        return real_family(self.info(model).get("family"))
 
     def select(self, ids, key: str, value: str) -> list[str]:
         """Those of ``ids`` whose ``models`` column ``key`` equals ``value`` (case-insensitive)."""
@@ -183,7 +195,7 @@ def _check_relations(frame: pd.DataFrame, file: Path) -> pd.DataFrame:
     _require(frame, RELATION_COLUMNS, file)
     frame = frame.copy()
     frame["_where"] = [f"{file}, line {i + 2}" for i in range(len(frame))]
-    for i, row in frame.iterrows():
+    for _, row in frame.iterrows():
         if pd.isna(row["child"]) or pd.isna(row["parent"]):
             raise PhyloLLMError(f"{row['_where']}: an edge needs both child and parent")
         if row["relation"] not in RELATION_TYPES:

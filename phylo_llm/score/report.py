@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 from Bio.Phylo.BaseTree import Tree
+from scipy.spatial.distance import squareform
 
 from ..distance import DistanceMatrix, distance_matrix
 from ..dna import DNA
 from ..lineage import Lineage
-from ..lineage.knowledge import PSEUDO_FAMILIES, RELATION_TYPES
+from ..lineage.knowledge import RELATION_TYPES
 from ..progress import Progress
 from ..root import midpoint_root
 from ..tree import build_tree
@@ -118,9 +119,7 @@ def _relation_scores(pairs, spaces: dict[str, DistanceMatrix], permutations: int
 
 def _family_scores(tree: Tree, ids, lineage: Lineage, permutations: int, rng, bar) -> dict:
     flat = flatten(tree)
-    family = {m: lineage.info(m).get("family") for m in ids}
-    names = [family.get(m) for m in flat.names]
-    names = [f if f and f not in PSEUDO_FAMILIES else None for f in names]
+    names = [lineage.family(m) for m in flat.names]
     known = sorted({f for f in names if f})
     code_of = {f: k for k, f in enumerate(known)}
     codes = np.array([code_of[f] if f else -1 for f in names])
@@ -185,12 +184,8 @@ def _tree_fit(dist: DistanceMatrix, path: DistanceMatrix, permutations: int, rng
     chance = []
     for _ in range(permutations):
         order = rng.permutation(dist.n_models)
-        chance.append(float(np.corrcoef(given, _condensed(path.values[np.ix_(order, order)]))[0, 1]))
+        chance.append(float(np.corrcoef(given, squareform(path.values[np.ix_(order, order)], checks=False))[0, 1]))
     return {"cophenetic_r": r, "baseline": _spread(chance)}
-
-
-def _condensed(square: np.ndarray) -> np.ndarray:
-    return square[np.triu_indices(len(square), 1)]
 
 
 def _noise_floor(dist: DistanceMatrix, pairs) -> dict:
