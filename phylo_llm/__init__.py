@@ -7,7 +7,7 @@ from .errors import PhyloLLMError, PhyloLLMWarning
 from .io import load_distances, load_dna, load_input, read_tree, save_distances, save_dna, write_tree
 from .tree import TREE_METHODS, build_tree
 from .lineage import Lineage, load_lineage
-from .root import ROOT_METHODS, mad_root, midpoint_root, outgroup_root, root_tree
+from .root import ROOT_METHODS, attribute_root, mad_root, midpoint_root, outgroup_root, root_tree
 from .annotate import annotate_tree, leaf_table
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "ROOT_METHODS",
     "Lineage",
     "annotate_tree",
+    "attribute_root",
     "leaf_table",
     "load_lineage",
     "mad_root",

@@ -219,7 +219,7 @@ def _root_and_annotate(args, tree, annotate: bool):
     """Root (when asked) and annotate (when asked); returns the tree and a note for the summary."""
     from .annotate import annotate_tree
     from .lineage import load_lineage
-    from .root import outgroup_root, root_tree
+    from .root import attribute_root, outgroup_root, root_tree
 
     lineage = None
     if annotate or args.root_by or args.csv:
@@ -229,12 +229,7 @@ def _root_and_annotate(args, tree, annotate: bool):
         key, sep, value = args.root_by.partition("=")
         if not sep or not key or not value:
             raise PhyloLLMError(f"--root-by {args.root_by!r}: expected KEY=VALUE, e.g. family=T5")
-        from .io.trees import iter_leaves
-
-        chosen = lineage.select([leaf.name for leaf in iter_leaves(tree)], key.strip(), value.strip())
-        if not chosen:
-            raise PhyloLLMError(f"--root-by {args.root_by}: no leaf of the tree has {key.strip()}={value.strip()} in the lineage")
-        tree = outgroup_root(tree, chosen)
+        tree, chosen = attribute_root(tree, lineage, key.strip(), value.strip())
         notes += f", rooted on {len(chosen)} models with {key.strip()}={value.strip()}"
     elif args.outgroup:
         tree = outgroup_root(tree, args.outgroup)
@@ -361,20 +356,14 @@ def _run_import(args) -> None:
 
 
 def _run_simulate(args) -> None:
-    from .simulate import simulate
+    from .simulate import simulate, write_simulation
 
     try:
         sim = simulate(n_families=args.families, dim=args.dim, seed=args.seed)
     except ValueError as exc:
         raise PhyloLLMError(str(exc)) from None
-    folder = Path(args.output)
-    folder.mkdir(parents=True, exist_ok=True)
-    save_dna(sim.dna, folder / "dna.parquet")
-    for name, table in (("lineage.csv", sim.relations), ("models.csv", sim.models)):
-        with atomic_output(folder / name) as handle:
-            table.to_csv(handle, index=False)
-    write_tree(sim.tree, folder / "true_tree.nwk")
-    _say(args, f"{sim.dna.n_models} models, {len(sim.relations)} documented edges -> {folder}/")
+    write_simulation(sim, args.output)
+    _say(args, f"{sim.dna.n_models} models, {len(sim.relations)} documented edges -> {args.output}/")
 
 
 if __name__ == "__main__":

@@ -75,6 +75,19 @@ def outgroup_root(tree: Tree, outgroup) -> Tree:
     return _rooted_on_branch(ete, node, node.dist / 2.0)
 
 
+def attribute_root(tree: Tree, lineage, key: str, value: str) -> tuple[Tree, list[str]]:
+    """Root on the leaves whose lineage attribute ``key`` equals ``value`` (e.g. ``family``, ``T5``).
+
+    Returns the rooted tree and the leaves used as outgroup; see :func:`outgroup_root`.
+    """
+    from .io.trees import iter_leaves
+
+    chosen = lineage.select([leaf.name for leaf in iter_leaves(tree)], key, value)
+    if not chosen:
+        raise PhyloLLMError(f"no leaf of the tree has {key}={value} in the lineage")
+    return outgroup_root(tree, chosen), chosen
+
+
 def best_split(ete, targets: set[str]):
     """The node whose branch best separates ``targets`` from the other leaves, and its error count.
 

@@ -58,6 +58,22 @@ class Simulation:
     tree: Tree
 
 
+def write_simulation(sim: Simulation, folder) -> None:
+    """Write ``dna.parquet``, ``lineage.csv`` (relations), ``models.csv`` and ``true_tree.nwk`` into ``folder``."""
+    from pathlib import Path
+
+    from .io import save_dna, write_tree
+    from .io.atomic import atomic_output
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_dna(sim.dna, folder / "dna.parquet")
+    for name, table in (("lineage.csv", sim.relations), ("models.csv", sim.models)):
+        with atomic_output(folder / name) as handle:
+            table.to_csv(handle, index=False)
+    write_tree(sim.tree, folder / "true_tree.nwk")
+
+
 def simulate(
     n_families: int = 5,
     finetunes_per_base: int = 3,
