@@ -296,7 +296,9 @@ def _run_score(args) -> None:
 def _run_relatives(args) -> None:
     from .score import relatives
 
-    table = relatives(args.model, _distances_of(args), _lineage(args), k=args.k)
+    dist, lineage = _distances_of(args), _lineage(args)
+    _say(args, lineage.coverage(dist.ids).summary())
+    table = relatives(args.model, dist, lineage, k=args.k)
     if args.csv:
         with atomic_output(args.csv) as handle:
             table.to_csv(handle, index=False)
@@ -307,6 +309,7 @@ def _run_candidates(args) -> None:
     from .score import candidates
 
     dist, lineage = _distances_of(args), _lineage(args)
+    _say(args, lineage.coverage(dist.ids).summary())
     table, threshold, qualifying = candidates(dist, lineage, threshold=args.threshold, limit=args.limit or None)
     with atomic_output(args.output) as handle:
         table.to_csv(handle, index=False)

@@ -188,9 +188,16 @@ def test_relatives_cli_unknown_model():
 
 
 def test_candidates_cli_writes_csv(tmp_path):
+    # With family metadata but no documented edges, every close pair is a candidate.
+    (tmp_path / "lineage").mkdir()
+    (tmp_path / "lineage" / "models.csv").write_bytes((DEMO / "models.csv").read_bytes())
     out = tmp_path / "c.csv"
-    result = run_cli("candidates", DEMO / "dna.parquet", "--lineage", DEMO, "-o", out, "--threshold", "9")
+    result = run_cli("candidates", DEMO / "dna.parquet", "--lineage", tmp_path / "lineage", "-o", out, "--threshold", "9", "--limit", "0")
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(out)
+    dna = pl.load_dna(DEMO / "dna.parquet")
+    from scipy.spatial.distance import pdist
+
+    assert len(table) == int((pdist(dna.vectors) <= 9).sum()) > 0
     assert list(table.columns[:3]) == ["model_a", "model_b", "distance"]
     assert (table["distance"] <= 9).all() and table["distance"].is_monotonic_increasing

@@ -44,6 +44,7 @@ def make_figures(source: str | Path, lineage: Lineage, out: str | Path, *, seed:
     source = Path(source)
     dna = _quiet(load_dna, source, allow_mixed=allow_mixed)
     info = {m: lineage.info(m) for m in dna.ids}
+    say(lineage.coverage(dna.ids).summary())
     dist = distance_matrix(dna)
     tree, mad = mad_root(build_tree(dist, "nj"))
     numbers: dict = {"models": dna.n_models, "dimensions": dna.dim, "tree": "neighbour joining, Euclidean, MAD-rooted", "mad": mad}
