@@ -95,3 +95,37 @@ def test_fewer_than_three_models_is_an_error():
     dm = pl.DistanceMatrix(["x", "y"], np.array([[0, 1], [1, 0]], dtype=float), source="two.phy")
     with pytest.raises(pl.PhyloLLMError, match="two.phy.*at least 3"):
         pl.build_tree(dm)
+
+
+def tie_heavy_matrices():
+    """Random, rounded (many equal distances), duplicated vectors (zero distances), and all-equal matrices."""
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        n = int(rng.integers(4, 160))
+        x = rng.normal(size=(n, 4))
+        if seed % 3 == 1:
+            x = np.round(x, 1)
+        if seed % 3 == 2:
+            x[1::5] = x[0]
+        yield f"seed{seed}", pl.distance_matrix(pl.DNA([f"m{i:03d}" for i in range(n)], x)).values
+    yield "all equal", np.ones((30, 30)) - np.eye(30)
+    yield "integer ties", np.abs(np.subtract.outer(np.arange(40) % 7, np.arange(40) % 7)).astype(float) + (1 - np.eye(40))
+
+
+@pytest.mark.parametrize("name,values", list(tie_heavy_matrices()), ids=lambda v: v if isinstance(v, str) else "")
+def test_pruned_search_never_changes_the_result(name, values):
+    from phylo_llm.tree.nj import nj_merges
+
+    pruned = nj_merges(values, clamp=False)
+    exhaustive = nj_merges(values, clamp=False, prune=False)
+    assert pruned.children == exhaustive.children
+    assert pruned.lengths == exhaustive.lengths  # bit for bit: the same arithmetic, fewer rows scanned
+    assert pruned.root_children == exhaustive.root_children and pruned.root_lengths == exhaustive.root_lengths
+
+
+def test_pruning_scans_few_rows():
+    from phylo_llm.tree.nj import rows_scanned
+
+    ids, x = random_dna_matrix(300, d=16, seed=1)
+    values = pl.distance_matrix(pl.DNA(ids, x)).values
+    assert rows_scanned(values, prune=True) < 0.5 * rows_scanned(values, prune=False)

@@ -73,3 +73,12 @@ def test_nj_matches_biopython_on_real_distances(paper):
     assert unrooted_rf(to_newick(ours), reference.format("newick")) == 0
     a, b = split_lengths(ours), split_lengths(reference)
     assert max(abs(a[s] - b[s]) for s in a) < 1e-9
+
+
+def test_pruned_nj_equals_exhaustive_on_the_rand_set(rand):
+    # 1,576 models with 19 groups of identical DNA: many exact ties.
+    from phylo_llm.tree.nj import nj_merges
+
+    values = pl.distance_matrix(rand).values
+    pruned, exhaustive = nj_merges(values), nj_merges(values, prune=False)
+    assert pruned.children == exhaustive.children and pruned.lengths == exhaustive.lengths

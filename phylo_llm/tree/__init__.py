@@ -29,9 +29,7 @@ class TreeBuild:
     seconds: float
 
 
-def build_tree_with_stats(
-    dist: DistanceMatrix, method: str = "nj", *, clamp_negative: bool = True, progress: bool = False
-) -> TreeBuild:
+def build_tree_with_stats(dist: DistanceMatrix, method: str = "nj", *, clamp_negative: bool = True) -> TreeBuild:
     """Like :func:`build_tree`, also returning the count of clamped branches and the time taken."""
     if method not in TREE_METHODS:
         raise PhyloLLMError(f"unknown tree method {method!r}; choose one of {', '.join(TREE_METHODS)}")
@@ -42,16 +40,14 @@ def build_tree_with_stats(
     ids = sorted(dist.ids)
     ordered = dist.subset(ids) if list(dist.ids) != ids else dist
     if method == "nj":
-        merges = nj_merges(ordered.values, clamp=clamp_negative, progress=progress)
+        merges = nj_merges(ordered.values, clamp=clamp_negative)
     else:
         merges = linkage_merges(ordered.values, method)
     tree = tree_from_merges(ids, merges, rooted=method in LINKAGE_METHODS)
     return TreeBuild(tree, method, dist.n_models, merges.negative_clamped, time.perf_counter() - start)
 
 
-def build_tree(
-    dist: DistanceMatrix, method: str = "nj", *, clamp_negative: bool = True, progress: bool = False
-) -> Tree:
+def build_tree(dist: DistanceMatrix, method: str = "nj", *, clamp_negative: bool = True) -> Tree:
     """Build a tree with branch lengths from a distance matrix.
 
     Parameters
@@ -65,8 +61,6 @@ def build_tree(
         linkage (what Biopython calls ``upgma``).
     clamp_negative : bool
         Neighbour joining only: set negative branch lengths to 0.
-    progress : bool
-        Progress bar on standard error.
 
     Returns
     -------
@@ -74,4 +68,4 @@ def build_tree(
         Leaves named by model id. The same matrix always gives the same tree
         (ids are sorted first; ties go to the smallest ids).
     """
-    return build_tree_with_stats(dist, method, clamp_negative=clamp_negative, progress=progress).tree
+    return build_tree_with_stats(dist, method, clamp_negative=clamp_negative).tree
