@@ -51,6 +51,14 @@ class DistanceMatrix:
         object.__setattr__(self, "values", values)
         validate_distances(ids, values, self.source)
 
+    @classmethod
+    def computed(cls, ids, values: np.ndarray, metric: str = "", source: str = "<memory>") -> "DistanceMatrix":
+        """A matrix this package computed itself (symmetric by construction): skips the O(n^2) validation."""
+        matrix = object.__new__(cls)
+        for name, value in (("ids", tuple(ids)), ("values", values), ("metric", metric), ("source", source)):
+            object.__setattr__(matrix, name, value)
+        return matrix
+
     @property
     def n_models(self) -> int:
         return len(self.ids)
@@ -65,7 +73,7 @@ class DistanceMatrix:
         if missing:
             raise PhyloLLMError(f"{self.source}: model {missing[0]!r} is not in the distance matrix")
         rows = np.array([pos[m] for m in ids], dtype=np.intp)
-        return DistanceMatrix(tuple(ids), self.values[np.ix_(rows, rows)], self.metric, self.source)
+        return DistanceMatrix.computed(ids, self.values[np.ix_(rows, rows)], self.metric, self.source)
 
 
 def validate_distances(ids: tuple[str, ...], values: np.ndarray, source: str) -> None:
@@ -115,7 +123,7 @@ def csls(dist: DistanceMatrix, k: int = 10) -> DistanceMatrix:
     adjusted -= adjusted[off].min()
     np.fill_diagonal(adjusted, 0.0)
     adjusted = (adjusted + adjusted.T) / 2.0
-    return DistanceMatrix(dist.ids, adjusted, f"{dist.metric}+csls", dist.source)
+    return DistanceMatrix.computed(dist.ids, adjusted, f"{dist.metric}+csls", dist.source)
 
 
 def distance_matrix(dna: DNA, metric: str = "euclidean") -> DistanceMatrix:
@@ -161,4 +169,4 @@ def distance_matrix(dna: DNA, metric: str = "euclidean") -> DistanceMatrix:
         for group in identical_groups(dna.ids, vectors):
             rows = [position[m] for m in group]
             values[np.ix_(rows, rows)] = 0.0
-    return DistanceMatrix(dna.ids, values, metric, dna.source)
+    return DistanceMatrix.computed(dna.ids, values, metric, dna.source)

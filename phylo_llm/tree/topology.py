@@ -77,7 +77,7 @@ def patristic_matrix(tree: Tree) -> DistanceMatrix:
                 values[np.ix_(left, right)] = block
                 values[np.ix_(right, left)] = block.T
     np.maximum(values, 0.0, out=values)
-    return DistanceMatrix(flat.names, values, "patristic")
+    return DistanceMatrix.computed(flat.names, values, "patristic")
 
 
 def split_keys(flat: FlatTree, rooted: bool = False) -> set[bytes]:
