@@ -1,4 +1,4 @@
-"""Plain-array views of a tree: leaves, node depths, patristic distances, splits.
+"""Plain-array views of a tree: leaves, node depths, descendants, patristic distances.
 
 All functions walk the tree without recursion and return NumPy arrays, so
 the scoring code can treat trees of thousands of leaves as matrices.
@@ -79,21 +79,3 @@ def patristic_matrix(tree: Tree) -> DistanceMatrix:
     np.maximum(values, 0.0, out=values)
     return DistanceMatrix.computed(flat.names, values, "patristic")
 
-
-def split_keys(flat: FlatTree, rooted: bool = False) -> set[bytes]:
-    """The non-trivial splits (unrooted) or clades (rooted) of a tree, as packed leaf masks.
-
-    Unrooted: each bipartition with at least two leaves on both sides, keyed
-    by the side without leaf 0. Rooted: each clade of at least two leaves and
-    fewer than all.
-    """
-    n = flat.n_leaves
-    keys: set[bytes] = set()
-    for mask in flat.below[1:]:
-        size = int(mask.sum())
-        if rooted:
-            if 2 <= size < n:
-                keys.add(np.packbits(mask).tobytes())
-        elif 2 <= size <= n - 2:
-            keys.add(np.packbits(~mask if mask[0] else mask).tobytes())
-    return keys
