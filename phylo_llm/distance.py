@@ -153,7 +153,6 @@ def distance_matrix(dna: DNA, metric: str = "euclidean") -> DistanceMatrix:
     if metric not in METRICS:
         raise PhyloLLMError(f"unknown metric {metric!r}; choose one of {', '.join(METRIC_CHOICES)}")
     vectors = dna.vectors
-    centred = vectors
     if metric in ("cosine", "correlation"):
         centred = vectors - vectors.mean(axis=1, keepdims=True) if metric == "correlation" else vectors
         flat = ~np.any(centred != 0, axis=1)
@@ -161,52 +160,13 @@ def distance_matrix(dna: DNA, metric: str = "euclidean") -> DistanceMatrix:
             row = int(np.argmax(flat))
             what = "a zero vector" if metric == "cosine" else "a constant vector"
             raise PhyloLLMError(f"{dna.source}: model {dna.ids[row]!r} has {what}: its {metric} distance is undefined")
-    if metric == "manhattan":
-        values = squareform(pdist(vectors, "cityblock"))
-    else:
-        values = _gram_distances(centred if metric in ("cosine", "correlation") else vectors, metric)
-    # Identical vectors (copies of the same weights) are exactly 0 apart under every metric.
-    position = {m: i for i, m in enumerate(dna.ids)}
-    for group in identical_groups(dna.ids, vectors):
-        rows = [position[m] for m in group]
-        values[np.ix_(rows, rows)] = 0.0
-    return DistanceMatrix.computed(dna.ids, values, metric, dna.source)
-
-
-def _gram_distances(vectors: np.ndarray, metric: str, block: int = 2048) -> np.ndarray:
-    """Euclidean, squared Euclidean or cosine distances from one matrix product (BLAS), to SciPy's precision.
-
-    ``|x - y|^2 = (|x|^2 + |y|^2) - 2 x.y`` (and ``1 - cos``) lose relative
-    precision when x and y are close (cancellation); those pairs (below 1e-6 of
-    the squared norms) are recomputed directly from their difference. Rows are
-    finished block by block, so no second n x n temporary is needed; every
-    entry is computed by the same operations as its mirror, so the result is
-    exactly symmetric.
-    """
-    n = len(vectors)
+    values = squareform(pdist(vectors, METRICS[metric]))
     if metric in ("cosine", "correlation"):
-        vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-        norms = np.ones(n)
-    else:
-        norms = np.einsum("ij,ij->i", vectors, vectors)
-    values = vectors @ vectors.T  # NumPy uses a symmetric rank-k update here
-    for lo in range(0, n, block):
-        rows = values[lo : lo + block]
-        total = norms[lo : lo + block, None] + norms[None, :]
-        if metric in ("cosine", "correlation"):
-            np.subtract(1.0, rows, out=rows)
-            close_r, close_c = np.nonzero(rows < 1e-6)
-            factor = 0.5  # 1 - cos(x, y) = |x/|x| - y/|y||^2 / 2, without cancellation
-        else:
-            rows *= -2.0
-            rows += total
-            close_r, close_c = np.nonzero(rows < 1e-6 * total)
-            factor = 1.0
-        if len(close_r):
-            diff = vectors[lo + close_r] - vectors[close_c]
-            rows[close_r, close_c] = factor * np.einsum("ij,ij->i", diff, diff)
-        np.maximum(rows, 0.0, out=rows)
-        if metric == "euclidean":
-            np.sqrt(rows, out=rows)
-    np.fill_diagonal(values, 0.0)
-    return values
+        # 1 - cos rounds to tiny non-zero numbers for parallel vectors: clip,
+        # and make identical vectors (copies of the same weights) exactly 0 apart.
+        np.maximum(values, 0.0, out=values)
+        position = {m: i for i, m in enumerate(dna.ids)}
+        for group in identical_groups(dna.ids, vectors):
+            rows = [position[m] for m in group]
+            values[np.ix_(rows, rows)] = 0.0
+    return DistanceMatrix.computed(dna.ids, values, metric, dna.source)
