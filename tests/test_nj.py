@@ -129,3 +129,15 @@ def test_pruning_scans_few_rows():
     ids, x = random_dna_matrix(300, d=16, seed=1)
     values = pl.distance_matrix(pl.DNA(ids, x)).values
     assert rows_scanned(values, prune=True) < 0.5 * rows_scanned(values, prune=False)
+
+
+def test_a_build_too_big_for_the_machine_is_refused_before_it_starts(monkeypatch):
+    import phylo_llm.tree as tree_module
+
+    dm = pl.DistanceMatrix(["a", "b", "c"], np.array([[0, 1, 2], [1, 0, 3], [2, 3, 0]], dtype=float))
+    assert tree_module.memory_needed(20_000, "nj") == 2 * 8 * 20_000**2  # 6.4 GB for 20,000 models
+    monkeypatch.setattr(tree_module, "available_memory", lambda: 100)  # bytes
+    with pytest.raises(pl.PhyloLLMError, match=r"a nj tree of 3 models needs about .* GiB .* available"):
+        pl.build_tree(dm)
+    monkeypatch.setattr(tree_module, "available_memory", lambda: None)  # unknown: no refusal
+    assert pl.build_tree(dm).count_terminals() == 3

@@ -35,6 +35,7 @@ def build_tree_with_stats(dist: DistanceMatrix, method: str = "nj", *, clamp_neg
         raise PhyloLLMError(f"unknown tree method {method!r}; choose one of {', '.join(TREE_METHODS)}")
     if dist.n_models < 3:
         raise PhyloLLMError(f"{dist.source}: a tree needs at least 3 models, found {dist.n_models}")
+    check_memory(dist.n_models, method)
     start = time.perf_counter()
     # Sorting by id makes the result independent of the input order and breaks ties by id.
     ids = sorted(dist.ids)
@@ -45,6 +46,34 @@ def build_tree_with_stats(dist: DistanceMatrix, method: str = "nj", *, clamp_neg
         merges = linkage_merges(ordered.values, method)
     tree = tree_from_merges(ids, merges, rooted=method in LINKAGE_METHODS)
     return TreeBuild(tree, method, dist.n_models, merges.negative_clamped, time.perf_counter() - start)
+
+
+def memory_needed(n_models: int, method: str) -> int:
+    """Bytes a build needs beyond its input, two float64 n x n matrices: NJ a sorted copy and a working
+    copy; UPGMA/WPGMA a sorted copy, and SciPy's condensed matrix with its working copy (half each)."""
+    return 2 * 8 * n_models * n_models
+
+
+def available_memory() -> int | None:
+    """Bytes the machine can still give (Linux ``MemAvailable``); ``None`` when unknown."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def check_memory(n_models: int, method: str) -> None:
+    """Refuse, before starting, a build that this machine cannot hold (instead of swapping or being killed)."""
+    needed, available = memory_needed(n_models, method), available_memory()
+    if available is not None and needed > 0.9 * available:
+        raise PhyloLLMError(
+            f"a {method} tree of {n_models} models needs about {needed / 2**30:.1f} GiB of memory and "
+            f"{available / 2**30:.1f} GiB are available: build it on a subset, or on a machine with more memory"
+        )
 
 
 def build_tree(dist: DistanceMatrix, method: str = "nj", *, clamp_negative: bool = True) -> Tree:
