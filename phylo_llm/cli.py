@@ -198,7 +198,7 @@ def _run_tree(args) -> None:
         dist, what = data, f"{data.n_models} models (distance matrix)"
     else:
         dist, what = distance_matrix(data, args.metric), f"{data.n_models} models x {data.dim} dimensions, {args.metric}"
-    build = build_tree_with_stats(dist, args.method)
+    build = build_tree_with_stats(dist, args.method, progress=not args.quiet and sys.stderr.isatty())
     clamped = f", {build.negative_clamped} negative branch lengths set to 0" if args.method == "nj" else ""
     tree, notes = _root_and_annotate(args, build.tree, annotate=args.annotate)
     fmt = args.format or TREE_SUFFIXES.get(Path(args.output).suffix.lower(), "nhx" if args.annotate else "newick")

@@ -13,23 +13,28 @@ class Progress:
     the line is finished (or erased) even on errors.
     """
 
-    def __init__(self, total: int, label: str, enabled: bool = True, interval: float = 0.2) -> None:
+    def __init__(self, total: int, label: str, enabled: bool = True, interval: float = 0.2, delay: float = 1.0) -> None:
         self.total = max(int(total), 1)
         self.label = label
         self.enabled = enabled
         self.interval = interval
         self.done = 0
         self._start = time.perf_counter()
-        self._last = 0.0
+        # Nothing is drawn before ``delay`` seconds: quick work stays quiet.
+        self._last = self._start + delay - interval
 
     def update(self, steps: int = 1) -> None:
-        self.done += steps
+        self.update_to(self.done + steps)
+
+    def update_to(self, done: int) -> None:
+        self.done = done
         if not self.enabled:
             return
         now = time.perf_counter()
-        if now - self._last >= self.interval or self.done >= self.total:
+        if now - self._last >= self.interval:
             self._last = now
             self._draw(now)
+            self._drawn = True
 
     def _draw(self, now: float) -> None:
         fraction = min(self.done / self.total, 1.0)
@@ -42,6 +47,8 @@ class Progress:
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.enabled and self._last:
+        if self.enabled and getattr(self, "_drawn", False):
+            self.done = self.total if not exc[0] else self.done
+            self._draw(time.perf_counter())
             sys.stderr.write("\n")
             sys.stderr.flush()

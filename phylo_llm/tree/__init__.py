@@ -29,7 +29,9 @@ class TreeBuild:
     seconds: float
 
 
-def build_tree_with_stats(dist: DistanceMatrix, method: str = "nj", *, clamp_negative: bool = True) -> TreeBuild:
+def build_tree_with_stats(
+    dist: DistanceMatrix, method: str = "nj", *, clamp_negative: bool = True, progress: bool = False
+) -> TreeBuild:
     """Like :func:`build_tree`, also returning the count of clamped branches and the time taken."""
     if method not in TREE_METHODS:
         raise PhyloLLMError(f"unknown tree method {method!r}; choose one of {', '.join(TREE_METHODS)}")
@@ -41,7 +43,7 @@ def build_tree_with_stats(dist: DistanceMatrix, method: str = "nj", *, clamp_neg
     ids = sorted(dist.ids)
     ordered = dist.subset(ids) if list(dist.ids) != ids else dist
     if method == "nj":
-        merges = nj_merges(ordered.values, clamp=clamp_negative)
+        merges = nj_merges(ordered.values, clamp=clamp_negative, progress=progress)
     else:
         merges = linkage_merges(ordered.values, method)
     tree = tree_from_merges(ids, merges, rooted=method in LINKAGE_METHODS)
@@ -76,7 +78,7 @@ def check_memory(n_models: int, method: str) -> None:
         )
 
 
-def build_tree(dist: DistanceMatrix, method: str = "nj", *, clamp_negative: bool = True) -> Tree:
+def build_tree(dist: DistanceMatrix, method: str = "nj", *, clamp_negative: bool = True, progress: bool = False) -> Tree:
     """Build a tree with branch lengths from a distance matrix.
 
     Parameters
@@ -90,6 +92,8 @@ def build_tree(dist: DistanceMatrix, method: str = "nj", *, clamp_negative: bool
         linkage (what Biopython calls ``upgma``).
     clamp_negative : bool
         Neighbour joining only: set negative branch lengths to 0.
+    progress : bool
+        Neighbour joining only: a progress bar on standard error for builds over a second.
 
     Returns
     -------
@@ -97,4 +101,4 @@ def build_tree(dist: DistanceMatrix, method: str = "nj", *, clamp_negative: bool
         Leaves named by model id. The same matrix always gives the same tree
         (ids are sorted first; ties go to the smallest ids).
     """
-    return build_tree_with_stats(dist, method, clamp_negative=clamp_negative).tree
+    return build_tree_with_stats(dist, method, clamp_negative=clamp_negative, progress=progress).tree

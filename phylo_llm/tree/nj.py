@@ -25,14 +25,25 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ..progress import Progress
 from .merges import Merges
+
+# The progress bar the kernel reports to (set by nj_merges; the compiled loop calls back every 64 joins).
+_PROGRESS: dict = {"bar": None}
+
+
+def _report(done: int) -> None:
+    bar = _PROGRESS["bar"]
+    if bar is not None:
+        bar.update_to(done)
+
 
 # Relative slack on the bounds: rounding must never let a bound exceed a true minimum.
 _SLACK = 1e-9
 
 
 @numba.njit(cache=True)
-def _nj_kernel(values, prune):  # pragma: no cover - compiled
+def _nj_kernel(values, prune, report=False):  # pragma: no cover - compiled
     n = values.shape[0]
     d = values.copy()
     # Slots 0..m-1 hold the active clusters; a joined pair's slot is reused and the last slot moves into the
@@ -58,6 +69,9 @@ def _nj_kernel(values, prune):  # pragma: no cover - compiled
     m = n
     scanned = 0
     for step in range(n - 3):
+        if report and step % 64 == 0:
+            with numba.objmode():
+                _report(step)
         slack = _SLACK * (scale * m + 1.0)
         # Start from the row with the smallest bound, then every row whose bound can still win.
         first = 0
@@ -155,7 +169,7 @@ def _nj_kernel(values, prune):  # pragma: no cover - compiled
     return children, lengths, node[:3].copy(), d[:3, :3].copy(), scanned
 
 
-def nj_merges(values: np.ndarray, *, clamp: bool = True, prune: bool = True) -> Merges:
+def nj_merges(values: np.ndarray, *, clamp: bool = True, prune: bool = True, progress: bool = False) -> Merges:
     """Neighbour-joining joins of a symmetric distance matrix.
 
     Parameters
@@ -167,6 +181,8 @@ def nj_merges(values: np.ndarray, *, clamp: bool = True, prune: bool = True) -> 
         distance updates use the unclamped values, as in the textbook algorithm.
     prune : bool
         Skip rows whose bound shows they cannot hold the minimum (same result, faster).
+    progress : bool
+        A progress bar on standard error (drawn only if the build takes over a second).
 
     Returns
     -------
@@ -174,7 +190,12 @@ def nj_merges(values: np.ndarray, *, clamp: bool = True, prune: bool = True) -> 
         ``n - 3`` pairwise joins, then the three remaining nodes at the root.
         Exact ties in Q go to the pair with the smallest leaf indices.
     """
-    children, lengths, last_nodes, d, _ = _nj_kernel(np.ascontiguousarray(values, dtype=np.float64), prune)
+    with Progress(values.shape[0] - 3, "neighbour joining", enabled=progress) as bar:
+        _PROGRESS["bar"] = bar if progress else None
+        try:
+            children, lengths, last_nodes, d, _ = _nj_kernel(np.ascontiguousarray(values, dtype=np.float64), prune, progress)
+        finally:
+            _PROGRESS["bar"] = None
     root_lengths = np.array([
         0.5 * (d[0, 1] + d[0, 2] - d[1, 2]),
         0.5 * (d[0, 1] + d[1, 2] - d[0, 2]),

@@ -1,0 +1,41 @@
+"""The progress bar: quiet for quick work, drawn on standard error for slow work, never changing results."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import phylo_llm as pl
+from phylo_llm.progress import Progress
+from phylo_llm.tree.nj import nj_merges
+from tests.conftest import random_dna_matrix
+
+
+def test_quick_work_draws_nothing(capsys):
+    with Progress(10, "quick") as bar:
+        for _ in range(10):
+            bar.update()
+    assert capsys.readouterr().err == ""
+
+
+def test_slow_work_draws_a_bar_that_ends_complete(capsys):
+    with Progress(4, "slow", delay=0.0, interval=0.0) as bar:
+        for _ in range(3):
+            bar.update()
+    err = capsys.readouterr().err
+    last = err.rstrip("\n").split("\r")[-1]  # the bar as finally drawn
+    assert last.startswith("slow [") and " 4/4 " in last and "100.0%" in last and err.endswith("\n")
+    assert capsys.readouterr().out == ""
+
+
+def test_disabled_bar_is_silent(capsys):
+    with Progress(3, "off", enabled=False, delay=0.0, interval=0.0) as bar:
+        bar.update(3)
+    assert capsys.readouterr().err == ""
+
+
+def test_nj_with_progress_gives_the_same_tree():
+    ids, x = random_dna_matrix(200, seed=9)
+    values = pl.distance_matrix(pl.DNA(ids, x)).values
+    a, b = nj_merges(values, progress=True), nj_merges(values)
+    assert a.children == b.children and a.lengths == b.lengths
+    assert np.isfinite(np.array(a.lengths)).all()
