@@ -11,7 +11,7 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from ..distance import DistanceMatrix
 from ..dna import DNA
 from ..lineage.knowledge import real_family
-from ..score.pairs import documented_pairs
+from ..score.pairs import condensed_index, documented_pairs
 from ..stats import mantel
 from .style import OTHER, PALETTE, family_colours, new_figure, styled
 
@@ -72,24 +72,18 @@ def distance_heatmap(dist: DistanceMatrix, order: list[str], info: dict, title: 
 def roc_figure(dist: DistanceMatrix, lineage, title: str = ""):
     """ROC curves of documented pairs vs all other pairs, one per relation type, AUC in the legend."""
     pairs = documented_pairs(lineage, dist.ids)
-    n = dist.n_models
-    iu, ju = np.triu_indices(n, 1)
-    scores = -dist.values[iu, ju]
+    scores = -dist.condensed()
     fig = new_figure(4.8, 4.5)
     ax = fig.add_subplot(111)
     ax.plot([0, 1], [0, 1], color="#999999", lw=0.8, ls="--", label="chance (AUC 0.5)")
-    drawn = 0
     for k, (relation, group) in enumerate(sorted(pairs.groupby("relation"), key=lambda g: -len(g[1]))):
-        a = np.minimum(group.i.to_numpy(), group.j.to_numpy())
-        b = np.maximum(group.i.to_numpy(), group.j.to_numpy())
-        labels = np.zeros(len(iu), dtype=bool)
-        labels[n * a - a * (a + 1) // 2 + (b - a - 1)] = True
+        labels = np.zeros(len(scores), dtype=bool)
+        labels[condensed_index(group.i.to_numpy(), group.j.to_numpy(), dist.n_models)] = True
         if labels.sum() < 2:
             continue
         fpr, tpr, _ = roc_curve(labels, scores)
         auc = roc_auc_score(labels, scores)
         ax.plot(fpr, tpr, color=PALETTE[k % len(PALETTE)], lw=1.2, label=f"{relation} (n={int(labels.sum())}, AUC {auc:.3f})")
-        drawn += 1
     ax.set_xlabel("false positive rate (other pairs)")
     ax.set_ylabel("true positive rate (documented pairs)")
     ax.legend(loc="lower right", frameon=False)
