@@ -101,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sco = _command(commands, "score", "score DNA, distances or a tree against documented lineage, with chance baselines", _run_score)
     _input_options(sco, distances_too=True, trees_too=True)
-    sco.add_argument("--lineage", action="append", metavar="PATH", help="lineage folder or CSV (repeatable; default: builtin)")
+    _lineage_option(sco)
     sco.add_argument("--metric", choices=METRIC_CHOICES, default="euclidean", help="(default: euclidean)")
     sco.add_argument("--method", choices=TREE_METHODS, default="nj", help="tree built from DNA or distances (default: nj)")
     sco.add_argument("--permutations", type=int, default=100, help="chance baseline permutations (default: 100)")
@@ -112,14 +112,14 @@ def _parser() -> argparse.ArgumentParser:
     rel.add_argument("model", metavar="MODEL")
     _input_options(rel, distances_too=True)
     rel.add_argument("-k", type=int, default=10, help="how many (default: 10)")
-    rel.add_argument("--lineage", action="append", metavar="PATH", help="lineage folder or CSV (default: builtin)")
+    _lineage_option(rel)
     rel.add_argument("--metric", choices=METRIC_CHOICES, default="euclidean")
     rel.add_argument("--csv", metavar="FILE", help="write the table as CSV")
 
     can = _command(commands, "candidates", "close pairs without any documented relation, for review", _run_candidates)
     _input_options(can, distances_too=True)
     can.add_argument("-o", "--output", required=True, help="CSV of candidate pairs, closest first")
-    can.add_argument("--lineage", action="append", metavar="PATH", help="lineage folder or CSV (default: builtin)")
+    _lineage_option(can)
     can.add_argument("--metric", choices=METRIC_CHOICES, default="euclidean")
     can.add_argument("--threshold", type=float, help="distance cut-off (default: median distance of documented fine-tunes)")
     can.add_argument("--limit", type=int, default=1000, help="keep the closest N pairs (default: 1000; 0 = all)")
@@ -127,7 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     fig = _command(commands, "figures", "regenerate the paper's figures (PNG and PDF) from a probe-set folder or DNA file", _run_figures)
     _input_options(fig)
     fig.add_argument("-o", "--output", required=True, help="folder for the figures and figures.json")
-    fig.add_argument("--lineage", action="append", metavar="PATH", help="lineage folder or CSV (default: builtin)")
+    _lineage_option(fig)
     fig.add_argument("--seed", type=int, default=0, help="seed of t-SNE and the Mantel permutations (default: 0)")
 
     dist = _command(commands, "distances", "write the pairwise distance matrix of DNA", _run_distances)
@@ -148,12 +148,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _lineage_options(sub: argparse.ArgumentParser, root_default: str | None) -> None:
+def _lineage_option(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--lineage", action="append", metavar="PATH",
         help="lineage folder (models.csv, relations*.csv) or CSV; repeat to combine; 'builtin' is the shipped "
         "knowledge base (default: builtin)",
     )
+
+
+def _lineage_options(sub: argparse.ArgumentParser, root_default: str | None) -> None:
+    _lineage_option(sub)
     sub.add_argument("--root", choices=ROOT_METHODS, default=root_default,
                      help=f"rooting (default: {root_default or 'none, as built'}); mad = minimal ancestor deviation")
     sub.add_argument("--outgroup", action="append", metavar="MODEL", help="root on these models (repeatable)")
@@ -218,12 +222,9 @@ def _run_annotate(args) -> None:
 def _root_and_annotate(args, tree, annotate: bool):
     """Root (when asked) and annotate (when asked); returns the tree and a note for the summary."""
     from .annotate import annotate_tree
-    from .lineage import load_lineage
     from .root import attribute_root, outgroup_root, root_tree
 
-    lineage = None
-    if annotate or args.root_by or args.csv:
-        lineage = load_lineage(*(args.lineage or ["builtin"]))
+    lineage = _lineage(args) if annotate or args.root_by or args.csv else None
     notes = ""
     if args.root_by:
         key, sep, value = args.root_by.partition("=")
