@@ -121,8 +121,7 @@ def csls(dist: DistanceMatrix, k: int = 10) -> DistanceMatrix:
     adjusted = values - (radius[:, None] + radius[None, :]) / 2.0
     off = ~np.eye(n, dtype=bool)
     adjusted -= adjusted[off].min()
-    np.fill_diagonal(adjusted, 0.0)
-    adjusted = (adjusted + adjusted.T) / 2.0
+    np.fill_diagonal(adjusted, 0.0)  # symmetric already: d and r_a + r_b both are
     return DistanceMatrix.computed(dist.ids, adjusted, f"{dist.metric}+csls", dist.source)
 
 

@@ -135,7 +135,7 @@ def test_a_build_too_big_for_the_machine_is_refused_before_it_starts(monkeypatch
     import phylo_llm.tree as tree_module
 
     dm = pl.DistanceMatrix(["a", "b", "c"], np.array([[0, 1, 2], [1, 0, 3], [2, 3, 0]], dtype=float))
-    assert tree_module.memory_needed(20_000, "nj") == 2 * 8 * 20_000**2  # 6.4 GB for 20,000 models
+    assert tree_module.memory_needed(20_000) == 2 * 8 * 20_000**2  # 6.4 GB for 20,000 models
     monkeypatch.setattr(tree_module, "available_memory", lambda: 100)  # bytes
     with pytest.raises(pl.PhyloLLMError, match=r"a nj tree of 3 models needs about .* GiB .* available"):
         pl.build_tree(dm)

@@ -50,7 +50,7 @@ def build_tree_with_stats(
     return TreeBuild(tree, method, dist.n_models, merges.negative_clamped, time.perf_counter() - start)
 
 
-def memory_needed(n_models: int, method: str) -> int:
+def memory_needed(n_models: int) -> int:
     """Bytes a build needs beyond its input, two float64 n x n matrices: NJ a sorted copy and a working
     copy; UPGMA/WPGMA a sorted copy, and SciPy's condensed matrix with its working copy (half each)."""
     return 2 * 8 * n_models * n_models
@@ -70,7 +70,7 @@ def available_memory() -> int | None:
 
 def check_memory(n_models: int, method: str) -> None:
     """Refuse, before starting, a build that this machine cannot hold (instead of swapping or being killed)."""
-    needed, available = memory_needed(n_models, method), available_memory()
+    needed, available = memory_needed(n_models), available_memory()
     if available is not None and needed > 0.9 * available:
         raise PhyloLLMError(
             f"a {method} tree of {n_models} models needs about {needed / 2**30:.1f} GiB of memory and "
