@@ -55,6 +55,10 @@ class Lineage:
             for key in match_keys(model):
                 keys.setdefault(key, model)
         object.__setattr__(self, "_keys", keys)
+        parents: dict[str, list[str]] = {}
+        for child, parent in zip(self.relations["child"], self.relations["parent"]):
+            parents.setdefault(child, []).append(parent)
+        object.__setattr__(self, "_parents", parents)
 
     def resolve(self, model: str) -> str | None:
         """The lineage's id for ``model`` (case-insensitive, folder form accepted), or ``None``."""
@@ -102,11 +106,10 @@ class Lineage:
         found = self.resolve(model)
         order: list[str] = []
         frontier = [found] if found else []
-        by_child = self.relations.groupby("child")["parent"].apply(list).to_dict()
         while frontier:
             nxt = []
             for node in frontier:
-                for parent in by_child.get(node, []):
+                for parent in self._parents.get(node, []):
                     if parent not in order and parent != found:
                         order.append(parent)
                         nxt.append(parent)
