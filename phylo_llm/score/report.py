@@ -127,9 +127,8 @@ def _family_scores(tree: Tree, ids, lineage: Lineage, permutations: int, rng, ba
     if len(known) < 2:
         return {"families": len(known), "note": "fewer than two families among the models"}
     rooted_cut = tree if tree.rooted else midpoint_root(tree)
-    clusters = cut_clusters(flatten(rooted_cut), len(known))
-    cut_names = flatten(rooted_cut).names
-    cluster_of = dict(zip(cut_names, clusters))
+    cut_flat = flatten(rooted_cut)
+    cluster_of = dict(zip(cut_flat.names, cut_clusters(cut_flat, len(known))))
     cluster_codes = np.array([cluster_of[m] for m in flat.names])[labelled]
     splits = {"unrooted": tree_splits(flat, labelled, rooted=False)}
     if tree.rooted:
