@@ -9,6 +9,7 @@ from scipy.spatial.distance import pdist, squareform
 
 from .dna import DNA, identical_groups
 from .errors import PhyloLLMError
+from .probes import ProbeEmbeddings
 
 #: Metric names accepted by :func:`distance_matrix`, mapped to SciPy's names.
 METRICS: dict[str, str] = {
@@ -21,6 +22,9 @@ METRICS: dict[str, str] = {
 
 #: What ``--metric`` accepts: each metric, also with the ``+csls`` hubness correction.
 METRIC_CHOICES: tuple[str, ...] = (*METRICS, *(f"{m}+csls" for m in METRICS))
+
+#: Metrics computable from dot products alone, hence from weighted per-probe embeddings.
+GRAM_METRICS: tuple[str, ...] = ("euclidean", "sqeuclidean", "cosine")
 
 
 @dataclass(frozen=True)
@@ -169,3 +173,52 @@ def distance_matrix(dna: DNA, metric: str = "euclidean") -> DistanceMatrix:
             rows = [position[m] for m in group]
             values[np.ix_(rows, rows)] = 0.0
     return DistanceMatrix.computed(dna.ids, values, metric, dna.source)
+
+
+def probe_distances(probes: ProbeEmbeddings, metric: str = "euclidean", weights: np.ndarray | None = None) -> DistanceMatrix:
+    """Distances between models' concatenated per-probe embeddings, each probe counted ``weights`` times.
+
+    With ``weights`` from a bootstrap draw this is the distance matrix of a
+    replicate; without, of the full probe set. Euclidean, squared Euclidean and
+    cosine (each also ``+csls``): they need only dot products, computed with
+    one float64 matrix product. Identical embeddings are exactly 0 apart.
+    """
+    base, plus, modifier = metric.partition("+")
+    if base not in GRAM_METRICS or (plus and modifier != "csls"):
+        raise PhyloLLMError(
+            f"metric {metric!r} cannot be computed from per-probe embeddings; choose one of "
+            + ", ".join((*GRAM_METRICS, *(f"{m}+csls" for m in GRAM_METRICS)))
+        )
+    vectors = probes.concatenated(weights)
+    values = cross_distances(vectors, vectors, base, probes.ids, probes.source)
+    np.fill_diagonal(values, 0.0)
+    position = {m: i for i, m in enumerate(probes.ids)}
+    for group in identical_groups(probes.ids, np.asarray(probes.values).reshape(probes.n_models, -1)):
+        rows = [position[m] for m in group]
+        values[np.ix_(rows, rows)] = 0.0
+    dist = DistanceMatrix.computed(probes.ids, values, base, probes.source)
+    return csls(dist) if plus else dist
+
+
+def cross_distances(queries: np.ndarray, reference: np.ndarray, metric: str, ids=(), source: str = "<memory>") -> np.ndarray:
+    """``(k, n)`` distances from each query vector to each reference vector (one BLAS product).
+
+    ``metric`` is one of :data:`GRAM_METRICS`; squared norms and dot products
+    are taken in float64 and negative rounding is clipped to 0.
+    """
+    gram = queries @ reference.T
+    q_norm = np.einsum("ij,ij->i", queries, queries)
+    r_norm = q_norm if queries is reference else np.einsum("ij,ij->i", reference, reference)
+    if metric == "cosine":
+        for norms in (q_norm, r_norm):
+            if (norms == 0).any():
+                row = int(np.argmax(norms == 0))
+                name = repr(ids[row]) if norms is q_norm and len(ids) > row else f"row {row}"
+                raise PhyloLLMError(f"{source}: model {name} has a zero vector: its cosine distance is undefined")
+        values = 1.0 - gram / np.sqrt(np.outer(q_norm, r_norm))
+    else:
+        values = q_norm[:, None] + r_norm[None, :] - 2.0 * gram
+    np.maximum(values, 0.0, out=values)
+    if metric == "euclidean":
+        np.sqrt(values, out=values)
+    return values

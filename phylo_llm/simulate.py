@@ -22,6 +22,7 @@ import pandas as pd
 from Bio.Phylo.BaseTree import Clade, Tree
 
 from .dna import DNA
+from .probes import ProbeEmbeddings
 
 #: Drift standard deviation per dimension, relative to the spread between families.
 DRIFT = {"continued_pretraining": 0.45, "finetune": 0.35, "merge": 0.12, "same_weights": 0.03}
@@ -56,6 +57,19 @@ class Simulation:
     relations: pd.DataFrame
     models: pd.DataFrame
     tree: Tree
+
+    def probes(self, n_probes: int = 32) -> ProbeEmbeddings:
+        """The observed DNA cut into ``n_probes`` blocks of consecutive dimensions, as per-probe embeddings.
+
+        Every dimension drifts and is observed independently, so the blocks
+        are exchangeable "probes": resampling them is a probe bootstrap.
+        """
+        n, dim = self.dna.vectors.shape
+        if n_probes < 1 or dim % n_probes:
+            raise ValueError(f"n_probes must divide the DNA dimension {dim}")
+        values = self.dna.vectors.reshape(n, n_probes, dim // n_probes).astype(np.float32)
+        settings = {"probe_set": "simulated", "probe_count": n_probes, "encoder": "simulated", "probe_dim": dim // n_probes}
+        return ProbeEmbeddings(self.dna.ids, values, settings, "simulated")
 
 
 def write_simulation(sim: Simulation, folder) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import pandas as pd
 
 from ..dna import DNA
 from ..errors import PhyloLLMError, PhyloLLMWarning
+from ..probes import ProbeEmbeddings
 from ..progress import Progress
 from .encoders import EMPTY_ANSWER, make_encoder
 from .responses import AnswerStats, iter_answers, prompt_key
@@ -20,11 +22,12 @@ from .responses import AnswerStats, iter_answers, prompt_key
 BATCH = 64
 
 
-def prompt_set(source: str | Path) -> tuple[list[str], dict[str, list[str]], str | None, int]:
+def prompt_set(source: str | Path, only: list[str] | None = None) -> tuple[list[str], dict[str, list[str]], str | None, int]:
     """First pass: the shared prompt set, the models missing some of it, the dataset name, the model count.
 
     The prompt set is every prompt answered by more than half of the models,
-    in the order of their SHA-256 (so it does not depend on file order).
+    in the order of their SHA-256 (so it does not depend on file order);
+    with ``only`` (:func:`prompt_key` values, e.g. from a probe cache), exactly those prompts.
     """
     seen: Counter = Counter()
     per_model: dict[str, set[str]] = {}
@@ -44,7 +47,10 @@ def prompt_set(source: str | Path) -> tuple[list[str], dict[str, list[str]], str
             datasets[record.dataset] += 1
     if not per_model:
         raise PhyloLLMError(f"{source}: no answers found")
-    shared = sorted(k for k, count in seen.items() if count * 2 > len(per_model))
+    shared = sorted(k for k, count in seen.items() if count * 2 > len(per_model)) if only is None else sorted(only)
+    unknown = [k for k in shared if k not in texts]
+    if unknown:
+        raise PhyloLLMError(f"{source}: no model answered prompt {unknown[0]} of the reference prompt set ({len(unknown)} such prompts)")
     if not shared:
         raise PhyloLLMError(f"{source}: the models answered different prompts: no prompt is shared by most of them")
     missing = {m: [k for k in shared if k not in keys] for m, keys in per_model.items()}
@@ -81,7 +87,22 @@ def project(embedded: np.ndarray, dim: int, seed: int) -> np.ndarray:
     return out
 
 
-def extract_dna(
+@dataclass(frozen=True)
+class Extraction:
+    """What :func:`extract` computed: the DNA, answer statistics and (when asked) the per-probe embeddings."""
+
+    dna: DNA
+    stats: AnswerStats
+    probes: ProbeEmbeddings | None = None
+
+
+def extract_dna(source: str | Path, **options) -> tuple[DNA, AnswerStats]:
+    """Compute DNA from models' answers: :func:`extract` without the per-probe cache."""
+    result = extract(source, **options)
+    return result.dna, result.stats
+
+
+def extract(
     source: str | Path,
     *,
     encoder: str = "hashing",
@@ -90,8 +111,10 @@ def extract_dna(
     seed: int = 0,
     max_chars: int | None = 300,
     allow_missing: bool = False,
+    probe_dim: int | None = None,
+    prompt_keys: list[str] | None = None,
     progress: bool = False,
-) -> tuple[DNA, AnswerStats]:
+) -> Extraction:
     """Compute DNA from models' answers.
 
     Parameters
@@ -116,11 +139,18 @@ def extract_dna(
     allow_missing : bool
         Keep models that lack some prompts (their missing answers count as
         empty) instead of dropping them with a warning.
+    probe_dim : int or None
+        Also keep each answer's embedding, reduced to ``probe_dim`` dimensions
+        by a per-probe Gaussian projection (:class:`ProbeEmbeddings`, for
+        bootstrap support and placement).
+    prompt_keys : list of str, optional
+        Use exactly these prompts (a probe cache's ``prompt_keys``), so new
+        models are embedded like the models they are compared with.
 
     Returns
     -------
-    (DNA, AnswerStats)
-        Metadata carries the settings (probe set, probe count, prompt
+    Extraction
+        DNA metadata carries the settings (probe set, probe count, prompt
         fingerprint, encoder, answer_dim, dna_dim, extraction_seed), so DNA
         made differently is never mixed silently.
 
@@ -130,7 +160,7 @@ def extract_dna(
     matrix is flattened and projected to ``dim`` by the shared Gaussian matrix.
     Models are processed one at a time: memory does not grow with their number.
     """
-    prompts, missing, dataset, n_models = prompt_set(source)
+    prompts, missing, dataset, n_models = prompt_set(source, prompt_keys)
     if missing and not allow_missing:
         listed = ", ".join(f"{m} ({len(v)} missing)" for m, v in list(missing.items())[:5])
         warnings.warn(
@@ -144,7 +174,16 @@ def extract_dna(
     stats = AnswerStats()
     ids: list[str] = []
     rows: list[np.ndarray] = []
+    kept: list[np.ndarray] = []
     batch: list[np.ndarray] = []
+
+    def flush() -> None:
+        stacked = np.stack(batch)
+        rows.append(project(stacked, dim, seed))
+        if probe_dim:
+            kept.append(project_probes(stacked, probe_dim, seed))
+        batch.clear()
+
     with Progress(n_models, "extracting DNA", enabled=progress) as bar:
         for record in iter_answers(source):
             bar.update()
@@ -160,25 +199,59 @@ def extract_dna(
             batch.append(embedded)
             ids.append(record.model)
             if len(batch) == BATCH:  # memory stays bounded: BATCH models' embeddings at most
-                rows.append(project(np.stack(batch), dim, seed))
-                batch = []
+                flush()
         if batch:
-            rows.append(project(np.stack(batch), dim, seed))
+            flush()
     if not ids:
         raise PhyloLLMError(f"{source}: every model lacks some of the shared prompts; --allow-missing keeps them")
-    meta = pd.DataFrame(
-        {
-            "probe_set": dataset or "custom",
-            "probe_count": len(prompts),
-            "prompt_fingerprint": prompt_fingerprint(prompts),
-            "encoder": model.name,
-            "answer_dim": model.dim,
-            "dna_dim": dim,
-            "extraction_seed": seed,
-        },
-        index=range(len(ids)),
-    )
-    return DNA(tuple(ids), np.vstack(rows), meta, str(source)), stats
+    settings = {
+        "probe_set": dataset or "custom",
+        "probe_count": len(prompts),
+        "prompt_fingerprint": prompt_fingerprint(prompts),
+        "encoder": model.name,
+        "answer_dim": model.dim,
+        "extraction_seed": seed,
+    }
+    meta = pd.DataFrame({**settings, "dna_dim": dim}, index=range(len(ids)))
+    dna = DNA(tuple(ids), np.vstack(rows), meta, str(source))
+    probes = None
+    if probe_dim:
+        keys = [prompt_key(p) for p in prompts]
+        probes = ProbeEmbeddings(tuple(ids), np.concatenate(kept), {**settings, "probe_dim": probe_dim, "max_chars": max_chars,
+                                                                     "prompt_keys": keys}, str(source))
+    return Extraction(dna, stats, probes)
+
+
+def project_probes(embedded: np.ndarray, probe_dim: int, seed: int) -> np.ndarray:
+    """Each probe's answer embeddings ``(models, probes, answer_dim)`` reduced to ``(models, probes, probe_dim)`` float32.
+
+    Probe ``p`` uses :func:`projection_block` ``(p, answer_dim, probe_dim)``:
+    the same matrix for every model, so per-probe distances are preserved in expectation.
+    """
+    models, probes, answer_dim = embedded.shape
+    out = np.empty((models, probes, probe_dim), dtype=np.float32)
+    for probe in range(probes):
+        out[:, probe, :] = embedded[:, probe, :] @ projection_block(probe, answer_dim, probe_dim, seed)
+    return out
+
+
+def dna_from_probes(probes: ProbeEmbeddings, dim: int = 2048, seed: int = 0) -> DNA:
+    """DNA re-made from a per-probe cache (another dimension or seed) without embedding any answer again.
+
+    The concatenated per-probe embeddings are projected like answers are in
+    :func:`extract`; the encoder is recorded as ``<encoder>|probe<k>|seed<s>`` so this
+    DNA is never mixed with DNA projected from the full answer embeddings.
+    """
+    settings = {key: probes.settings.get(key) for key in ("probe_set", "probe_count", "prompt_fingerprint")}
+    # The cache's own projection seed is part of what the vectors are: keep it in the encoder name.
+    settings["encoder"] = f"{probes.settings.get('encoder')}|probe{probes.values.shape[2]}|seed{probes.settings.get('extraction_seed')}"
+    settings["answer_dim"] = int(probes.values.shape[2])
+    vectors = np.vstack([
+        project(np.asarray(probes.values[start:start + BATCH], dtype=np.float32), dim, seed)
+        for start in range(0, probes.n_models, BATCH)
+    ])
+    meta = pd.DataFrame({**settings, "dna_dim": dim, "extraction_seed": seed}, index=range(probes.n_models))
+    return DNA(probes.ids, vectors, meta, probes.source)
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:

@@ -5,7 +5,9 @@
 ``save_dna``       DNA to parquet (canonical), CSV/TSV or ``.npz``
 ``load_distances`` a distance matrix from PHYLIP or a square CSV/TSV/parquet table
 ``save_distances`` the same formats
-``load_input``     DNA or a distance matrix, whichever the file holds
+``load_input``     DNA, a distance matrix or a probe cache, whichever the file holds
+``load_probes``    a per-probe embedding cache (memory-mapped)
+``save_probes``    the same, float16 or float32
 ``read_tree``      Newick, NEXUS or PhyloXML
 ``write_tree``     the same, atomically; Newick safe for deep trees
 =================  ==============================================================
@@ -21,6 +23,7 @@ from pathlib import Path
 from ..distance import DistanceMatrix
 from ..dna import DNA, check_settings, warn_identical
 from ..errors import PhyloLLMError
+from ..probes import ProbeEmbeddings
 from .atomic import atomic_output, atomic_path
 from .distances import (
     PHYLIP_SUFFIXES,
@@ -30,6 +33,7 @@ from .distances import (
     write_distance_table,
     write_phylip,
 )
+from .probes import is_probe_cache, read_probes, write_probes
 from .published import is_published_layout, read_published
 from .tables import TEXT_SEPARATORS, read_dna_npz, read_dna_table, read_frame, table_suffix, write_dna
 from .trees import TREE_FORMATS, parse_tree, read_tree, to_newick, write_tree
@@ -42,6 +46,9 @@ __all__ = [
     "load_distances",
     "save_distances",
     "load_input",
+    "load_probes",
+    "save_probes",
+    "is_probe_cache",
     "read_tree",
     "write_tree",
     "parse_tree",
@@ -132,9 +139,21 @@ def save_distances(dm: DistanceMatrix, path: str | Path) -> None:
         write_distance_table(dm, path)
 
 
-def load_input(path: str | Path, **dna_options) -> DNA | DistanceMatrix:
-    """DNA or a distance matrix, whichever ``path`` holds (PHYLIP and square tables are distances)."""
+def load_probes(path: str | Path) -> ProbeEmbeddings:
+    """A per-probe cache written by ``phylo-llm extract --cache`` (memory-mapped, read lazily)."""
+    return read_probes(_existing(path))
+
+
+def save_probes(probes: ProbeEmbeddings, path: str | Path, dtype: str = "float16") -> None:
+    """Write a per-probe cache (see :mod:`phylo_llm.io.probes`)."""
+    write_probes(probes, path, dtype)
+
+
+def load_input(path: str | Path, **dna_options) -> DNA | DistanceMatrix | ProbeEmbeddings:
+    """DNA, a distance matrix or a probe cache, whichever ``path`` holds (PHYLIP and square tables are distances)."""
     path = _existing(path)
+    if is_probe_cache(path):
+        return read_probes(path)
     suffix = table_suffix(path)
     if path.is_file() and suffix in PHYLIP_SUFFIXES:
         return read_phylip(path)

@@ -7,6 +7,8 @@ text round trip, so nothing is rounded and deep trees are fine.
 
 from __future__ import annotations
 
+import math
+
 from Bio.Phylo.BaseTree import Clade, Tree
 
 ETE_STANDARD = {"name", "dist", "support"}
@@ -22,8 +24,9 @@ def to_ete(tree: Tree):
         clade, node = stack.pop()
         node.name = clade.name or ""
         node.dist = clade.branch_length if clade.branch_length is not None else 0.0
-        if clade.confidence is not None:
-            node.support = float(clade.confidence)
+        # NaN marks "no support" (ete3's default, 1.0, would be read back as full support);
+        # set_outgroup moves supports with their branches, so rerooting keeps them on the right split.
+        node.support = float(clade.confidence) if clade.confidence is not None else math.nan
         for key, value in (getattr(clade, "features", None) or {}).items():
             node.add_feature(key, value)
         for child in clade.clades:
@@ -42,8 +45,9 @@ def from_ete(root, rooted: bool) -> Tree:
         extra = {k: getattr(node, k) for k in sorted(node.features - ETE_STANDARD)}
         if extra:
             clade.features = extra
-        if not node.is_leaf() and node.support not in (None, 1.0):
-            clade.confidence = node.support
+        if not node.is_leaf() and node is not root and node.support is not None and not math.isnan(node.support):
+            clade.confidence = float(node.support)
+            clade.features = {**(getattr(clade, "features", None) or {}), "support": clade.confidence}
         for child in node.children:
             sub = Clade()
             clade.clades.append(sub)

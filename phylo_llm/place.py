@@ -1,0 +1,203 @@
+"""Placing new models into an existing tree by distance least squares (APPLES; Balaban et al., Syst. Biol. 2020).
+
+For a new model q with distances delta_i to the tree's leaves, attaching q to
+edge (u above, v below, length L) at height x above v with a pendant branch
+of length l gives tree distances ``a_i + x + l`` to the leaves below v
+(``a_i`` their distance to v) and ``b_i + L - x + l`` to the others (``b_i``
+their distance to u). With ``s = l + x`` and ``t = l - x`` the weighted error
+
+    sum_below w_i (delta_i - a_i - s)^2 + sum_above w_i (delta_i - L - b_i - t)^2
+
+separates into two weighted means, so every edge's optimum, under the
+constraints ``0 <= x <= L`` and ``l >= 0``, comes from six sums per side
+(of w, w delta, w delta^2, w a, w a^2, w delta a). One pass up the tree and one
+pass down give those sums for every edge: placing k models into an n-leaf
+tree costs O(k n). The edge with the smallest error wins. Weights are
+``w = delta^-2`` (Fitch-Margoliash, APPLES' default; an identical leaf
+dominates) or ``w = 1`` (ordinary least squares).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from Bio.Phylo.BaseTree import Clade, Tree
+
+from .errors import PhyloLLMError
+from .io.trees import iter_preorder
+from .tree.topology import FlatTree, flatten
+
+CRITERIA: tuple[str, ...] = ("fm", "ols")
+
+
+@dataclass(frozen=True)
+class Placements:
+    """Where each query attaches: arrays aligned with ``ids``.
+
+    ``edge[i]`` is the preorder index (in :func:`phylo_llm.tree.topology.flatten`
+    numbering) of the node below the chosen edge; ``distal[i]`` the attachment
+    height above that node; ``pendant[i]`` the new leaf's branch length;
+    ``error[i]`` the weighted squared error of the best edge.
+    """
+
+    ids: tuple[str, ...]
+    edge: np.ndarray
+    distal: np.ndarray
+    pendant: np.ndarray
+    error: np.ndarray
+
+
+@numba.njit(cache=True)
+def _place_kernel(parent, length, leaf_of, delta, fm):  # pragma: no cover - compiled
+    n_nodes = parent.shape[0]
+    k = delta.shape[0]
+    edge = np.zeros(k, np.int64)
+    distal = np.zeros(k)
+    pendant = np.zeros(k)
+    error = np.zeros(k)
+    # below[v] / above[v]: sums over the leaves below v (distances from v) and outside v (distances from v's parent).
+    below = np.zeros((n_nodes, 6))
+    above = np.zeros((n_nodes, 6))
+    for q in range(k):
+        floor = 1e-12 * (np.max(delta[q]) + 1e-300)
+        below[:] = 0.0
+        above[:] = 0.0
+        for v in range(n_nodes):
+            leaf = leaf_of[v]
+            if leaf >= 0:
+                d = delta[q, leaf]
+                w = 1.0 / max(d, floor) ** 2 if fm else 1.0
+                below[v, 0] = w
+                below[v, 1] = w * d
+                below[v, 2] = w * d * d
+        for v in range(n_nodes - 1, 0, -1):  # children come after their parent in preorder
+            _add_shifted(below[parent[v]], below[v], length[v], 1.0)
+        for v in range(1, n_nodes):
+            u = parent[v]
+            row = above[v]
+            if u > 0:
+                _add_shifted(row, above[u], length[u], 1.0)
+            for c in range(6):
+                row[c] += below[u, c]
+            _add_shifted(row, below[v], length[v], -1.0)  # v's own subtree is not "above" v
+        best = np.inf
+        for v in range(1, n_nodes):
+            big_l = length[v]
+            b = below[v]
+            a = above[v]
+            wb = b[0]
+            yb1 = b[1] - b[3]
+            yb2 = b[2] - 2.0 * b[5] + b[4]
+            wa = a[0]
+            za1 = a[1] - a[3] - big_l * wa
+            za2 = (a[2] - 2.0 * a[5] + a[4]) - 2.0 * big_l * (a[1] - a[3]) + big_l * big_l * wa
+            if wb <= 0.0 or wa <= 0.0:
+                continue
+            s0 = yb1 / wb
+            t0 = za1 / wa
+            # Candidates: the free optimum, then each boundary (x = 0, x = L, l = 0) with the other variable optimal.
+            x_best = 0.0
+            l_best = 0.0
+            f_best = np.inf
+            for case in range(4):
+                if case == 0:
+                    x = 0.5 * (s0 - t0)
+                    ell = 0.5 * (s0 + t0)
+                    if x < 0.0 or x > big_l or ell < 0.0:
+                        continue
+                elif case == 3:
+                    x = min(max((wb * s0 - wa * t0) / (wb + wa), 0.0), big_l)
+                    ell = 0.0
+                else:
+                    x = 0.0 if case == 1 else big_l
+                    ell = max((wb * (s0 - x) + wa * (t0 + x)) / (wb + wa), 0.0)
+                s = ell + x
+                t = ell - x
+                f = (yb2 - 2.0 * s * yb1 + s * s * wb) + (za2 - 2.0 * t * za1 + t * t * wa)
+                if f < f_best:
+                    f_best = f
+                    x_best = x
+                    l_best = ell
+            if f_best < best:
+                best = f_best
+                edge[q] = v
+                distal[q] = x_best
+                pendant[q] = l_best
+        error[q] = max(best, 0.0)
+    return edge, distal, pendant, error
+
+
+@numba.njit(cache=True, inline="always")
+def _add_shifted(target, sums, shift, sign):  # pragma: no cover - compiled
+    # Adds (sign 1) or removes (sign -1) sums over leaves at distance a, re-measured from a node
+    # ``shift`` higher (a -> a + shift): [w, w d, w d^2, w a, w a^2, w d a].
+    target[0] += sign * sums[0]
+    target[1] += sign * sums[1]
+    target[2] += sign * sums[2]
+    target[3] += sign * (sums[3] + shift * sums[0])
+    target[4] += sign * (sums[4] + 2.0 * shift * sums[3] + shift * shift * sums[0])
+    target[5] += sign * (sums[5] + shift * sums[1])
+
+
+def place_distances(tree: Tree | FlatTree, ids, distances: np.ndarray, leaf_names, criterion: str = "fm") -> Placements:
+    """Least-squares placement of queries from their distances to the tree's leaves.
+
+    Parameters
+    ----------
+    tree : Bio.Phylo.BaseTree.Tree or FlatTree
+        The backbone, with branch lengths (rooted or not; the root is ignored).
+    ids : sequence of str
+        Query names.
+    distances : numpy.ndarray
+        ``(queries, leaves)`` distances, columns in the order of ``leaf_names``.
+    leaf_names : sequence of str
+        The tree's leaves, in the column order of ``distances``.
+    criterion : {"fm", "ols"}
+        Weights ``delta^-2`` (Fitch-Margoliash) or 1.
+    """
+    if criterion not in CRITERIA:
+        raise PhyloLLMError(f"unknown placement criterion {criterion!r}; choose one of {', '.join(CRITERIA)}")
+    flat = tree if isinstance(tree, FlatTree) else flatten(tree)
+    column = {name: i for i, name in enumerate(leaf_names)}
+    missing = [name for name in flat.names if name not in column]
+    if missing:
+        raise PhyloLLMError(f"tree leaf {missing[0]!r} has no distance to the new models")
+    leaf_of = np.full(len(flat.parent), -1, dtype=np.int64)
+    leaf_of[flat.leaf_nodes] = [column[name] for name in flat.names]
+    delta = np.ascontiguousarray(distances, dtype=np.float64).reshape(len(ids), -1)
+    if not np.isfinite(delta).all() or (delta < 0).any():
+        row = int(np.argmax(~(np.isfinite(delta) & (delta >= 0)).all(axis=1)))
+        raise PhyloLLMError(f"distances of new model {ids[row]!r} are not finite and non-negative")
+    edge, distal, pendant, error = _place_kernel(flat.parent.astype(np.int64), flat.length, leaf_of, delta, criterion == "fm")
+    return Placements(tuple(ids), edge, distal, pendant, error)
+
+
+def insert_placements(tree: Tree, placements: Placements) -> Tree:
+    """A copy of ``tree`` with each placed model added as a leaf at its attachment point.
+
+    Several models on one edge are inserted from the lowest attachment point
+    up, each at its own height.
+    """
+    import copy
+
+    tree = copy.deepcopy(tree)
+    clades = list(iter_preorder(tree))
+    parent_of = {id(child): clade for clade in clades for child in clade.clades}
+    order = sorted(range(len(placements.ids)), key=lambda i: (int(placements.edge[i]), float(placements.distal[i]), placements.ids[i]))
+    lower: dict[int, tuple[Clade, float]] = {}
+    for i in order:
+        node = int(placements.edge[i])
+        current, offset = lower.get(node, (clades[node], 0.0))
+        up = parent_of[id(current)]
+        full = current.branch_length or 0.0
+        height = min(max(float(placements.distal[i]) - offset, 0.0), full)
+        leaf = Clade(name=placements.ids[i], branch_length=float(placements.pendant[i]))
+        joint = Clade(branch_length=full - height, clades=[current, leaf])
+        current.branch_length = height
+        up.clades[up.clades.index(current)] = joint
+        parent_of[id(current)] = joint
+        parent_of[id(joint)] = up
+        lower[node] = (joint, float(placements.distal[i]))
+    return tree
