@@ -4,11 +4,14 @@ from ._version import __version__
 from .distance import METRICS, DistanceMatrix, distance_matrix
 from .dna import DNA
 from .errors import PhyloLLMError, PhyloLLMWarning
-from .io import load_distances, load_dna, load_input, read_tree, save_distances, save_dna, write_tree
+from .io import load_distances, load_dna, load_input, load_probes, read_tree, save_distances, save_dna, save_probes, write_tree
 from .tree import TREE_METHODS, build_tree
 from .lineage import Lineage, load_lineage
 from .root import ROOT_METHODS, attribute_root, mad_root, midpoint_root, outgroup_root, root_tree
 from .annotate import annotate_tree, leaf_table
+from .probes import ProbeEmbeddings
+from .support import bootstrap_support, split_support
+from .placement import place
 
 __all__ = [
     "__version__",
@@ -18,6 +21,10 @@ __all__ = [
     "TREE_METHODS",
     "ROOT_METHODS",
     "Lineage",
+    "ProbeEmbeddings",
+    "bootstrap_support",
+    "split_support",
+    "place",
     "annotate_tree",
     "attribute_root",
     "leaf_table",
@@ -33,6 +40,8 @@ __all__ = [
     "load_distances",
     "load_dna",
     "load_input",
+    "load_probes",
+    "save_probes",
     "read_tree",
     "save_distances",
     "save_dna",

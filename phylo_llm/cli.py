@@ -13,11 +13,16 @@ import warnings
 from pathlib import Path
 
 from . import __version__
-from .distance import METRIC_CHOICES, DistanceMatrix, distance_matrix
+import numpy as np
+
+from .distance import METRIC_CHOICES, DistanceMatrix, distance_matrix, probe_distances
 from .dna import DNA
 from .errors import PhyloLLMError
 from .io import TREE_FORMATS, load_dna, load_input, save_distances, save_dna, write_tree
 from .io.atomic import atomic_output
+from .placement import CRITERIA
+from .probes import ProbeEmbeddings
+from .support import SUPPORT_KINDS
 from .tree import TREE_METHODS, build_tree_with_stats
 from .root import ROOT_METHODS
 
@@ -30,7 +35,9 @@ EXAMPLES = """examples:
   phylo-llm tree paper.parquet -o paper.nhx --root mad --annotate
   phylo-llm annotate paper.nwk -o paper.nhx --root-by architecture=encoder_decoder --csv leaves.csv
   phylo-llm distances paper.parquet -o paper.phy
-  phylo-llm extract dna-web/dna-out/rand -o rand-dna.parquet
+  phylo-llm extract dna-web/dna-out/rand -o rand-dna.parquet --cache rand.probes
+  phylo-llm tree rand.probes -o rand-support.nwk --bootstrap 100 --support tbe
+  phylo-llm place new-model.probes --tree rand-support.nwk --dna rand.probes --csv placed.csv -o placed.nwk
   phylo-llm simulate -o data/demo --seed 0
 """
 TREE_SUFFIXES = {".nex": "nexus", ".nexus": "nexus", ".nxs": "nexus", ".xml": "phyloxml", ".phyloxml": "phyloxml", ".nhx": "nhx"}
@@ -80,6 +87,12 @@ def _parser() -> argparse.ArgumentParser:
     tree.add_argument("--format", choices=TREE_FORMATS, help="tree format (default: from the extension, else newick; nhx with --annotate)")
     _lineage_options(tree, root_default=None)
     tree.add_argument("--annotate", action="store_true", help="attach lineage features to leaves and clades (NHX)")
+    tree.add_argument("--bootstrap", type=int, default=0, metavar="N",
+                      help="N probe-bootstrap replicates; INPUT must be a probe cache (extract --cache) or model answers")
+    tree.add_argument("--support", choices=SUPPORT_KINDS, default="fbp",
+                      help="fbp: share of replicates with the split; tbe: transfer bootstrap expectation (default: fbp)")
+    tree.add_argument("--seed", type=int, default=0, help="seed of the bootstrap draws (default: 0)")
+    tree.add_argument("--probe-dim", type=int, default=128, help="answers input: per-probe embedding size (default: 128)")
 
     ann = _command(commands, "annotate", "root a tree and attach documented lineage to its leaves (NHX, CSV)", _run_annotate)
     ann.add_argument("input", metavar="TREE", help="Newick, NHX, NEXUS or PhyloXML tree")
@@ -97,7 +110,26 @@ def _parser() -> argparse.ArgumentParser:
     ext.add_argument("--max-chars", type=int, default=300, help="embed only the first N characters of each answer; 0 = all (default: 300)")
     ext.add_argument("--seed", type=int, default=0, help="seed of the shared random projection (default: 0)")
     ext.add_argument("--allow-missing", action="store_true", help="keep models lacking some prompts (missing answers count as empty)")
+    ext.add_argument("--cache", metavar="FILE", help="also write the per-probe embeddings (for --bootstrap, place, re-extraction)")
+    ext.add_argument("--cache-dim", type=int, default=128, help="per-probe embedding size in the cache (default: 128)")
+    ext.add_argument("--cache-dtype", choices=("float16", "float32"), default="float16", help="(default: float16)")
     ext.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on standard error")
+
+    pla = _command(commands, "place", "place new models into an existing tree (least squares, as APPLES) without rebuilding it", _run_place)
+    pla.add_argument("input", metavar="NEW", help="DNA or probe cache of the new models (or their answers, with a cache as --dna)")
+    pla.add_argument("--tree", required=True, help="the backbone tree, with branch lengths")
+    pla.add_argument("--dna", required=True, metavar="REF", help="DNA or probe cache holding the tree's models (same settings as NEW)")
+    pla.add_argument("-o", "--output", help="the tree with the new models inserted")
+    pla.add_argument("--format", choices=TREE_FORMATS, help="output tree format (default: from the extension, else newick)")
+    pla.add_argument("--csv", metavar="FILE", help="one row per new model: edge, lengths, nearest leaves, documented relatives")
+    pla.add_argument("--metric", choices=("euclidean", "sqeuclidean", "cosine", "manhattan", "correlation"), default="euclidean",
+                     help="the metric the tree was built with (default: euclidean)")
+    pla.add_argument("--criterion", choices=CRITERIA, default="fm", help="fm: weights 1/d^2 (APPLES' default); ols: equal weights")
+    pla.add_argument("--bootstrap", type=int, default=0, metavar="N", help="probe caches: share of N replicates placing on the same edge")
+    pla.add_argument("--seed", type=int, default=0, help="seed of the bootstrap draws (default: 0)")
+    pla.add_argument("--allow-mixed", action="store_true", help="accept reference DNA made with different settings")
+    _lineage_option(pla)
+    pla.add_argument("-q", "--quiet", action="store_true", help="no summary or progress on standard error")
 
     sco = _command(commands, "score", "score DNA, distances or a tree against documented lineage, with chance baselines", _run_score)
     _input_options(sco, distances_too=True, trees_too=True)
@@ -197,14 +229,32 @@ def _say(args, text: str) -> None:
 
 def _run_tree(args) -> None:
     start = time.perf_counter()
-    data = _load_any(args)
-    if isinstance(data, DistanceMatrix):
-        dist, what = data, f"{data.n_models} models (distance matrix)"
+    progress = not args.quiet and sys.stderr.isatty()
+    if args.bootstrap < 0:
+        raise PhyloLLMError(f"--bootstrap must be >= 0, got {args.bootstrap}")
+    if args.bootstrap:
+        from .support import bootstrap_support
+
+        probes = _probes_of(args)
+        result = bootstrap_support(probes, metric=args.metric, method=args.method, replicates=args.bootstrap,
+                                   kind=args.support, seed=args.seed, progress=progress)
+        built = result.tree
+        values = result.fbp if args.support == "fbp" else result.tbe
+        what = f"{probes.n_models} models x {probes.n_probes} probes, {args.metric}"
+        clamped = (f", {args.bootstrap} probe-bootstrap replicates, {args.support} median {np.median(values):.2f}, "
+                   f"{int((values >= 0.7).sum())} of {len(values)} splits >= 0.70")
     else:
-        dist, what = distance_matrix(data, args.metric), f"{data.n_models} models x {data.dim} dimensions, {args.metric}"
-    build = build_tree_with_stats(dist, args.method, progress=not args.quiet and sys.stderr.isatty())
-    clamped = f", {build.negative_clamped} negative branch lengths set to 0" if args.method == "nj" else ""
-    tree, notes = _root_and_annotate(args, build.tree, annotate=args.annotate)
+        data = _load_any(args)
+        if isinstance(data, DistanceMatrix):
+            dist, what = data, f"{data.n_models} models (distance matrix)"
+        elif isinstance(data, ProbeEmbeddings):
+            dist, what = probe_distances(data, args.metric), f"{data.n_models} models x {data.n_probes} probes, {args.metric}"
+        else:
+            dist, what = distance_matrix(data, args.metric), f"{data.n_models} models x {data.dim} dimensions, {args.metric}"
+        build = build_tree_with_stats(dist, args.method, progress=progress)
+        built = build.tree
+        clamped = f", {build.negative_clamped} negative branch lengths set to 0" if args.method == "nj" else ""
+    tree, notes = _root_and_annotate(args, built, annotate=args.annotate)
     fmt = args.format or TREE_SUFFIXES.get(Path(args.output).suffix.lower(), "nhx" if args.annotate else "newick")
     _write_tree_outputs(args, tree, fmt)
     _say(args, f"{what}, {args.method} tree{clamped}{notes}, {time.perf_counter() - start:.2f} s -> {args.output}")
@@ -269,7 +319,37 @@ def _load_any(args, trees: bool = False):
 
 def _distances_of(args) -> DistanceMatrix:
     data = _load_any(args)
+    if isinstance(data, ProbeEmbeddings):
+        return probe_distances(data, args.metric)
     return data if isinstance(data, DistanceMatrix) else distance_matrix(data, args.metric)
+
+
+def _probes_of(args, path=None, reference: ProbeEmbeddings | None = None) -> ProbeEmbeddings:
+    """A probe cache, or per-probe embeddings extracted from answers (like ``reference``, when given)."""
+    from .extract import extract
+    from .io import is_probe_cache, load_probes
+
+    path = path or args.input
+    if is_probe_cache(path):
+        return load_probes(path)
+    if not Path(path).exists():
+        raise PhyloLLMError(f"{path}: no such file or directory")
+    if Path(path).is_file() and not Path(path).name.endswith((".jsonl", ".jsonl.gz", ".ndjson", ".json", ".json.gz")):
+        raise PhyloLLMError(f"{path}: per-probe embeddings are needed here: a probe cache (phylo-llm extract --cache) or model answers")
+    options = {"probe_dim": getattr(args, "probe_dim", 128)}
+    if reference is not None:  # embed the new answers exactly as the reference models' were
+        from .extract.encoders import encoder_spec
+
+        settings = reference.settings
+        if not settings.get("prompt_keys") or "encoder" not in settings:
+            raise PhyloLLMError(f"{reference.source}: this cache does not record its prompts and encoder; give NEW as a cache")
+        encoder, max_chars = encoder_spec(settings["encoder"])
+        options = {"encoder": encoder, "max_chars": max_chars, "answer_dim": int(settings["answer_dim"]),
+                   "seed": int(settings["extraction_seed"]), "probe_dim": int(settings["probe_dim"]),
+                   "prompt_keys": list(settings["prompt_keys"])}
+    extraction = extract(path, progress=not args.quiet and sys.stderr.isatty(), **options)
+    _say(args, f"extracted {extraction.probes.n_models} models x {extraction.probes.n_probes} probes from answers")
+    return extraction.probes
 
 
 def _lineage(args):
@@ -318,16 +398,28 @@ def _run_candidates(args) -> None:
 
 
 def _run_extract(args) -> None:
-    from .extract import extract_dna
+    from .extract import dna_from_probes, extract
+    from .io import is_probe_cache, load_probes, save_probes
 
-    for option in ("dim", "answer_dim"):
+    for option in ("dim", "answer_dim", "cache_dim"):
         if getattr(args, option) < 1:
             raise PhyloLLMError(f"--{option.replace('_', '-')} must be positive, got {getattr(args, option)}")
     start = time.perf_counter()
-    dna, stats = extract_dna(
+    if is_probe_cache(args.input):  # re-extraction: no answer is embedded again
+        if args.cache:
+            raise PhyloLLMError(f"{args.input} is already a probe cache; --cache is for extraction from answers")
+        dna = dna_from_probes(load_probes(args.input), dim=args.dim, seed=args.seed)
+        save_dna(dna, args.output)
+        _say(args, f"{dna.n_models} models -> {dna.dim}-d DNA from the probe cache, {time.perf_counter() - start:.1f} s -> {args.output}")
+        return
+    result = extract(
         args.input, encoder=args.encoder, answer_dim=args.answer_dim, dim=args.dim, seed=args.seed,
-        max_chars=args.max_chars or None, allow_missing=args.allow_missing, progress=not args.quiet and sys.stderr.isatty(),
+        max_chars=args.max_chars or None, allow_missing=args.allow_missing, probe_dim=args.cache_dim if args.cache else None,
+        progress=not args.quiet and sys.stderr.isatty(),
     )
+    dna, stats = result.dna, result.stats
+    if args.cache:
+        save_probes(result.probes, args.cache, args.cache_dtype)
     save_dna(dna, args.output)
     _say(args, f"{dna.n_models} models x {dna.metadata['probe_count'].iat[0]} prompts -> {dna.dim}-d DNA "
                f"({dna.metadata['encoder'].iat[0]}), {stats.empty} empty, {stats.null} null and {stats.errors} error answers, "
@@ -335,6 +427,35 @@ def _run_extract(args) -> None:
     if stats.errors and not args.quiet:
         common = ", ".join(repr(t) for t, _ in stats.examples.most_common(3))
         print(f"{PROG} extract: error-like answers were embedded as text; most common: {common}", file=sys.stderr)
+
+
+def _run_place(args) -> None:
+    from .io import is_probe_cache, load_probes, read_tree
+    from .placement import place
+
+    start = time.perf_counter()
+    reference = load_probes(args.dna) if is_probe_cache(args.dna) else load_dna(args.dna, allow_mixed=args.allow_mixed)
+    if isinstance(reference, ProbeEmbeddings):
+        new = _probes_of(args, reference=reference)
+    else:
+        new = load_input(args.input)
+        if not isinstance(new, DNA):
+            raise PhyloLLMError(f"{args.input}: NEW must be DNA when --dna is DNA (or give probe caches for both)")
+    tree = read_tree(args.tree)
+    lineage = _lineage(args) if args.lineage or args.csv else None
+    result = place(new, tree, reference, metric=args.metric, criterion=args.criterion, replicates=args.bootstrap,
+                   seed=args.seed, lineage=lineage, progress=not args.quiet and sys.stderr.isatty())
+    if args.output:
+        fmt = args.format or TREE_SUFFIXES.get(Path(args.output).suffix.lower(), "newick")
+        write_tree(result.tree, args.output, fmt)
+    if args.csv:
+        with atomic_output(args.csv) as handle:
+            result.table.to_csv(handle, index=False)
+    if not args.csv and not args.quiet:
+        shown = [c for c in ("model", "joins", "pendant_length", "bootstrap_share", "documented") if c in result.table]
+        sys.stdout.write(result.table[shown].to_string(index=False, float_format=lambda v: f"{v:.4g}", max_colwidth=50) + "\n")
+    _say(args, f"{len(result.table)} models placed into a {tree.count_terminals()}-leaf tree, {time.perf_counter() - start:.2f} s"
+               + (f" -> {args.output}" if args.output else ""))
 
 
 def _run_figures(args) -> None:

@@ -102,3 +102,12 @@ def make_encoder(spec: str, dim: int = 1024, max_chars: int | None = 300):
     if spec.startswith("st:"):
         return SentenceTransformerEncoder(spec[3:], max_chars=max_chars)
     raise PhyloLLMError(f"unknown encoder {spec!r}; use 'hashing' or 'st:<sentence-transformers model>'")
+
+
+def encoder_spec(name: str) -> tuple[str, int | None]:
+    """The ``make_encoder`` spec and ``max_chars`` behind an encoder's recorded ``name`` (inverse of ``.name``)."""
+    stem, _, limit = name.rpartition("-max")
+    if not stem:
+        raise PhyloLLMError(f"unknown encoder {name!r}")
+    max_chars = None if limit == "all" else int(limit)
+    return ("hashing" if stem.startswith("hashing-") else stem), max_chars

@@ -13,8 +13,9 @@ constraints ``0 <= x <= L`` and ``l >= 0``, comes from six sums per side
 (of w, w delta, w delta^2, w a, w a^2, w delta a). One pass up the tree and one
 pass down give those sums for every edge: placing k models into an n-leaf
 tree costs O(k n). The edge with the smallest error wins. Weights are
-``w = delta^-2`` (Fitch-Margoliash, APPLES' default; an identical leaf
-dominates) or ``w = 1`` (ordinary least squares).
+``w = delta^-2`` (Fitch-Margoliash, APPLES' default) or ``w = 1`` (ordinary
+least squares). Under FM a model at distance 0 from a leaf (a copy) is placed
+on that leaf, where any other point would have infinite error.
 """
 
 from __future__ import annotations
@@ -61,14 +62,24 @@ def _place_kernel(parent, length, leaf_of, delta, fm):  # pragma: no cover - com
     below = np.zeros((n_nodes, 6))
     above = np.zeros((n_nodes, 6))
     for q in range(k):
-        floor = 1e-12 * (np.max(delta[q]) + 1e-300)
+        # FM weights are infinite at distance 0: a model that coincides with a leaf goes onto that leaf
+        # (x = l = 0), and its error is measured over the other leaves.
+        zero = 1e-9 * np.max(delta[q])
+        at_leaf = -1
         below[:] = 0.0
         above[:] = 0.0
         for v in range(n_nodes):
             leaf = leaf_of[v]
             if leaf >= 0:
                 d = delta[q, leaf]
-                w = 1.0 / max(d, floor) ** 2 if fm else 1.0
+                w = 1.0
+                if fm:
+                    if d <= zero:
+                        w = 0.0
+                        if at_leaf < 0:
+                            at_leaf = v
+                    else:
+                        w = 1.0 / (d * d)
                 below[v, 0] = w
                 below[v, 1] = w * d
                 below[v, 2] = w * d * d
@@ -84,6 +95,8 @@ def _place_kernel(parent, length, leaf_of, delta, fm):  # pragma: no cover - com
             _add_shifted(row, below[v], length[v], -1.0)  # v's own subtree is not "above" v
         best = np.inf
         for v in range(1, n_nodes):
+            if at_leaf >= 0 and v != at_leaf:
+                continue
             big_l = length[v]
             b = below[v]
             a = above[v]
@@ -93,15 +106,17 @@ def _place_kernel(parent, length, leaf_of, delta, fm):  # pragma: no cover - com
             wa = a[0]
             za1 = a[1] - a[3] - big_l * wa
             za2 = (a[2] - 2.0 * a[5] + a[4]) - 2.0 * big_l * (a[1] - a[3]) + big_l * big_l * wa
-            if wb <= 0.0 or wa <= 0.0:
+            if (wb <= 0.0 or wa <= 0.0) and at_leaf < 0:
                 continue
-            s0 = yb1 / wb
-            t0 = za1 / wa
+            s0 = yb1 / wb if wb > 0.0 else 0.0
+            t0 = za1 / wa if wa > 0.0 else 0.0
             # Candidates: the free optimum, then each boundary (x = 0, x = L, l = 0) with the other variable optimal.
             x_best = 0.0
             l_best = 0.0
             f_best = np.inf
             for case in range(4):
+                if at_leaf >= 0 and case != 1:
+                    continue
                 if case == 0:
                     x = 0.5 * (s0 - t0)
                     ell = 0.5 * (s0 + t0)
@@ -109,6 +124,9 @@ def _place_kernel(parent, length, leaf_of, delta, fm):  # pragma: no cover - com
                         continue
                 elif case == 3:
                     x = min(max((wb * s0 - wa * t0) / (wb + wa), 0.0), big_l)
+                    ell = 0.0
+                elif at_leaf >= 0:
+                    x = 0.0
                     ell = 0.0
                 else:
                     x = 0.0 if case == 1 else big_l
@@ -201,3 +219,153 @@ def insert_placements(tree: Tree, placements: Placements) -> Tree:
         parent_of[id(joint)] = up
         lower[node] = (joint, float(placements.distal[i]))
     return tree
+
+
+@dataclass(frozen=True)
+class PlacementResult:
+    """The backbone with the new models inserted, and one table row per new model."""
+
+    tree: Tree
+    table: "pd.DataFrame"
+    placements: Placements
+
+
+def place(
+    new,
+    tree: Tree,
+    reference,
+    *,
+    metric: str = "euclidean",
+    criterion: str = "fm",
+    replicates: int = 0,
+    seed: int = 0,
+    lineage=None,
+    nearest: int = 5,
+    progress: bool = False,
+) -> PlacementResult:
+    """Place new models into an existing tree without rebuilding it.
+
+    Parameters
+    ----------
+    new, reference : DNA or ProbeEmbeddings
+        The new models, and (at least) the tree's models, made with the same
+        extraction settings (both DNA, or both per-probe caches).
+    tree : Bio.Phylo.BaseTree.Tree
+        The backbone, with branch lengths; its leaves must be in ``reference``.
+    metric : str
+        Distance between vectors, as used to build the backbone (no ``+csls``:
+        it rescales by neighbourhoods the backbone was not built with).
+    criterion : {"fm", "ols"}
+        Least-squares weights (see the module).
+    replicates : int
+        Per-probe caches only: also place each model with this many probe-bootstrap
+        replicate distances and report the share that choose the same edge.
+    seed : int
+        Seed of the bootstrap draws.
+    lineage : Lineage, optional
+        Documented relations of the new models, reported with their tree distance rank.
+    nearest : int
+        How many nearest tree leaves to list.
+
+    Returns
+    -------
+    PlacementResult
+        ``table`` columns: model, joins (the leaves below the chosen edge, up to
+        five), joins_size, pendant_length, distal_length, error, nearest,
+        documented (with ``lineage``), bootstrap_share (with ``replicates``).
+    """
+    import pandas as pd
+
+    from .distance import METRICS, cross_distances, GRAM_METRICS
+    from .dna import DNA, SETTINGS_COLUMNS
+    from .probes import ProbeEmbeddings, check_comparable
+    from .progress import Progress
+    from .support import probe_resampling
+    from .tree.topology import patristic_matrix
+
+    if type(new) is not type(reference) or not isinstance(new, (DNA, ProbeEmbeddings)):
+        raise PhyloLLMError("new and reference models must both be DNA or both be per-probe caches")
+    if isinstance(new, ProbeEmbeddings):
+        check_comparable(reference, new)
+    else:
+        for column in SETTINGS_COLUMNS:
+            theirs = set(reference.metadata[column].astype(str)) if column in reference.metadata else set()
+            ours = set(new.metadata[column].astype(str)) if column in new.metadata else set()
+            if theirs != ours:
+                raise PhyloLLMError(f"{new.source}: made with {column}={', '.join(sorted(ours)) or '(unknown)'}, but "
+                                    f"{reference.source} has {column}={', '.join(sorted(theirs)) or '(unknown)'}: extract both the same way")
+    base, plus, _ = metric.partition("+")
+    if plus or base not in METRICS or (isinstance(new, ProbeEmbeddings) and base not in GRAM_METRICS):
+        allowed = GRAM_METRICS if isinstance(new, ProbeEmbeddings) else tuple(METRICS)
+        raise PhyloLLMError(f"placement metric {metric!r} not supported; choose one of {', '.join(allowed)}")
+    if replicates and not isinstance(new, ProbeEmbeddings):
+        raise PhyloLLMError("bootstrap placement needs per-probe caches (phylo-llm extract --cache) for the new and reference models")
+    flat = flatten(tree)
+    known = set(reference.ids)
+    absent = [name for name in flat.names if name not in known]
+    if absent:
+        raise PhyloLLMError(f"tree leaf {absent[0]!r} is not in {reference.source}")
+    already = [m for m in new.ids if m in set(flat.names)]
+    if already:
+        raise PhyloLLMError(f"{new.source}: model {already[0]!r} is already in the tree; nothing placed")
+    backbone = reference.subset(flat.names)
+
+    def distances(weights=None) -> np.ndarray:
+        if isinstance(new, DNA):
+            from scipy.spatial.distance import cdist
+
+            return cdist(new.vectors, backbone.vectors, METRICS[base])
+        return cross_distances(new.concatenated(weights), backbone.concatenated(weights), base, new.ids, new.source)
+
+    found = place_distances(flat, new.ids, distances(), flat.names, criterion)
+    share = None
+    if replicates:
+        same = np.zeros(len(new.ids))
+        with Progress(replicates, "placement replicates", enabled=progress) as bar:
+            for draw in probe_resampling(new.n_probes, replicates, seed):
+                same += place_distances(flat, new.ids, distances(draw), flat.names, criterion).edge == found.edge
+                bar.update()
+        share = same / replicates
+    placed = insert_placements(tree, found)
+    patristic = patristic_matrix(placed)
+    column = {m: i for i, m in enumerate(patristic.ids)}
+    leaf_columns = np.array([column[m] for m in flat.names])
+    rows = []
+    for i, model in enumerate(new.ids):
+        below = [flat.names[j] for j in np.flatnonzero(flat.below[found.edge[i]])]
+        to_leaves = patristic.values[column[model], leaf_columns]
+        order = np.lexsort((np.array(flat.names), to_leaves))
+        row = {
+            "model": model,
+            "joins": ", ".join(sorted(below)[:5]) + (", ..." if len(below) > 5 else ""),
+            "joins_size": len(below),
+            "pendant_length": float(found.pendant[i]),
+            "distal_length": float(found.distal[i]),
+            "error": float(found.error[i]),
+            "nearest": "; ".join(f"{flat.names[j]} ({to_leaves[j]:.4g})" for j in order[:nearest]),
+        }
+        if lineage is not None:
+            row["documented"] = _documented(lineage, model, [flat.names[j] for j in order])
+        if share is not None:
+            row["bootstrap_share"] = float(share[i])
+        rows.append(row)
+    return PlacementResult(placed, pd.DataFrame(rows), found)
+
+
+def _documented(lineage, model: str, by_distance: list[str]) -> str:
+    """The model's documented parents and children among the tree leaves, with their rank by tree distance."""
+    rank = {}
+    for position, name in enumerate(by_distance, start=1):
+        rank.setdefault(lineage.resolve(name) or name, (position, name))
+    me = lineage.resolve(model)
+    if me is None:
+        return ""
+    edges = lineage.relations
+    found = []
+    for other, relation, role in [
+        *((p, r, "parent") for p, r in zip(edges.loc[edges["child"] == me, "parent"], edges.loc[edges["child"] == me, "relation"])),
+        *((c, r, "child") for c, r in zip(edges.loc[edges["parent"] == me, "child"], edges.loc[edges["parent"] == me, "relation"])),
+    ]:
+        if other in rank:
+            found.append((rank[other][0], f"{role} {rank[other][1]} ({relation}, tree rank {rank[other][0]})"))
+    return "; ".join(text for _, text in sorted(found))
