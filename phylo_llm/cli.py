@@ -125,6 +125,8 @@ def _parser() -> argparse.ArgumentParser:
     pla.add_argument("--metric", choices=("euclidean", "sqeuclidean", "cosine", "manhattan", "correlation"), default="euclidean",
                      help="the metric the tree was built with (default: euclidean)")
     pla.add_argument("--criterion", choices=CRITERIA, default="fm", help="fm: weights 1/d^2 (APPLES' default); ols: equal weights")
+    pla.add_argument("--local", type=int, default=25, metavar="K",
+                     help="fit each model's distances to its K nearest leaves only, as APPLES does (default: 25; 0 = all)")
     pla.add_argument("--bootstrap", type=int, default=0, metavar="N", help="probe caches: share of N replicates placing on the same edge")
     pla.add_argument("--seed", type=int, default=0, help="seed of the bootstrap draws (default: 0)")
     pla.add_argument("--allow-mixed", action="store_true", help="accept reference DNA made with different settings")
@@ -443,8 +445,10 @@ def _run_place(args) -> None:
             raise PhyloLLMError(f"{args.input}: NEW must be DNA when --dna is DNA (or give probe caches for both)")
     tree = read_tree(args.tree)
     lineage = _lineage(args) if args.lineage or args.csv else None
+    if args.local < 0 or args.local == 1 or args.bootstrap < 0:
+        raise PhyloLLMError(f"--local must be 0 or >= 2 and --bootstrap >= 0, got {args.local} and {args.bootstrap}")
     result = place(new, tree, reference, metric=args.metric, criterion=args.criterion, replicates=args.bootstrap,
-                   seed=args.seed, lineage=lineage, progress=not args.quiet and sys.stderr.isatty())
+                   seed=args.seed, lineage=lineage, local=args.local or None, progress=not args.quiet and sys.stderr.isatty())
     if args.output:
         fmt = args.format or TREE_SUFFIXES.get(Path(args.output).suffix.lower(), "newick")
         write_tree(result.tree, args.output, fmt)

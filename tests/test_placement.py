@@ -106,7 +106,8 @@ def test_a_leaf_of_a_tree_metric_goes_back_exactly(criterion):
             assert a == pytest.approx(full.distance(leaf, next(t for t in full.get_terminals() if t.name == other)), abs=1e-9)
 
 
-def test_leave_one_out_returns_to_well_supported_edges():
+@pytest.mark.parametrize("local", [None, 25])
+def test_leave_one_out_returns_to_well_supported_edges(local):
     """Remove a leaf, place it back: where its neighbouring splits have >= 70% bootstrap support, it returns (>= 95%)."""
     returned, total, overall = 0, 0, []
     for seed in range(3):
@@ -125,19 +126,22 @@ def test_leave_one_out_returns_to_well_supported_edges():
             pruned.prune(leaf.name)
             keep = [n for n in dist.ids if n != leaf.name]
             row = dist.values[dist.ids.index(leaf.name)][[dist.ids.index(n) for n in keep]]
-            back = insert_placements(pruned, place_distances(pruned, [leaf.name], row[None], keep))
+            back = insert_placements(pruned, place_distances(pruned, [leaf.name], row[None], keep, nearest=local))
             same = {m.tobytes() for m in tree_split_masks(back, names)[1]} == reference
             overall.append(same)
             if min(supports, default=1.0) >= 0.7:
                 total += 1
                 returned += same
-    assert total >= 30 and returned / total >= 0.95
+    assert total >= 30 and returned / total >= 0.95, f"{returned} of {total}"
     assert np.mean(overall) > 0.5
 
 
-def test_same_edge_as_apples_in_the_large_majority(tmp_path):
-    """APPLES 2 (FM, MLSE) with its distance filter off (-f: by default it keeps only distances <= 0.2, for
-    saturated sequence distances), on the same backbone and distances: same edge, error and pendant length."""
+@pytest.mark.parametrize("local", [None, 25])
+def test_same_edge_as_apples_in_the_large_majority(tmp_path, local):
+    """APPLES 2 (FM, MLSE) on the same backbone and distances: same edge, error and pendant length.
+
+    ``local=None``: all distances (APPLES with its filter off, ``-f 1e9``). ``local=25``: APPLES' defaults,
+    which keep the 25 nearest leaves when no distance is below its 0.2 filter (as here)."""
     pytest.importorskip("apples")
     script = Path(sys.executable).with_name("run_apples.py")
     if not script.exists():
@@ -156,7 +160,8 @@ def test_same_edge_as_apples_in_the_large_majority(tmp_path):
         for q, row in zip(queries, rows):
             handle.write(q.replace("/", "|") + "\t" + "\t".join(repr(float(v)) for v in row) + "\n")
     subprocess.run([sys.executable, str(script), "-t", str(tmp_path / "backbone.nwk"), "-d", str(tmp_path / "dist.txt"),
-                    "-o", str(tmp_path / "out.jplace"), "-T", "1", "-f", "1e9"], check=True, capture_output=True)
+                    "-o", str(tmp_path / "out.jplace"), "-T", "1", *(["-f", "1e9"] if local is None else [])],
+                   check=True, capture_output=True)
     jplace = json.loads((tmp_path / "out.jplace").read_text())
     # APPLES numbers edges {k} in its own copy of the tree: identify each edge by the leaves below it.
     labelled = parse_tree(re.sub(r"\{(\d+)\}", r"[&&NHX:edge=\1]", jplace["tree"]))
@@ -166,7 +171,7 @@ def test_same_edge_as_apples_in_the_large_majority(tmp_path):
         if number is not None:
             edge_leaves[int(number)] = frozenset(t.name.replace("|", "/") for t in clade.get_terminals())
     apples = {p["n"][0].replace("|", "/"): (edge_leaves[int(p["p"][0][0])], p["p"][0]) for p in jplace["placements"]}
-    ours = place_distances(tree, queries, rows, names)
+    ours = place_distances(tree, queries, rows, names, nearest=local)
     clades = list(iter_preorder(tree))
     everything = frozenset(names)
     same = 0

@@ -1,0 +1,140 @@
+"""Leave-one-out placement on real data: remove each model from the tree, place it back, look where it lands.
+
+    python benchmarks/placement_loo.py rand.probes --lineage ../shared/data/lineage [--limit N]
+
+For every model with a documented parent or same-weights copy among the
+others (``documented_pairs``), reports the share whose nearest leaf after
+placement (by tree distance from the placed leaf) is such a relative, beside
+the same share in the full tree (the model's nearest leaf when the tree was
+built with it), by raw distance (its nearest model), and by chance (a random
+other model). Also: how often the model returns to exactly the edge it was
+removed from. Timings of the placements alone are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+
+import numpy as np
+
+from phylo_llm import load_lineage, load_probes, read_tree
+from phylo_llm.distance import probe_distances
+from phylo_llm.placement import insert_placements, place_distances
+from phylo_llm.score.pairs import documented_pairs
+from phylo_llm.support import tree_split_masks
+from phylo_llm.tree import build_tree
+from phylo_llm.tree.topology import flatten
+
+FAMILY_LIKE = {"same_weights"}
+
+
+def node_to_leaves(flat, node: int) -> np.ndarray:
+    """Tree distance from ``node`` to every leaf (O(depth x n) with the ``below`` matrix)."""
+    out = np.empty(flat.n_leaves)
+    leaf_depth = flat.depth[flat.leaf_nodes]
+    seen = np.zeros(flat.n_leaves, dtype=bool)
+    a = node
+    while a >= 0:
+        new = flat.below[a] & ~seen
+        out[new] = flat.depth[node] + leaf_depth[new] - 2.0 * flat.depth[a]
+        seen |= flat.below[a]
+        a = flat.parent[a]
+    return out
+
+
+def neighbour_support(tree, ids) -> dict[str, float]:
+    """Per leaf: the smallest support of the splits around it (its sibling clades and its parent's clade)."""
+    from phylo_llm.io.trees import iter_preorder
+
+    parent = {id(c): up for up in iter_preorder(tree) for c in up.clades}
+    out = {}
+    for leaf in tree.get_terminals():
+        up = parent[id(leaf)]
+        around = [c for c in up.clades if c is not leaf] + ([up] if id(up) in parent else [])
+        out[leaf.name] = min((c.confidence for c in around if c.confidence is not None), default=1.0)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("cache")
+    parser.add_argument("--lineage", required=True)
+    parser.add_argument("--metric", default="euclidean")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N eligible models")
+    parser.add_argument("--nearest", type=int, default=None, help="fit only the N nearest leaves (default: all)")
+    parser.add_argument("--criterion", default="fm")
+    parser.add_argument("--support-tree", help="the same tree with bootstrap supports (phylo-llm tree --bootstrap): "
+                        "also report models whose neighbouring splits have support >= 0.7")
+    args = parser.parse_args()
+
+    probes = load_probes(args.cache)
+    dist = probe_distances(probes, args.metric)
+    ids = tuple(sorted(dist.ids))
+    dist = dist.subset(ids)
+    tree = build_tree(dist)
+    pairs = documented_pairs(load_lineage(args.lineage), ids)
+    relatives: dict[int, set[int]] = {}
+    for child, parent, relation in zip(pairs["i"], pairs["j"], pairs["relation"]):
+        relatives.setdefault(int(child), set()).add(int(parent))
+        if relation in FAMILY_LIKE:
+            relatives.setdefault(int(parent), set()).add(int(child))
+    eligible = sorted(relatives)[: args.limit or None]
+    full = flatten(tree)
+    column = {name: i for i, name in enumerate(full.names)}
+    order = np.array([column[name] for name in ids])  # ids index -> flat leaf column
+    reference = {m.tobytes() for m in tree_split_masks(tree, ids)[1]}
+    hits = {"placed": 0, "full tree": 0, "raw distance": 0, "chance": 0.0}
+    returned, seconds = 0, 0.0
+    supported = neighbour_support(read_tree(args.support_tree), ids) if args.support_tree else None
+    strong = {"n": 0, "placed": 0, "full tree": 0, "returned": 0}
+    for done, i in enumerate(eligible, start=1):
+        others = np.array([j for j in range(len(ids)) if j != i])
+        # Full tree: nearest leaf of the model's own leaf.
+        to_leaves = node_to_leaves(full, int(full.leaf_nodes[order[i]]))[order]
+        to_leaves[i] = np.inf
+        hits["full tree"] += int(np.argmin(to_leaves)) in relatives[i]
+        raw = dist.values[i].copy()
+        raw[i] = np.inf
+        hits["raw distance"] += int(np.argmin(raw)) in relatives[i]
+        hits["chance"] += len(relatives[i]) / (len(ids) - 1)
+        pruned = copy.deepcopy(tree)
+        pruned.prune(ids[i])
+        flat = flatten(pruned)
+        start = time.perf_counter()
+        found = place_distances(flat, [ids[i]], dist.values[i, others][None], [ids[j] for j in others],
+                                args.criterion, args.nearest)
+        seconds += time.perf_counter() - start
+        # Distance from the attachment point to each remaining leaf, then the nearest one.
+        node, x, ell = int(found.edge[0]), float(found.distal[0]), float(found.pendant[0])
+        from_node = node_to_leaves(flat, node)
+        from_parent = node_to_leaves(flat, int(flat.parent[node]))
+        length = flat.length[node]
+        point = np.where(flat.below[node], from_node + x, from_parent + length - x) + ell
+        nearest = ids.index(flat.names[int(np.argmin(point))])
+        hits["placed"] += nearest in relatives[i]
+        back = insert_placements(pruned, found)
+        same = {m.tobytes() for m in tree_split_masks(back, ids)[1]} == reference
+        returned += same
+        if supported is not None and supported[ids[i]] >= 0.7:
+            strong["n"] += 1
+            strong["placed"] += nearest in relatives[i]
+            strong["full tree"] += int(np.argmin(to_leaves)) in relatives[i]
+            strong["returned"] += same
+        if done % 100 == 0:
+            print(f"... {done}/{len(eligible)}", flush=True)
+    n = len(eligible)
+    print(f"{probes.source}: {len(ids)} models, {n} with a documented parent or same-weights copy present ({args.metric}, NJ)")
+    for name, value in hits.items():
+        print(f"  nearest leaf is a documented relative, {name:>12}: {value / n:.3f}")
+    print(f"  returned to the edge it was removed from: {returned / n:.3f}")
+    if supported is not None:
+        k = max(strong["n"], 1)
+        print(f"  {strong['n']} of them with neighbouring splits >= 0.7 support: nearest leaf a documented relative "
+              f"{strong['placed'] / k:.3f} placed, {strong['full tree'] / k:.3f} full tree; returned {strong['returned'] / k:.3f}")
+    print(f"  placement time: {seconds:.2f} s for {n} placements into {len(ids) - 1}-leaf trees ({1000 * seconds / n:.2f} ms each)")
+
+
+if __name__ == "__main__":
+    main()
