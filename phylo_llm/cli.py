@@ -253,7 +253,7 @@ def _run_tree(args) -> None:
             dist, what = probe_distances(data, args.metric), f"{data.n_models} models x {data.n_probes} probes, {args.metric}"
         else:
             dist, what = distance_matrix(data, args.metric), f"{data.n_models} models x {data.dim} dimensions, {args.metric}"
-        build = build_tree_with_stats(dist, args.method, progress=progress)
+        build = build_tree_with_stats(dist, args.method, progress=progress, overwrite=True)  # dist is not used again
         built = build.tree
         clamped = f", {build.negative_clamped} negative branch lengths set to 0" if args.method == "nj" else ""
     tree, notes = _root_and_annotate(args, built, annotate=args.annotate)

@@ -129,7 +129,12 @@ def csls(dist: DistanceMatrix, k: int = 10) -> DistanceMatrix:
     return DistanceMatrix.computed(dist.ids, adjusted, f"{dist.metric}+csls", dist.source)
 
 
-def distance_matrix(dna: DNA, metric: str = "euclidean") -> DistanceMatrix:
+#: From this many models on, :func:`distance_matrix` holds distances in float32 (7 significant digits):
+#: half the memory (1.6 GB instead of 3.2 GB at 20,000 models) and half the memory traffic for tree building.
+FLOAT32_FROM = 4096
+
+
+def distance_matrix(dna: DNA, metric: str = "euclidean", dtype=None) -> DistanceMatrix:
     """Pairwise distances between all DNA vectors.
 
     Parameters
@@ -143,6 +148,11 @@ def distance_matrix(dna: DNA, metric: str = "euclidean") -> DistanceMatrix:
 
         Append ``+csls`` (e.g. ``"cosine+csls"``) for hubness-corrected
         distances (:func:`csls`).
+    dtype : numpy dtype, optional
+        ``float64`` or ``float32``; by default float32 from :data:`FLOAT32_FROM`
+        models on. Float32 Euclidean and cosine distances come from float64
+        matrix products over blocks of rows (:func:`blas_distances`), agreeing
+        with SciPy to float32 precision.
 
     Returns
     -------
@@ -163,7 +173,13 @@ def distance_matrix(dna: DNA, metric: str = "euclidean") -> DistanceMatrix:
             row = int(np.argmax(flat))
             what = "a zero vector" if metric == "cosine" else "a constant vector"
             raise PhyloLLMError(f"{dna.source}: model {dna.ids[row]!r} has {what}: its {metric} distance is undefined")
-    values = squareform(pdist(vectors, METRICS[metric]))
+    single = np.dtype(dtype or (np.float32 if dna.n_models >= FLOAT32_FROM else np.float64)) == np.float32
+    if single and metric in GRAM_METRICS:
+        values = blas_distances(vectors, metric)
+    else:
+        values = squareform(pdist(vectors, METRICS[metric]))
+        if single:
+            values = values.astype(np.float32)
     if metric in ("cosine", "correlation"):
         # 1 - cos rounds to tiny non-zero numbers for parallel vectors: clip,
         # and make identical vectors (copies of the same weights) exactly 0 apart.
@@ -222,3 +238,34 @@ def cross_distances(queries: np.ndarray, reference: np.ndarray, metric: str, ids
     if metric == "euclidean":
         np.sqrt(values, out=values)
     return values
+
+
+#: Rows per matrix product in :func:`blas_distances` (bounds the float64 temporary to 8 * BLOCK * n bytes).
+BLOCK = 1024
+
+
+def blas_distances(vectors: np.ndarray, metric: str = "euclidean") -> np.ndarray:
+    """``(n, n)`` float32 distances (one of :data:`GRAM_METRICS`) from float64 matrix products, block by block.
+
+    The vectors are centred first (distances do not change; the dot products
+    shrink, and with them the cancellation in ``|x|^2 + |y|^2 - 2 x.y``);
+    pairs whose squared distance is below 1e-6 of their squared norms, where
+    cancellation could still matter, are recomputed directly. Only the upper
+    triangle is multiplied; it is mirrored, so the matrix is symmetric to the
+    bit. Agrees with SciPy's ``pdist`` to float32 precision.
+    """
+    from ._kernels import finish_distance_block, mirror_upper
+
+    x = np.asarray(vectors, dtype=np.float64)
+    x = x / np.linalg.norm(x, axis=1, keepdims=True) if metric == "cosine" else x - x.mean(axis=0)
+    x = np.ascontiguousarray(x)
+    n = x.shape[0]
+    norms = np.einsum("ij,ij->i", x, x)
+    out = np.empty((n, n), dtype=np.float32)
+    code = GRAM_METRICS.index(metric)
+    for start in range(0, n, BLOCK):
+        stop = min(start + BLOCK, n)
+        gram = x[start:stop] @ x[start:].T
+        finish_distance_block(x, norms, gram, start, code, out)
+    mirror_upper(out)
+    return out

@@ -61,3 +61,33 @@ def test_unknown_metric():
 def test_invalid_matrices_are_refused(values, message):
     with pytest.raises(pl.PhyloLLMError, match=message):
         pl.DistanceMatrix(["a", "b", "c"], np.array(values, dtype=float))
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean", "cosine"])
+def test_blas_float32_distances_equal_scipy_to_float32_precision(metric):
+    from scipy.spatial.distance import pdist, squareform
+
+    from phylo_llm.distance import BLOCK, blas_distances
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(BLOCK + 300, 24)) + 7.0  # offset: large norms, where |x|^2 + |y|^2 - 2xy cancels
+    x[5] = x[2]  # identical: exactly 0
+    x[6] = x[2] + 1e-6  # near-identical: recomputed directly
+    ours = blas_distances(x, metric)
+    reference = squareform(pdist(x, metric))
+    assert ours.dtype == np.float32 and (ours == ours.T).all() and (np.diagonal(ours) == 0).all()
+    assert ours[2, 5] == 0.0
+    positive = reference > 1e-12
+    assert np.max(np.abs(ours[positive] - reference[positive]) / reference[positive]) < 1e-5
+
+
+def test_large_sets_get_float32_matrices(monkeypatch):
+    import phylo_llm.distance as distance
+
+    ids, x = random_dna_matrix(50, d=8, seed=2)
+    assert pl.distance_matrix(pl.DNA(ids, x)).values.dtype == np.float64
+    monkeypatch.setattr(distance, "FLOAT32_FROM", 40)
+    for metric in ("euclidean", "manhattan"):
+        single = pl.distance_matrix(pl.DNA(ids, x), metric)
+        assert single.values.dtype == np.float32
+        assert np.allclose(single.values, pl.distance_matrix(pl.DNA(ids, x), metric, dtype=np.float64).values, rtol=1e-6)

@@ -135,9 +135,84 @@ def test_a_build_too_big_for_the_machine_is_refused_before_it_starts(monkeypatch
     import phylo_llm.tree as tree_module
 
     dm = pl.DistanceMatrix(["a", "b", "c"], np.array([[0, 1, 2], [1, 0, 3], [2, 3, 0]], dtype=float))
-    assert tree_module.memory_needed(20_000) == 2 * 8 * 20_000**2  # 6.4 GB for 20,000 models
-    monkeypatch.setattr(tree_module, "available_memory", lambda: 100)  # bytes
+    assert tree_module.memory_needed(20_000) == 8 * 20_000**2  # a float64 working copy: 3.2 GB for 20,000 models
+    assert tree_module.memory_needed(20_000, "nj", itemsize=4, copies=0) == 0  # float32, joined in place
+    assert tree_module.memory_needed(20_000, "upgma") == 2 * 8 * 20_000**2  # + SciPy's condensed copies
+    monkeypatch.setattr(tree_module, "available_memory", lambda: 10)  # bytes
     with pytest.raises(pl.PhyloLLMError, match=r"a nj tree of 3 models needs about .* GiB .* available"):
         pl.build_tree(dm)
     monkeypatch.setattr(tree_module, "available_memory", lambda: None)  # unknown: no refusal
     assert pl.build_tree(dm).count_terminals() == 3
+
+
+@pytest.mark.parametrize("name,values", list(tie_heavy_matrices())[:8], ids=lambda v: v if isinstance(v, str) else "")
+def test_float32_pruned_search_never_changes_the_result(name, values):
+    from phylo_llm.tree.nj import nj_merges
+
+    single = values.astype(np.float32)
+    pruned = nj_merges(single, clamp=False)
+    exhaustive = nj_merges(single, clamp=False, prune=False)
+    assert pruned.children == exhaustive.children and pruned.lengths == exhaustive.lengths
+
+
+def test_the_thread_count_does_not_change_the_result():
+    import numba
+
+    from phylo_llm.tree.nj import nj_merges
+
+    ids, x = random_dna_matrix(700, d=8, seed=4)
+    values = pl.distance_matrix(pl.DNA(ids, np.round(x, 1))).values  # rounded: many ties
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = nj_merges(values)
+        numba.set_num_threads(max(before, 2))
+        many = nj_merges(values)
+    finally:
+        numba.set_num_threads(before)
+    assert one.children == many.children and one.lengths == many.lengths
+
+
+def test_float32_matrix_gives_the_float64_tree_on_random_data():
+    ids, x = random_dna_matrix(400, d=32, seed=5)
+    dist = pl.distance_matrix(pl.DNA(ids, x), dtype=np.float64)
+    single = pl.distance_matrix(pl.DNA(ids, x), dtype=np.float32)
+    assert single.values.dtype == np.float32
+    a, b = pl.build_tree(dist), pl.build_tree(single)
+    assert unrooted_rf(to_newick(a), to_newick(b)) == 0
+    la, lb = split_lengths(a), split_lengths(b)
+    assert la.keys() == lb.keys()
+    assert np.allclose([la[k] for k in la], [lb[k] for k in la], rtol=1e-4, atol=1e-5)
+
+
+def test_overwrite_joins_in_the_callers_matrix_with_the_same_result():
+    ids, x = random_dna_matrix(200, d=16, seed=6)
+    dist = pl.distance_matrix(pl.DNA(ids, x))
+    kept = dist.values.copy()
+    expected = pl.io.to_newick(pl.build_tree(dist))
+    assert np.array_equal(dist.values, kept)  # default: the input is untouched
+    assert pl.io.to_newick(pl.build_tree(dist, overwrite=True)) == expected
+    assert not np.array_equal(dist.values, kept)  # it was the working matrix
+
+
+def test_same_splits_as_anjl_canonical_nj_on_larger_float32_cases():
+    anjl = pytest.importorskip("anjl")
+    from scipy.spatial.distance import pdist, squareform
+
+    from phylo_llm.tree.nj import nj_merges
+
+    for seed, n in ((0, 600), (1, 900)):
+        x = np.random.default_rng(seed).normal(size=(n, 64))
+        condensed = pdist(x).astype(np.float32)
+        ours = nj_merges(squareform(condensed))
+        theirs = anjl.canonical_nj(condensed.copy(), disallow_negative_distances=False)
+
+        def clusters(pairs):
+            members = {i: frozenset([i]) for i in range(n)}
+            out = set()
+            for k, (a, b) in enumerate(pairs):
+                members[n + k] = members[int(a)] | members[int(b)]
+                out.add(min(members[n + k], frozenset(range(n)) - members[n + k], key=lambda s: 0 in s))
+            return {s for s in out if 1 < len(s) < n - 1}
+
+        assert clusters(ours.children) == clusters(theirs[:, :2])

@@ -30,30 +30,35 @@ class TreeBuild:
 
 
 def build_tree_with_stats(
-    dist: DistanceMatrix, method: str = "nj", *, clamp_negative: bool = True, progress: bool = False
+    dist: DistanceMatrix, method: str = "nj", *, clamp_negative: bool = True, progress: bool = False,
+    overwrite: bool = False,
 ) -> TreeBuild:
     """Like :func:`build_tree`, also returning the count of clamped branches and the time taken."""
     if method not in TREE_METHODS:
         raise PhyloLLMError(f"unknown tree method {method!r}; choose one of {', '.join(TREE_METHODS)}")
     if dist.n_models < 3:
         raise PhyloLLMError(f"{dist.source}: a tree needs at least 3 models, found {dist.n_models}")
-    check_memory(dist.n_models, method)
-    start = time.perf_counter()
     # Sorting by id makes the result independent of the input order and breaks ties by id.
     ids = sorted(dist.ids)
-    ordered = dist.subset(ids) if list(dist.ids) != ids else dist
+    in_order = list(dist.ids) == ids
+    check_memory(dist.n_models, method, dist.values.dtype.itemsize, copies=0 if overwrite and in_order and method == "nj" else 1)
+    start = time.perf_counter()
+    ordered = dist if in_order else dist.subset(ids)
     if method == "nj":
-        merges = nj_merges(ordered.values, clamp=clamp_negative, progress=progress)
+        # A sorted copy is ours to overwrite; the caller's matrix only when allowed.
+        merges = nj_merges(ordered.values, clamp=clamp_negative, progress=progress, overwrite=overwrite or not in_order)
     else:
         merges = linkage_merges(ordered.values, method)
     tree = tree_from_merges(ids, merges, rooted=method in LINKAGE_METHODS)
     return TreeBuild(tree, method, dist.n_models, merges.negative_clamped, time.perf_counter() - start)
 
 
-def memory_needed(n_models: int) -> int:
-    """Bytes a build needs beyond its input, two float64 n x n matrices: NJ a sorted copy and a working
-    copy; UPGMA/WPGMA a sorted copy, and SciPy's condensed matrix with its working copy (half each)."""
-    return 2 * 8 * n_models * n_models
+def memory_needed(n_models: int, method: str = "nj", itemsize: int = 8, copies: int = 1) -> int:
+    """Bytes a build needs beyond its input: ``copies`` n x n matrices of ``itemsize`` bytes (a sorted or
+    working copy; none when neighbour joining may overwrite the input); UPGMA/WPGMA add SciPy's float64
+    condensed matrix and its working copy (one float64 n x n matrix between them)."""
+    extra = 0 if method == "nj" else 8
+    return (copies * itemsize + extra) * n_models * n_models
 
 
 def available_memory() -> int | None:
@@ -68,17 +73,20 @@ def available_memory() -> int | None:
     return None
 
 
-def check_memory(n_models: int, method: str) -> None:
+def check_memory(n_models: int, method: str, itemsize: int = 8, copies: int = 1) -> None:
     """Refuse, before starting, a build that this machine cannot hold (instead of swapping or being killed)."""
-    needed, available = memory_needed(n_models), available_memory()
+    needed, available = memory_needed(n_models, method, itemsize, copies), available_memory()
     if available is not None and needed > 0.9 * available:
         raise PhyloLLMError(
             f"a {method} tree of {n_models} models needs about {needed / 2**30:.1f} GiB of memory and "
-            f"{available / 2**30:.1f} GiB are available: build it on a subset, or on a machine with more memory"
+            f"{available / 2**30:.1f} GiB are available: build it on a subset, place the other models into a "
+            "backbone tree (phylo-llm place), or use a machine with more memory"
         )
 
 
-def build_tree(dist: DistanceMatrix, method: str = "nj", *, clamp_negative: bool = True, progress: bool = False) -> Tree:
+def build_tree(
+    dist: DistanceMatrix, method: str = "nj", *, clamp_negative: bool = True, progress: bool = False, overwrite: bool = False
+) -> Tree:
     """Build a tree with branch lengths from a distance matrix.
 
     Parameters
@@ -94,6 +102,9 @@ def build_tree(dist: DistanceMatrix, method: str = "nj", *, clamp_negative: bool
         Neighbour joining only: set negative branch lengths to 0.
     progress : bool
         Neighbour joining only: a progress bar on standard error for builds over a second.
+    overwrite : bool
+        Neighbour joining may use ``dist.values`` as its working matrix
+        (destroying it) instead of copying it: one n x n matrix instead of two.
 
     Returns
     -------
@@ -101,4 +112,4 @@ def build_tree(dist: DistanceMatrix, method: str = "nj", *, clamp_negative: bool
         Leaves named by model id. The same matrix always gives the same tree
         (ids are sorted first; ties go to the smallest ids).
     """
-    return build_tree_with_stats(dist, method, clamp_negative=clamp_negative, progress=progress).tree
+    return build_tree_with_stats(dist, method, clamp_negative=clamp_negative, progress=progress, overwrite=overwrite).tree

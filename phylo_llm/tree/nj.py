@@ -11,13 +11,17 @@ computed exactly). No triangle inequality is assumed: the bound holds for any
 matrix. Each step scans fully only the rows whose bound does not exceed the
 best Q found so far; a scanned row's bound becomes its exact minimum. The
 chosen pair is therefore the same as the exhaustive scan's, with the same tie
-rule (smallest leaf indices); measured on the published rand set, about 65 of
-788 rows are scanned per step on average. ``prune=False`` scans every row (the
-textbook algorithm, same arithmetic): the tests check both give identical joins.
+rule (smallest leaf indices). ``prune=False`` scans every row (the textbook
+algorithm, same arithmetic): the tests check both give identical joins.
 
-The matrix is copied once (float64) and compacted as clusters are joined (the
-last slot moves into the freed one), so scans run over contiguous entries. Numba because the step loop cannot be vectorised: 0.3 s instead of 11 s
-(NumPy, whole-matrix Q per step) on the 1,576-model rand set.
+Layout: one n x n matrix, in the caller's precision (float32 halves memory and
+memory traffic; sums and Q are float64), compacted as clusters join (the last
+slot moves into the freed one), so scans run over contiguous entries; each
+pair is searched once, in the row of its smaller slot (columns after it). The
+row with the smallest bound is scanned first, then the rows that can still win
+are split over the threads, each with its own running best; the smallest of
+those is the exact minimum, so the result does not depend on the thread count.
+Numba, because the step loop cannot be vectorised.
 """
 
 from __future__ import annotations
@@ -42,12 +46,37 @@ def _report(done: int) -> None:
 _SLACK = 1e-9
 
 
+@numba.njit(cache=True, inline="always")
+def _precedes(ka, kb, ba, bb):  # pragma: no cover - compiled
+    # The tie rule: pairs compare by (smaller key, larger key); keys are the clusters' smallest leaf indices.
+    a0, a1 = min(ka, kb), max(ka, kb)
+    b0, b1 = min(ba, bb), max(ba, bb)
+    return a0 < b0 or (a0 == b0 and a1 < b1)
+
+
 @numba.njit(cache=True)
-def _nj_kernel(values, prune, report=False):  # pragma: no cover - compiled
-    n = values.shape[0]
-    d = values.copy()
+def _scan_row(d, r, key, i, m, factor, best, bi, bj):  # pragma: no cover - compiled
+    """Row ``i``'s minimum of Q over the columns after it; updates the running best pair."""
+    ri = r[i]
+    row_min = np.inf
+    for j in range(i + 1, m):
+        q = factor * d[i, j] - (ri + r[j])  # (ri + rj) is symmetric, so Q(i, j) == Q(j, i) bit for bit
+        if q < row_min:
+            row_min = q
+        if q <= best:
+            if q < best or _precedes(key[i], key[j], key[bi], key[bj]):
+                best = q
+                bi = i
+                bj = j
+    return best, bi, bj, row_min
+
+
+@numba.njit(cache=True, parallel=True)
+def _nj_kernel(d, prune, threads, report=False):  # pragma: no cover - compiled
+    n = d.shape[0]
+    # d is overwritten; float32 or float64 as given, sums and Q in float64.
     # Slots 0..m-1 hold the active clusters; a joined pair's slot is reused and the last slot moves into the
-    # freed one, so every scan is over m contiguous entries.
+    # freed one, so every scan is over contiguous entries. Row i is searched over columns j > i only.
     node = np.arange(n)
     key = np.arange(n)  # smallest leaf index in each cluster: the tie-break key
     r = np.zeros(n)
@@ -55,67 +84,62 @@ def _nj_kernel(values, prune, report=False):  # pragma: no cover - compiled
     scale = 0.0
     for i in range(n):
         total = 0.0
+        largest = 0.0
         for j in range(n):
-            total += d[i, j]
-            if d[i, j] > row_max[i]:
-                row_max[i] = d[i, j]
+            v = float(d[i, j])
+            total += v
+            if v > largest:
+                largest = v
         r[i] = total
-        if row_max[i] > scale:
-            scale = row_max[i]
-    bound = np.full(n, -np.inf)  # lower bound of each row's minimum Q; -inf: scan it
+        row_max[i] = largest
+        if largest > scale:
+            scale = largest
+    bound = np.full(n, -np.inf)  # lower bound of each row's minimum Q (columns after it); -inf: scan it
     half_sum = np.zeros(n)
+    candidates = np.empty(n, np.int64)
+    t_best = np.empty(threads)
+    t_i = np.empty(threads, np.int64)
+    t_j = np.empty(threads, np.int64)
+    t_scanned = np.zeros(threads, np.int64)
     children = np.zeros((n - 3, 2), np.int64)
     lengths = np.zeros((n - 3, 2))
     m = n
-    scanned = 0
     for step in range(n - 3):
         if report and step % 64 == 0:
             with numba.objmode():
                 _report(step)
         slack = _SLACK * (scale * m + 1.0)
-        # Start from the row with the smallest bound, then every row whose bound can still win.
+        factor = m - 2.0
+        # The row with the smallest bound first: its minimum is a good threshold for all the others.
         first = 0
-        for i in range(1, m):
+        for i in range(1, m - 1):
             if bound[i] < bound[first]:
                 first = i
-        best = np.inf
-        bi = -1
-        bj = -1
-        for t in range(-1, m):
-            i = first if t < 0 else t
-            if (t >= 0 and i == first) or (prune and bound[i] - slack > best):
-                continue
-            scanned += 1
-            ri = r[i]
-            row_min = np.inf
-            exact_max = 0.0
-            factor = m - 2
-            for j in range(m):
-                if j == i:
+        best, bi, bj, row_min = _scan_row(d, r, key, first, m, factor, np.inf, -1, -1)
+        bound[first] = row_min
+        t_scanned[0] += 1
+        count = 0
+        for i in range(m - 1):
+            if i != first and (not prune or bound[i] - slack <= best):
+                candidates[count] = i
+                count += 1
+        # Each thread scans every threads-th candidate with its own running best; the exact minimum is
+        # the smallest of theirs, whatever the number of threads.
+        for t in numba.prange(threads):
+            local, li, lj = best, bi, bj
+            for c in range(t, count, threads):
+                i = candidates[c]
+                if prune and bound[i] - slack > local:
                     continue
-                dij = d[i, j]
-                if dij > exact_max:
-                    exact_max = dij
-                q = factor * dij - ri - r[j]
-                if q < row_min:
-                    row_min = q
-                if q <= best:
-                    if q < best:
-                        best = q
-                        bi = i
-                        bj = j
-                    else:
-                        a0 = min(key[i], key[j])
-                        a1 = max(key[i], key[j])
-                        b0 = min(key[bi], key[bj])
-                        b1 = max(key[bi], key[bj])
-                        if a0 < b0 or (a0 == b0 and a1 < b1):
-                            bi = i
-                            bj = j
-            bound[i] = row_min
-            row_max[i] = exact_max  # the stale maximum only grows; a scan tightens it
-        i, j = bi, bj
-        dij = d[i, j]
+                local, li, lj, row_min = _scan_row(d, r, key, i, m, factor, local, li, lj)
+                bound[i] = row_min
+                t_scanned[t] += 1
+            t_best[t], t_i[t], t_j[t] = local, li, lj
+        for t in range(threads):
+            if t_best[t] < best or (t_best[t] == best and _precedes(key[t_i[t]], key[t_j[t]], key[bi], key[bj])):
+                best, bi, bj = t_best[t], t_i[t], t_j[t]
+        i, j = (bi, bj) if key[bi] < key[bj] else (bj, bi)  # children in key order
+        dij = float(d[i, j])
         li = 0.5 * dij + (r[i] - r[j]) / (2.0 * (m - 2))
         children[step, 0] = node[i]
         children[step, 1] = node[j]
@@ -125,15 +149,17 @@ def _nj_kernel(values, prune, report=False):  # pragma: no cover - compiled
         min_half = np.inf
         for k in range(m):
             if k != i and k != j:
-                half_sum[k] = 0.5 * (d[k, i] + d[k, j])
-                if half_sum[k] < min_half:
-                    min_half = half_sum[k]
+                half = 0.5 * (float(d[i, k]) + float(d[j, k]))
+                half_sum[k] = half
+                if half < min_half:
+                    min_half = half
         new_r = 0.0
         new_max = 0.0
         for k in range(m):
             if k != i and k != j:
-                dk = 0.5 * (d[i, k] + d[j, k] - dij)
-                r[k] = r[k] - d[i, k] - d[j, k] + dk
+                dk = 0.5 * (float(d[i, k]) + float(d[j, k]) - dij)
+                # r uses the unrounded dk: the bound identity below holds exactly for the stored values.
+                r[k] = r[k] - float(d[i, k]) - float(d[j, k]) + dk
                 d[lo, k] = dk
                 d[k, lo] = dk
                 new_r += dk
@@ -155,21 +181,27 @@ def _nj_kernel(values, prune, report=False):  # pragma: no cover - compiled
             d[hi, hi] = 0.0
             r[hi] = r[last]
             row_max[hi] = row_max[last]
-            bound[hi] = bound[last]
             half_sum[hi] = half_sum[last]
             node[hi] = node[last]
             key[hi] = key[last]
+            bound[hi] = -np.inf  # its row now spans other columns
         m -= 1
+        factor = m - 2.0
         for k in range(m):
             if k != lo:
                 carried = bound[k] + dij + half_sum[k] + min_half - row_max[k]
-                fresh = (m - 2) * d[k, lo] - r[k] - r[lo]
-                bound[k] = min(carried, fresh)
+                if k < lo:  # the new pair (k, lo) is in row k's columns
+                    fresh = factor * float(d[lo, k]) - (r[k] + r[lo])
+                    if fresh < carried:
+                        carried = fresh
+                bound[k] = carried
         bound[lo] = -np.inf
-    return children, lengths, node[:3].copy(), d[:3, :3].copy(), scanned
+    return children, lengths, node[:3].copy(), d[:3, :3].astype(np.float64), t_scanned.sum()
 
 
-def nj_merges(values: np.ndarray, *, clamp: bool = True, prune: bool = True, progress: bool = False) -> Merges:
+def nj_merges(
+    values: np.ndarray, *, clamp: bool = True, prune: bool = True, progress: bool = False, overwrite: bool = False
+) -> Merges:
     """Neighbour-joining joins of a symmetric distance matrix.
 
     Parameters
@@ -183,6 +215,9 @@ def nj_merges(values: np.ndarray, *, clamp: bool = True, prune: bool = True, pro
         Skip rows whose bound shows they cannot hold the minimum (same result, faster).
     progress : bool
         A progress bar on standard error (drawn only if the build takes over a second).
+    overwrite : bool
+        Join in ``values`` itself (destroying it) instead of a copy, when it is
+        C-contiguous float32/float64: no second n x n matrix.
 
     Returns
     -------
@@ -193,7 +228,7 @@ def nj_merges(values: np.ndarray, *, clamp: bool = True, prune: bool = True, pro
     with Progress(values.shape[0] - 3, "neighbour joining", enabled=progress) as bar:
         _PROGRESS["bar"] = bar if progress else None
         try:
-            children, lengths, last_nodes, d, _ = _nj_kernel(np.ascontiguousarray(values, dtype=np.float64), prune, progress)
+            children, lengths, last_nodes, d, _ = _nj_kernel(_working(values, overwrite), prune, numba.get_num_threads(), progress)
         finally:
             _PROGRESS["bar"] = None
     root_lengths = np.array([
@@ -216,4 +251,12 @@ def nj_merges(values: np.ndarray, *, clamp: bool = True, prune: bool = True, pro
 
 def rows_scanned(values: np.ndarray, prune: bool = True) -> int:
     """How many full row scans the kernel makes (for benchmarks and tests)."""
-    return int(_nj_kernel(np.ascontiguousarray(values, dtype=np.float64), prune)[4])
+    return int(_nj_kernel(_working(values, False), prune, numba.get_num_threads())[4])
+
+
+def _working(values: np.ndarray, overwrite: bool) -> np.ndarray:
+    """The matrix to join in, in the precision it came in (float32 stays float32: half the memory and traffic)."""
+    dtype = np.float32 if values.dtype == np.float32 else np.float64
+    if overwrite and values.dtype == dtype and values.flags.c_contiguous and values.flags.writeable:
+        return values
+    return np.array(values, dtype=dtype, order="C")
