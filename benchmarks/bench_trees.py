@@ -25,12 +25,12 @@ from scipy.spatial.distance import pdist, squareform
 """
 
 CASES = {
-    "ours nj": "import phylo_llm as pl\nd = pl.distance_matrix(pl.DNA([f'm{{i:06d}}' for i in range(n)], x))\npl.build_tree(pl.DistanceMatrix(d.ids[:4], d.values[:4,:4]))\nt = time.perf_counter(); pl.build_tree(d, 'nj')",
+    "ours nj": "import phylo_llm as pl\nd = pl.distance_matrix(pl.DNA([f'm{{i:06d}}' for i in range(n)], x))\npl.build_tree(pl.DistanceMatrix(d.ids[:4], d.values[:4,:4]))\nt = time.perf_counter(); pl.build_tree(d, 'nj', overwrite=True)",
     "anjl dynamic_nj": "import anjl\nc = pdist(x).astype(np.float32)\nanjl.dynamic_nj(squareform(pdist(x[:5])).astype(np.float32))\nt = time.perf_counter(); anjl.dynamic_nj(c, copy=False)",
     "anjl canonical_nj": "import anjl\nc = pdist(x).astype(np.float32)\nanjl.canonical_nj(squareform(pdist(x[:5])).astype(np.float32))\nt = time.perf_counter(); anjl.canonical_nj(c, copy=False)",
     "anjl rapid_nj": "import anjl\nc = pdist(x).astype(np.float32)\nanjl.rapid_nj(squareform(pdist(x[:5])).astype(np.float32))\nt = time.perf_counter(); anjl.rapid_nj(c, copy=False)",
     "scikit-bio nj": "from skbio import DistanceMatrix\nfrom skbio.tree import nj\nd = DistanceMatrix(squareform(pdist(x)))\nt = time.perf_counter(); nj(d)",
-    "ours upgma": "import phylo_llm as pl\nd = pl.distance_matrix(pl.DNA([f'm{{i:06d}}' for i in range(n)], x))\nt = time.perf_counter(); pl.build_tree(d, 'upgma')",
+    "ours upgma": "import phylo_llm as pl\nd = pl.distance_matrix(pl.DNA([f'm{{i:06d}}' for i in range(n)], x))\nt = time.perf_counter(); pl.build_tree(d, 'upgma', overwrite=True)",
     "scipy average": "from scipy.cluster.hierarchy import linkage\nc = pdist(x)\nt = time.perf_counter(); linkage(c, 'average')",
     "ours distances": "import phylo_llm as pl\ndna = pl.DNA([f'm{{i:06d}}' for i in range(n)], x)\nt = time.perf_counter(); pl.distance_matrix(dna)",
     "scipy pdist": "t = time.perf_counter(); pdist(x)",

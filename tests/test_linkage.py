@@ -81,3 +81,36 @@ def test_wpgma_topology_matches_biopython_upgma():
     lower = [list(dm.values[i, : i + 1]) for i in range(dm.n_models)]
     reference = DistanceTreeConstructor().upgma(BioDistanceMatrix(list(dm.ids), lower))
     assert unrooted_rf(to_newick(pl.build_tree(dm, "wpgma")), reference.format("newick")) == 0
+
+
+@pytest.mark.parametrize("method", ["upgma", "wpgma"])
+@pytest.mark.parametrize("seed", range(6))
+def test_linkage_table_is_scipys_exactly(method, seed):
+    from scipy.cluster.hierarchy import linkage
+    from scipy.spatial.distance import pdist, squareform
+
+    from phylo_llm.tree.linkage import LINKAGE_METHODS, linkage_table
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(3, 300))
+    x = rng.normal(size=(n, 5))
+    if seed % 2:
+        x = np.round(x, 1)  # ties
+        x[1::7] = x[0]  # zero distances
+    condensed = pdist(x)
+    ours = linkage_table(squareform(condensed), method)
+    assert np.array_equal(ours, linkage(condensed, LINKAGE_METHODS[method]))
+
+
+def test_float32_linkage_keeps_scipys_tree_on_random_data():
+    from scipy.cluster.hierarchy import cophenet, linkage
+    from scipy.spatial.distance import pdist, squareform
+
+    from phylo_llm.tree.linkage import linkage_table
+
+    x = np.random.default_rng(9).normal(size=(1500, 32))
+    condensed = pdist(x)
+    ours = linkage_table(squareform(condensed).astype(np.float32), "upgma")
+    theirs = linkage(condensed, "average")
+    assert np.array_equal(ours[:, [0, 1, 3]], theirs[:, [0, 1, 3]])
+    assert np.allclose(cophenet(ours), cophenet(theirs), rtol=1e-6)

@@ -41,24 +41,23 @@ def build_tree_with_stats(
     # Sorting by id makes the result independent of the input order and breaks ties by id.
     ids = sorted(dist.ids)
     in_order = list(dist.ids) == ids
-    check_memory(dist.n_models, method, dist.values.dtype.itemsize, copies=0 if overwrite and in_order and method == "nj" else 1)
+    check_memory(dist.n_models, method, dist.values.dtype.itemsize, copies=0 if overwrite and in_order else 1)
     start = time.perf_counter()
     ordered = dist if in_order else dist.subset(ids)
+    # A sorted copy is ours to overwrite; the caller's matrix only when allowed.
+    mine = overwrite or not in_order
     if method == "nj":
-        # A sorted copy is ours to overwrite; the caller's matrix only when allowed.
-        merges = nj_merges(ordered.values, clamp=clamp_negative, progress=progress, overwrite=overwrite or not in_order)
+        merges = nj_merges(ordered.values, clamp=clamp_negative, progress=progress, overwrite=mine)
     else:
-        merges = linkage_merges(ordered.values, method)
+        merges = linkage_merges(ordered.values, method, overwrite=mine)
     tree = tree_from_merges(ids, merges, rooted=method in LINKAGE_METHODS)
     return TreeBuild(tree, method, dist.n_models, merges.negative_clamped, time.perf_counter() - start)
 
 
-def memory_needed(n_models: int, method: str = "nj", itemsize: int = 8, copies: int = 1) -> int:
+def memory_needed(n_models: int, itemsize: int = 8, copies: int = 1) -> int:
     """Bytes a build needs beyond its input: ``copies`` n x n matrices of ``itemsize`` bytes (a sorted or
-    working copy; none when neighbour joining may overwrite the input); UPGMA/WPGMA add SciPy's float64
-    condensed matrix and its working copy (one float64 n x n matrix between them)."""
-    extra = 0 if method == "nj" else 8
-    return (copies * itemsize + extra) * n_models * n_models
+    working copy; none when the build may overwrite its input). The kernels' other arrays are O(n)."""
+    return copies * itemsize * n_models * n_models
 
 
 def available_memory() -> int | None:
@@ -75,7 +74,7 @@ def available_memory() -> int | None:
 
 def check_memory(n_models: int, method: str, itemsize: int = 8, copies: int = 1) -> None:
     """Refuse, before starting, a build that this machine cannot hold (instead of swapping or being killed)."""
-    needed, available = memory_needed(n_models, method, itemsize, copies), available_memory()
+    needed, available = memory_needed(n_models, itemsize, copies), available_memory()
     if available is not None and needed > 0.9 * available:
         raise PhyloLLMError(
             f"a {method} tree of {n_models} models needs about {needed / 2**30:.1f} GiB of memory and "
@@ -103,8 +102,8 @@ def build_tree(
     progress : bool
         Neighbour joining only: a progress bar on standard error for builds over a second.
     overwrite : bool
-        Neighbour joining may use ``dist.values`` as its working matrix
-        (destroying it) instead of copying it: one n x n matrix instead of two.
+        Use ``dist.values`` as the working matrix (destroying it) instead of
+        copying it: one n x n matrix instead of two.
 
     Returns
     -------

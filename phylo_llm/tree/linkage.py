@@ -1,26 +1,121 @@
-"""UPGMA and WPGMA through SciPy's hierarchical clustering.
+"""UPGMA and WPGMA: SciPy's nearest-neighbour-chain algorithm, on the square matrix, in place.
 
 UPGMA is average linkage weighted by cluster size (Sokal & Michener 1958);
-WPGMA weights the two joined clusters equally (SciPy's ``"weighted"``). Both
-give rooted ultrametric trees: a join at distance ``h`` puts the new node at
-height ``h / 2``.
+WPGMA weights the two joined clusters equally. Both give rooted ultrametric
+trees: a join at distance ``h`` puts the new node at height ``h / 2``.
+
+The kernel follows ``scipy.cluster.hierarchy.linkage`` (method ``"average"`` /
+``"weighted"``) step for step: the same nearest-neighbour chain (ties keep the
+previous chain element, then the smallest index), the same Lance-Williams
+updates, the joins then sorted by height (stably) and labelled with a
+union-find, so a float64 matrix gives SciPy's linkage exactly (tested). It
+reads rows of the square matrix, contiguous, where SciPy indexes a condensed
+float64 copy; a float32 matrix stays float32 (half the memory) and may be
+joined in place.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
-from scipy.cluster.hierarchy import linkage
-from scipy.spatial.distance import squareform
 
 from .merges import Merges
 
 LINKAGE_METHODS = {"upgma": "average", "wpgma": "weighted"}
 
 
-def linkage_merges(values: np.ndarray, method: str) -> Merges:
+@numba.njit(cache=True)
+def _nn_chain(d, weighted):  # pragma: no cover - compiled
+    n = d.shape[0]
+    size = np.ones(n, np.int64)  # 0: merged into another cluster
+    table = np.empty((n - 1, 4))
+    chain = np.empty(n, np.int64)
+    length = 0
+    for k in range(n - 1):
+        if length == 0:
+            for i in range(n):
+                if size[i] > 0:
+                    chain[0] = i
+                    length = 1
+                    break
+        while True:
+            x = chain[length - 1]
+            if length > 1:
+                y = chain[length - 2]
+                current = float(d[x, y])
+            else:
+                y = -1
+                current = np.inf
+            for i in range(n):
+                if size[i] == 0 or i == x:
+                    continue
+                value = float(d[x, i])
+                if value < current:
+                    current = value
+                    y = i
+            if length > 1 and y == chain[length - 2]:
+                break
+            chain[length] = y
+            length += 1
+        length -= 2
+        if x > y:
+            x, y = y, x
+        nx = size[x]
+        ny = size[y]
+        table[k, 0] = x
+        table[k, 1] = y
+        table[k, 2] = current
+        table[k, 3] = nx + ny
+        size[x] = 0
+        size[y] = nx + ny
+        for i in range(n):
+            if size[i] == 0 or i == y:
+                continue
+            if weighted:
+                value = 0.5 * (float(d[i, x]) + float(d[i, y]))
+            else:
+                value = (nx * float(d[i, x]) + ny * float(d[i, y])) / (nx + ny)
+            d[i, y] = value
+            d[y, i] = value
+    return table
+
+
+@numba.njit(cache=True)
+def _label(table, n):  # pragma: no cover - compiled
+    # SciPy's union-find relabelling of the height-sorted joins: cluster ids become n, n+1, ...
+    parent = np.arange(2 * n - 1)
+    for k in range(n - 1):
+        roots = np.empty(2, np.int64)
+        for side in range(2):
+            x = int(table[k, side])
+            root = x
+            while parent[root] != root:
+                root = parent[root]
+            while parent[x] != root:  # path compression
+                parent[x], x = root, parent[x]
+            roots[side] = root
+        a, b = min(roots[0], roots[1]), max(roots[0], roots[1])
+        table[k, 0] = a
+        table[k, 1] = b
+        parent[a] = n + k
+        parent[b] = n + k
+    return table
+
+
+def linkage_table(values: np.ndarray, method: str, overwrite: bool = False) -> np.ndarray:
+    """SciPy's linkage matrix ``(n - 1, 4)`` for UPGMA (``"upgma"``) or WPGMA (``"wpgma"``) of a square matrix."""
+    dtype = np.float32 if values.dtype == np.float32 else np.float64
+    usable = overwrite and values.dtype == dtype and values.flags.c_contiguous and values.flags.writeable
+    work = values if usable else np.array(values, dtype=dtype, order="C")
+    table = _nn_chain(work, method == "wpgma")
+    table = table[np.argsort(table[:, 2], kind="mergesort")]
+    return _label(table, values.shape[0])
+
+
+def linkage_merges(values: np.ndarray, method: str, overwrite: bool = False) -> Merges:
     """Joins of UPGMA (``method="upgma"``) or WPGMA (``"wpgma"``) for a square distance matrix."""
     n = values.shape[0]
-    table = linkage(squareform(values, checks=False), method=LINKAGE_METHODS[method])
+    table = linkage_table(values, method, overwrite)
     height = np.zeros(2 * n - 1)
     merges = Merges(n_leaves=n)
     for k, (a, b, distance, _) in enumerate(table):
