@@ -9,6 +9,7 @@ from scipy.spatial.distance import pdist, squareform
 
 from .dna import DNA, identical_groups
 from .errors import PhyloLLMError
+from .ids import positions
 from .probes import ProbeEmbeddings
 
 #: Metric names accepted by :func:`distance_matrix`, mapped to SciPy's names.
@@ -36,7 +37,7 @@ class DistanceMatrix:
     ids : tuple of str
         Row and column labels.
     values : numpy.ndarray
-        ``(n, n)`` float64.
+        ``(n, n)`` float64; float32 for large sets computed here (see :data:`FLOAT32_FROM`).
     metric : str
         How the distances were computed (``""`` when unknown, e.g. read from a file).
     source : str
@@ -72,11 +73,7 @@ class DistanceMatrix:
         return squareform(self.values, checks=False)
 
     def subset(self, ids) -> "DistanceMatrix":
-        pos = {m: i for i, m in enumerate(self.ids)}
-        missing = [m for m in ids if m not in pos]
-        if missing:
-            raise PhyloLLMError(f"{self.source}: model {missing[0]!r} is not in the distance matrix")
-        rows = np.array([pos[m] for m in ids], dtype=np.intp)
+        rows = positions(self.ids, ids, self.source, "distance matrix")
         return DistanceMatrix.computed(ids, self.values[np.ix_(rows, rows)], self.metric, self.source)
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import PhyloLLMError, PhyloLLMWarning
+from .ids import positions
 
 #: Metadata columns that describe how a DNA was made. DNA that differs in any of
 #: them lives in a different space and must not be compared with the rest.
@@ -74,11 +75,7 @@ class DNA:
 
     def subset(self, ids) -> "DNA":
         """The DNA of the given models, in the given order."""
-        pos = {m: i for i, m in enumerate(self.ids)}
-        missing = [m for m in ids if m not in pos]
-        if missing:
-            raise PhyloLLMError(f"{self.source}: model {missing[0]!r} is not in the DNA")
-        rows = [pos[m] for m in ids]
+        rows = positions(self.ids, ids, self.source, "DNA")
         return DNA(tuple(ids), self.vectors[rows], self.metadata.iloc[rows], self.source)
 
 

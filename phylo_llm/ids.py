@@ -26,3 +26,20 @@ def match_keys(model: str) -> tuple[str, str]:
     """
     lower = model.strip().lower()
     return lower, lower.replace("/", "_")
+
+
+def positions(available, wanted, source: str, container: str):
+    """Row numbers of the ``wanted`` ids among ``available``, in the wanted order (for ``subset``).
+
+    Raises :class:`~phylo_llm.errors.PhyloLLMError` naming the first id that
+    is not there, e.g. "model 'x' is not in the DNA".
+    """
+    import numpy as np
+
+    from .errors import PhyloLLMError
+
+    pos = {m: i for i, m in enumerate(available)}
+    missing = [m for m in wanted if m not in pos]
+    if missing:
+        raise PhyloLLMError(f"{source}: model {missing[0]!r} is not in the {container}")
+    return np.array([pos[m] for m in wanted], dtype=np.intp)

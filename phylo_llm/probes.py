@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import PhyloLLMError
+from .ids import positions
 
 #: Settings that make two caches comparable; like :data:`phylo_llm.dna.SETTINGS_COLUMNS`.
 PROBE_SETTINGS: tuple[str, ...] = (
@@ -74,11 +75,7 @@ class ProbeEmbeddings:
 
     def subset(self, ids) -> "ProbeEmbeddings":
         """The embeddings of the given models, in the given order (read into memory)."""
-        pos = {m: i for i, m in enumerate(self.ids)}
-        missing = [m for m in ids if m not in pos]
-        if missing:
-            raise PhyloLLMError(f"{self.source}: model {missing[0]!r} is not in the probe cache")
-        rows = np.array([pos[m] for m in ids], dtype=np.intp)
+        rows = positions(self.ids, ids, self.source, "probe cache")
         return ProbeEmbeddings(tuple(ids), np.asarray(self.values[rows]), dict(self.settings), self.source)
 
     def concatenated(self, weights: np.ndarray | None = None) -> np.ndarray:

@@ -145,31 +145,36 @@ def test_a_build_too_big_for_the_machine_is_refused_before_it_starts(monkeypatch
 
 
 @pytest.mark.parametrize("name,values", list(tie_heavy_matrices())[:8], ids=lambda v: v if isinstance(v, str) else "")
-def test_float32_pruned_search_never_changes_the_result(name, values):
+def test_float32_pruned_search_never_changes_the_result(name, values, monkeypatch):
+    import phylo_llm.tree.nj as nj
     from phylo_llm.tree.nj import nj_merges
 
+    monkeypatch.setattr(nj, "THREADS_FROM", 0)  # the threaded kernel
     single = values.astype(np.float32)
     pruned = nj_merges(single, clamp=False)
     exhaustive = nj_merges(single, clamp=False, prune=False)
     assert pruned.children == exhaustive.children and pruned.lengths == exhaustive.lengths
 
 
-def test_the_thread_count_does_not_change_the_result():
+def test_the_thread_count_does_not_change_the_result(monkeypatch):
     import numba
 
-    from phylo_llm.tree.nj import nj_merges
+    import phylo_llm.tree.nj as nj
 
     ids, x = random_dna_matrix(700, d=8, seed=4)
     values = pl.distance_matrix(pl.DNA(ids, np.round(x, 1))).values  # rounded: many ties
+    serial = nj.nj_merges(values)  # below THREADS_FROM: the loop compiled without threads
+    monkeypatch.setattr(nj, "THREADS_FROM", 0)
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        one = nj_merges(values)
+        one = nj.nj_merges(values)
         numba.set_num_threads(max(before, 2))
-        many = nj_merges(values)
+        many = nj.nj_merges(values)
     finally:
         numba.set_num_threads(before)
-    assert one.children == many.children and one.lengths == many.lengths
+    for other in (one, many):
+        assert other.children == serial.children and other.lengths == serial.lengths
 
 
 def test_float32_matrix_gives_the_float64_tree_on_random_data():

@@ -39,3 +39,17 @@ def test_nj_with_progress_gives_the_same_tree():
     a, b = nj_merges(values, progress=True), nj_merges(values)
     assert a.children == b.children and a.lengths == b.lengths
     assert np.isfinite(np.array(a.lengths)).all()
+
+
+def test_upgma_with_progress_reports_and_gives_the_same_tree(monkeypatch, capsys):
+    from phylo_llm import progress as progress_module
+    from phylo_llm.tree.linkage import linkage_table
+
+    ids, x = random_dna_matrix(300, seed=10)
+    values = pl.distance_matrix(pl.DNA(ids, x)).values
+    seen = []
+    original = progress_module.Progress.update_to
+    monkeypatch.setattr(progress_module.Progress, "update_to", lambda self, done: (seen.append(done), original(self, done))[1])
+    a, b = linkage_table(values, "upgma", progress=True), linkage_table(values, "upgma")
+    assert np.array_equal(a, b)
+    assert seen[:3] == [0, 64, 128] and max(seen) <= 299

@@ -49,7 +49,7 @@ def build_tree_with_stats(
     if method == "nj":
         merges = nj_merges(ordered.values, clamp=clamp_negative, progress=progress, overwrite=mine)
     else:
-        merges = linkage_merges(ordered.values, method, overwrite=mine)
+        merges = linkage_merges(ordered.values, method, overwrite=mine, progress=progress)
     tree = tree_from_merges(ids, merges, rooted=method in LINKAGE_METHODS)
     return TreeBuild(tree, method, dist.n_models, merges.negative_clamped, time.perf_counter() - start)
 
@@ -100,7 +100,7 @@ def build_tree(
     clamp_negative : bool
         Neighbour joining only: set negative branch lengths to 0.
     progress : bool
-        Neighbour joining only: a progress bar on standard error for builds over a second.
+        A progress bar on standard error for builds over a second.
     overwrite : bool
         Use ``dist.values`` as the working matrix (destroying it) instead of
         copying it: one n x n matrix instead of two.

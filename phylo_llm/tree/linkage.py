@@ -19,19 +19,24 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ..progress import Progress
 from .merges import Merges
+from .working import report, reporting, working_matrix
 
 LINKAGE_METHODS = {"upgma": "average", "wpgma": "weighted"}
 
 
 @numba.njit(cache=True)
-def _nn_chain(d, weighted):  # pragma: no cover - compiled
+def _nn_chain(d, weighted, progress=False):  # pragma: no cover - compiled
     n = d.shape[0]
     size = np.ones(n, np.int64)  # 0: merged into another cluster
     table = np.empty((n - 1, 4))
     chain = np.empty(n, np.int64)
     length = 0
     for k in range(n - 1):
+        if progress and k % 64 == 0:
+            with numba.objmode():
+                report(k)
         if length == 0:
             for i in range(n):
                 if size[i] > 0:
@@ -102,20 +107,18 @@ def _label(table, n):  # pragma: no cover - compiled
     return table
 
 
-def linkage_table(values: np.ndarray, method: str, overwrite: bool = False) -> np.ndarray:
+def linkage_table(values: np.ndarray, method: str, overwrite: bool = False, progress: bool = False) -> np.ndarray:
     """SciPy's linkage matrix ``(n - 1, 4)`` for UPGMA (``"upgma"``) or WPGMA (``"wpgma"``) of a square matrix."""
-    dtype = np.float32 if values.dtype == np.float32 else np.float64
-    usable = overwrite and values.dtype == dtype and values.flags.c_contiguous and values.flags.writeable
-    work = values if usable else np.array(values, dtype=dtype, order="C")
-    table = _nn_chain(work, method == "wpgma")
+    with Progress(values.shape[0] - 1, method.upper(), enabled=progress) as bar, reporting(bar, progress):
+        table = _nn_chain(working_matrix(values, overwrite), method == "wpgma", progress)
     table = table[np.argsort(table[:, 2], kind="mergesort")]
     return _label(table, values.shape[0])
 
 
-def linkage_merges(values: np.ndarray, method: str, overwrite: bool = False) -> Merges:
+def linkage_merges(values: np.ndarray, method: str, overwrite: bool = False, progress: bool = False) -> Merges:
     """Joins of UPGMA (``method="upgma"``) or WPGMA (``"wpgma"``) for a square distance matrix."""
     n = values.shape[0]
-    table = linkage_table(values, method, overwrite)
+    table = linkage_table(values, method, overwrite, progress)
     height = np.zeros(2 * n - 1)
     merges = Merges(n_leaves=n)
     for k, (a, b, distance, _) in enumerate(table):

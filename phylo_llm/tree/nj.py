@@ -31,15 +31,7 @@ import numpy as np
 
 from ..progress import Progress
 from .merges import Merges
-
-# The progress bar the kernel reports to (set by nj_merges; the compiled loop calls back every 64 joins).
-_PROGRESS: dict = {"bar": None}
-
-
-def _report(done: int) -> None:
-    bar = _PROGRESS["bar"]
-    if bar is not None:
-        bar.update_to(done)
+from .working import report, reporting, working_matrix
 
 
 # Relative slack on the bounds: rounding must never let a bound exceed a true minimum.
@@ -72,7 +64,7 @@ def _scan_row(d, r, key, i, m, factor, best, bi, bj):  # pragma: no cover - comp
 
 
 @numba.njit(cache=True, parallel=True)
-def _nj_kernel(d, prune, threads, report=False):  # pragma: no cover - compiled
+def _nj_kernel(d, prune, threads, progress=False):  # pragma: no cover - compiled
     n = d.shape[0]
     # d is overwritten; float32 or float64 as given, sums and Q in float64.
     # Slots 0..m-1 hold the active clusters; a joined pair's slot is reused and the last slot moves into the
@@ -105,9 +97,9 @@ def _nj_kernel(d, prune, threads, report=False):  # pragma: no cover - compiled
     lengths = np.zeros((n - 3, 2))
     m = n
     for step in range(n - 3):
-        if report and step % 64 == 0:
+        if progress and step % 64 == 0:
             with numba.objmode():
-                _report(step)
+                report(step)
         slack = _SLACK * (scale * m + 1.0)
         factor = m - 2.0
         # The row with the smallest bound first: its minimum is a good threshold for all the others.
@@ -199,6 +191,14 @@ def _nj_kernel(d, prune, threads, report=False):  # pragma: no cover - compiled
     return children, lengths, node[:3].copy(), d[:3, :3].astype(np.float64), t_scanned.sum()
 
 
+# The same loop compiled without threads, for small matrices: the threaded version costs ~0.3 s to load
+# (numba's parallel runtime) and saves nothing below a few thousand models; the result is the same (tested).
+_nj_kernel_serial = numba.njit(cache=True)(_nj_kernel.py_func)
+
+#: From this many models on, the rows are searched by all of numba's threads.
+THREADS_FROM = 4096
+
+
 def nj_merges(
     values: np.ndarray, *, clamp: bool = True, prune: bool = True, progress: bool = False, overwrite: bool = False
 ) -> Merges:
@@ -225,12 +225,8 @@ def nj_merges(
         ``n - 3`` pairwise joins, then the three remaining nodes at the root.
         Exact ties in Q go to the pair with the smallest leaf indices.
     """
-    with Progress(values.shape[0] - 3, "neighbour joining", enabled=progress) as bar:
-        _PROGRESS["bar"] = bar if progress else None
-        try:
-            children, lengths, last_nodes, d, _ = _nj_kernel(_working(values, overwrite), prune, numba.get_num_threads(), progress)
-        finally:
-            _PROGRESS["bar"] = None
+    with Progress(values.shape[0] - 3, "neighbour joining", enabled=progress) as bar, reporting(bar, progress):
+        children, lengths, last_nodes, d, _ = _kernel(values.shape[0])(working_matrix(values, overwrite), prune, numba.get_num_threads(), progress)
     root_lengths = np.array([
         0.5 * (d[0, 1] + d[0, 2] - d[1, 2]),
         0.5 * (d[0, 1] + d[1, 2] - d[0, 2]),
@@ -251,12 +247,9 @@ def nj_merges(
 
 def rows_scanned(values: np.ndarray, prune: bool = True) -> int:
     """How many full row scans the kernel makes (for benchmarks and tests)."""
-    return int(_nj_kernel(_working(values, False), prune, numba.get_num_threads())[4])
+    return int(_kernel(values.shape[0])(working_matrix(values, False), prune, numba.get_num_threads())[4])
 
 
-def _working(values: np.ndarray, overwrite: bool) -> np.ndarray:
-    """The matrix to join in, in the precision it came in (float32 stays float32: half the memory and traffic)."""
-    dtype = np.float32 if values.dtype == np.float32 else np.float64
-    if overwrite and values.dtype == dtype and values.flags.c_contiguous and values.flags.writeable:
-        return values
-    return np.array(values, dtype=dtype, order="C")
+def _kernel(n: int):
+    return _nj_kernel if n >= THREADS_FROM else _nj_kernel_serial
+
