@@ -10,6 +10,7 @@ from scipy.spatial.distance import pdist, squareform
 from .dna import DNA, identical_groups
 from .errors import PhyloLLMError
 from .ids import positions
+from .memory import require_memory
 from .probes import ProbeEmbeddings
 
 #: Metric names accepted by :func:`distance_matrix`, mapped to SciPy's names.
@@ -171,6 +172,8 @@ def distance_matrix(dna: DNA, metric: str = "euclidean", dtype=None) -> Distance
             what = "a zero vector" if metric == "cosine" else "a constant vector"
             raise PhyloLLMError(f"{dna.source}: model {dna.ids[row]!r} has {what}: its {metric} distance is undefined")
     single = np.dtype(dtype or (np.float32 if dna.n_models >= FLOAT32_FROM else np.float64)) == np.float32
+    require_memory((4 if single else 16) * dna.n_models**2, f"the distance matrix of {dna.n_models} models",
+                   "compute distances for a subset, and place the other models into its tree (phylo-llm place)")
     if single and metric in GRAM_METRICS:
         values = blas_distances(vectors, metric)
     else:

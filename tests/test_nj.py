@@ -137,10 +137,12 @@ def test_a_build_too_big_for_the_machine_is_refused_before_it_starts(monkeypatch
     dm = pl.DistanceMatrix(["a", "b", "c"], np.array([[0, 1, 2], [1, 0, 3], [2, 3, 0]], dtype=float))
     assert tree_module.memory_needed(20_000) == 8 * 20_000**2  # a float64 working copy: 3.2 GB for 20,000 models
     assert tree_module.memory_needed(20_000, itemsize=4, copies=0) == 0  # float32, joined in place
-    monkeypatch.setattr(tree_module, "available_memory", lambda: 10)  # bytes
+    import phylo_llm.memory as memory
+
+    monkeypatch.setattr(memory, "available_memory", lambda: 10)  # bytes
     with pytest.raises(pl.PhyloLLMError, match=r"a nj tree of 3 models needs about .* GiB .* available"):
         pl.build_tree(dm)
-    monkeypatch.setattr(tree_module, "available_memory", lambda: None)  # unknown: no refusal
+    monkeypatch.setattr(memory, "available_memory", lambda: None)  # unknown: no refusal
     assert pl.build_tree(dm).count_terminals() == 3
 
 
@@ -220,3 +222,15 @@ def test_same_splits_as_anjl_canonical_nj_on_larger_float32_cases():
             return {s for s in out if 1 < len(s) < n - 1}
 
         assert clusters(ours.children) == clusters(theirs[:, :2])
+
+
+def test_too_many_models_for_the_distance_matrix_is_one_line_and_writes_nothing(monkeypatch, tmp_path, capsys):
+    import phylo_llm.memory as memory
+    from phylo_llm.cli import main
+    from tests.conftest import DEMO
+
+    monkeypatch.setattr(memory, "available_memory", lambda: 1000)  # bytes
+    assert main(["tree", str(DEMO / "dna.parquet"), "-o", str(tmp_path / "t.nwk")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "distance matrix of 70 models needs about" in err and "phylo-llm place" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "t.nwk").exists()

@@ -9,6 +9,7 @@ from Bio.Phylo.BaseTree import Tree
 
 from ..distance import DistanceMatrix
 from ..errors import PhyloLLMError
+from ..memory import require_memory
 from .linkage import LINKAGE_METHODS, linkage_merges
 from .merges import Merges, tree_from_merges
 from .nj import nj_merges
@@ -60,27 +61,12 @@ def memory_needed(n_models: int, itemsize: int = 8, copies: int = 1) -> int:
     return copies * itemsize * n_models * n_models
 
 
-def available_memory() -> int | None:
-    """Bytes the machine can still give (Linux ``MemAvailable``); ``None`` when unknown."""
-    try:
-        with open("/proc/meminfo") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
 def check_memory(n_models: int, method: str, itemsize: int = 8, copies: int = 1) -> None:
     """Refuse, before starting, a build that this machine cannot hold (instead of swapping or being killed)."""
-    needed, available = memory_needed(n_models, itemsize, copies), available_memory()
-    if available is not None and needed > 0.9 * available:
-        raise PhyloLLMError(
-            f"a {method} tree of {n_models} models needs about {needed / 2**30:.1f} GiB of memory and "
-            f"{available / 2**30:.1f} GiB are available: build it on a subset, place the other models into a "
-            "backbone tree (phylo-llm place), or use a machine with more memory"
-        )
+    require_memory(
+        memory_needed(n_models, itemsize, copies), f"a {method} tree of {n_models} models",
+        "build it on a subset, place the other models into a backbone tree (phylo-llm place), or use a machine with more memory",
+    )
 
 
 def build_tree(

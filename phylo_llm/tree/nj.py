@@ -196,7 +196,7 @@ def _nj_kernel(d, prune, threads, progress=False):  # pragma: no cover - compile
 _nj_kernel_serial = numba.njit(cache=True)(_nj_kernel.py_func)
 
 #: From this many models on, the rows are searched by all of numba's threads.
-THREADS_FROM = 4096
+THREADS_FROM = 2500
 
 
 def nj_merges(
@@ -247,9 +247,13 @@ def nj_merges(
 
 def rows_scanned(values: np.ndarray, prune: bool = True) -> int:
     """How many full row scans the kernel makes (for benchmarks and tests)."""
-    return int(_kernel(values.shape[0])(working_matrix(values, False), prune, numba.get_num_threads())[4])
+    return int(_kernel(values.shape[0])(working_matrix(values, False), prune, numba.get_num_threads(), False)[4])
 
 
 def _kernel(n: int):
     return _nj_kernel if n >= THREADS_FROM else _nj_kernel_serial
 
+
+def warm_up(n_models: int, dtype=np.float64) -> None:
+    """Load (or compile) the kernel a build of ``n_models`` will use, so that timing a build times only the build."""
+    _kernel(n_models)(np.ones((4, 4), dtype=dtype) - np.eye(4, dtype=dtype), True, 1, False)
