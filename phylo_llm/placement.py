@@ -20,10 +20,12 @@ on that leaf, where any other point would have infinite error.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numba
 import numpy as np
+import pandas as pd
 from Bio.Phylo.BaseTree import Clade, Tree
 
 from .errors import PhyloLLMError
@@ -214,8 +216,6 @@ def insert_placements(tree: Tree, placements: Placements) -> Tree:
     Several models on one edge are inserted from the lowest attachment point
     up, each at its own height.
     """
-    import copy
-
     tree = copy.deepcopy(tree)
     clades = list(iter_preorder(tree))
     parent_of = {id(child): clade for clade in clades for child in clade.clades}
@@ -242,7 +242,7 @@ class PlacementResult:
     """The backbone with the new models inserted, and one table row per new model."""
 
     tree: Tree
-    table: "pd.DataFrame"
+    table: pd.DataFrame
     placements: Placements
 
 
@@ -298,9 +298,7 @@ def place(
         five), joins_size, pendant_length, distal_length, error, nearest,
         documented (with ``lineage``), bootstrap_share (with ``replicates``).
     """
-    import pandas as pd
-
-    from .distance import METRICS, cross_distances, GRAM_METRICS
+    from .distance import GRAM_METRICS, METRICS, cross_distances
     from .dna import DNA, SETTINGS_COLUMNS
     from .probes import ProbeEmbeddings, check_comparable
     from .progress import Progress
