@@ -92,3 +92,35 @@ def test_extract_cli_writes_a_cache_and_re_extracts_from_it(tmp_path, capsys):
     assert main(["tree", str(tmp_path / "x.probes"), "-o", str(tmp_path / "t.nwk"), "-q"]) == 0
     assert main(["tree", str(tmp_path / "in"), "-o", str(tmp_path / "b.nwk"), "--bootstrap", "4", "--probe-dim", "16", "-q"]) == 0
     assert sorted(t.name for t in pl.read_tree(tmp_path / "b.nwk").get_terminals()) == sorted(cache.ids)
+
+
+def test_real_answers_cache_bootstrap_and_placement(shared, tmp_path):
+    """Published rand answers: the per-probe cache agrees with the DNA, copies are well supported and placed together."""
+    import warnings
+
+    from scipy.stats import pearsonr
+
+    rand = shared / "llm-dna-web/dna-out/rand"
+    pairs = [("Qwen_Qwen2.5-0.5B-Instruct", "Gensyn_Qwen2.5-0.5B-Instruct"), ("google_gemma-2-2b-it", "unsloth_gemma-2-2b-it")]
+    others = sorted(p.name for p in rand.iterdir() if p.is_dir())[::80]
+    subset = tmp_path / "rand"
+    subset.mkdir()
+    for name in sorted({*sum(pairs, ()), *others}):
+        (subset / name).symlink_to(rand / name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pl.PhyloLLMWarning)
+        result = extract(subset, probe_dim=128)
+    # Two independent random reductions of the same answer embeddings: 2,048-d DNA and 100 x 128 per-probe blocks.
+    a = pl.distance_matrix(result.dna).condensed()
+    b = probe_distances(result.probes).condensed()
+    assert pearsonr(a, b)[0] > 0.95
+    ids = {m.replace("/", "_", 1): m for m in result.probes.ids}
+    support = pl.bootstrap_support(result.probes, replicates=20, seed=0)
+    for left, right in pairs:
+        clade = support.tree.common_ancestor(ids[left], ids[right])
+        assert clade.count_terminals() == 2 and clade.confidence >= 0.9  # a cherry in (nearly) every replicate
+    # Take one copy out and place it back: it joins its twin.
+    left, right = (ids[x] for x in pairs[0])
+    backbone = result.probes.subset([m for m in result.probes.ids if m != left])
+    placed = pl.place(result.probes.subset([left]), pl.build_tree(probe_distances(backbone)), backbone, replicates=10)
+    assert placed.table["nearest"][0].startswith(right) and placed.table["bootstrap_share"][0] >= 0.8
