@@ -366,6 +366,8 @@ def _run_score(args) -> None:
     from .score import format_report, score
 
     data, lineage = _load_any(args, trees=True), _lineage(args)
+    if isinstance(data, ProbeEmbeddings):
+        data = probe_distances(data, args.metric)
     if args.permutations < 0:
         raise PhyloLLMError(f"--permutations must be >= 0, got {args.permutations}")
     report = score(data, lineage, metric=args.metric, method=args.method, permutations=args.permutations,

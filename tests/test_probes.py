@@ -92,6 +92,12 @@ def test_extract_cli_writes_a_cache_and_re_extracts_from_it(tmp_path, capsys):
     assert main(["tree", str(tmp_path / "x.probes"), "-o", str(tmp_path / "t.nwk"), "-q"]) == 0
     assert main(["tree", str(tmp_path / "in"), "-o", str(tmp_path / "b.nwk"), "--bootstrap", "4", "--probe-dim", "16", "-q"]) == 0
     assert sorted(t.name for t in pl.read_tree(tmp_path / "b.nwk").get_terminals()) == sorted(cache.ids)
+    # The other commands that read distances take a cache too.
+    for argv in (["score", str(tmp_path / "x.probes"), "--permutations", "2", "--json"],
+                 ["relatives", "org/alpha", str(tmp_path / "x.probes"), "-k", "2"]):
+        assert main(argv + ["-q"] if argv[0] == "relatives" else argv) == 0
+    out = capsys.readouterr().out
+    assert "org/alpha-copy" in out
 
 
 def test_real_answers_cache_bootstrap_and_placement(shared, tmp_path):
