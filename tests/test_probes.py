@@ -130,3 +130,28 @@ def test_real_answers_cache_bootstrap_and_placement(shared, tmp_path):
     backbone = result.probes.subset([m for m in result.probes.ids if m != left])
     placed = pl.place(result.probes.subset([left]), pl.build_tree(probe_distances(backbone)), backbone, replicates=10)
     assert placed.table["nearest"][0].startswith(right) and placed.table["bootstrap_share"][0] >= 0.8
+
+
+def test_place_new_answers_into_a_cache_backbone(tmp_path, capsys):
+    models = toy_models()
+    newcomer = {"org/alpha-copy": models.pop("org/alpha-copy")}  # answers exactly like org/alpha
+    write_folder(tmp_path / "known", models)
+    write_folder(tmp_path / "new", newcomer)
+    assert main(["extract", str(tmp_path / "known"), "-o", str(tmp_path / "k.parquet"), "--cache", str(tmp_path / "k.probes"),
+                 "--cache-dim", "32", "-q"]) == 0
+    assert main(["tree", str(tmp_path / "k.probes"), "-o", str(tmp_path / "k.nwk"), "-q"]) == 0
+    # The new answers are embedded with the cache's own settings and prompts, then placed.
+    assert main(["place", str(tmp_path / "new"), "--tree", str(tmp_path / "k.nwk"), "--dna", str(tmp_path / "k.probes"),
+                 "--csv", str(tmp_path / "p.csv"), "-o", str(tmp_path / "p.nwk"), "--bootstrap", "5", "-q"]) == 0
+    import pandas as pd
+
+    row = pd.read_csv(tmp_path / "p.csv").iloc[0]
+    assert row["model"] == "org/alpha-copy" and row["joins"] == "org/alpha" and row["bootstrap_share"] == 1.0
+    # A cache made with other settings is refused, naming the setting; nothing is written.
+    assert main(["extract", str(tmp_path / "new"), "-o", str(tmp_path / "n.parquet"), "--cache", str(tmp_path / "n.probes"),
+                 "--cache-dim", "16", "-q"]) == 0
+    capsys.readouterr()
+    assert main(["place", str(tmp_path / "n.probes"), "--tree", str(tmp_path / "k.nwk"), "--dna", str(tmp_path / "k.probes"),
+                 "-o", str(tmp_path / "bad.nwk")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "n.probes" in err and "probe_dim" in err and len(err.splitlines()) == 1 and not (tmp_path / "bad.nwk").exists()
