@@ -184,11 +184,16 @@ def distance_matrix(dna: DNA, metric: str = "euclidean", dtype=None) -> Distance
         # 1 - cos rounds to tiny non-zero numbers for parallel vectors: clip,
         # and make identical vectors (copies of the same weights) exactly 0 apart.
         np.maximum(values, 0.0, out=values)
-        position = {m: i for i, m in enumerate(dna.ids)}
-        for group in identical_groups(dna.ids, vectors):
-            rows = [position[m] for m in group]
-            values[np.ix_(rows, rows)] = 0.0
+        zero_identical(values, dna.ids, vectors)
     return DistanceMatrix.computed(dna.ids, values, metric, dna.source)
+
+
+def zero_identical(values: np.ndarray, ids, vectors: np.ndarray) -> None:
+    """Set the distances between bit-for-bit identical vectors (copies of the same weights) to exactly 0, in place."""
+    position = {m: i for i, m in enumerate(ids)}
+    for group in identical_groups(ids, vectors):
+        rows = [position[m] for m in group]
+        values[np.ix_(rows, rows)] = 0.0
 
 
 def probe_distances(probes: ProbeEmbeddings, metric: str = "euclidean", weights: np.ndarray | None = None) -> DistanceMatrix:
@@ -208,10 +213,7 @@ def probe_distances(probes: ProbeEmbeddings, metric: str = "euclidean", weights:
     vectors = probes.concatenated(weights)
     values = cross_distances(vectors, vectors, base, probes.ids, probes.source)
     np.fill_diagonal(values, 0.0)
-    position = {m: i for i, m in enumerate(probes.ids)}
-    for group in identical_groups(probes.ids, np.asarray(probes.values).reshape(probes.n_models, -1)):
-        rows = [position[m] for m in group]
-        values[np.ix_(rows, rows)] = 0.0
+    zero_identical(values, probes.ids, np.asarray(probes.values).reshape(probes.n_models, -1))
     dist = DistanceMatrix.computed(probes.ids, values, base, probes.source)
     return csls(dist) if plus else dist
 
