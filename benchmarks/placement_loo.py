@@ -25,23 +25,9 @@ from phylo_llm.placement import insert_placements, place_distances
 from phylo_llm.score.pairs import documented_pairs
 from phylo_llm.support import tree_split_masks
 from phylo_llm.tree import build_tree
-from phylo_llm.tree.topology import flatten
+from phylo_llm.tree.topology import distances_from_point, flatten
 
 FAMILY_LIKE = {"same_weights"}
-
-
-def node_to_leaves(flat, node: int) -> np.ndarray:
-    """Tree distance from ``node`` to every leaf (O(depth x n) with the ``below`` matrix)."""
-    out = np.empty(flat.n_leaves)
-    leaf_depth = flat.depth[flat.leaf_nodes]
-    seen = np.zeros(flat.n_leaves, dtype=bool)
-    a = node
-    while a >= 0:
-        new = flat.below[a] & ~seen
-        out[new] = flat.depth[node] + leaf_depth[new] - 2.0 * flat.depth[a]
-        seen |= flat.below[a]
-        a = flat.parent[a]
-    return out
 
 
 def neighbour_support(tree, ids) -> dict[str, float]:
@@ -92,7 +78,7 @@ def main() -> None:
     for done, i in enumerate(eligible, start=1):
         others = np.array([j for j in range(len(ids)) if j != i])
         # Full tree: nearest leaf of the model's own leaf.
-        to_leaves = node_to_leaves(full, int(full.leaf_nodes[order[i]]))[order]
+        to_leaves = distances_from_point(full, int(full.leaf_nodes[order[i]]))[order]
         to_leaves[i] = np.inf
         hits["full tree"] += int(np.argmin(to_leaves)) in relatives[i]
         raw = dist.values[i].copy()
@@ -107,11 +93,7 @@ def main() -> None:
                                 args.criterion, args.nearest)
         seconds += time.perf_counter() - start
         # Distance from the attachment point to each remaining leaf, then the nearest one.
-        node, x, ell = int(found.edge[0]), float(found.distal[0]), float(found.pendant[0])
-        from_node = node_to_leaves(flat, node)
-        from_parent = node_to_leaves(flat, int(flat.parent[node]))
-        length = flat.length[node]
-        point = np.where(flat.below[node], from_node + x, from_parent + length - x) + ell
+        point = distances_from_point(flat, int(found.edge[0]), float(found.distal[0]))
         nearest = ids.index(flat.names[int(np.argmin(point))])
         hits["placed"] += nearest in relatives[i]
         back = insert_placements(pruned, found)

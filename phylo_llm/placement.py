@@ -30,7 +30,7 @@ from Bio.Phylo.BaseTree import Clade, Tree
 
 from .errors import PhyloLLMError
 from .io.trees import iter_preorder
-from .tree.topology import FlatTree, flatten
+from .tree.topology import FlatTree, distances_from_point, flatten
 
 CRITERIA: tuple[str, ...] = ("fm", "ols")
 
@@ -303,7 +303,6 @@ def place(
     from .probes import ProbeEmbeddings, check_comparable
     from .progress import Progress
     from .support import probe_resampling
-    from .tree.topology import patristic_matrix
 
     if type(new) is not type(reference) or not isinstance(new, (DNA, ProbeEmbeddings)):
         raise PhyloLLMError("new and reference models must both be DNA or both be per-probe caches")
@@ -327,7 +326,8 @@ def place(
     absent = [name for name in flat.names if name not in known]
     if absent:
         raise PhyloLLMError(f"tree leaf {absent[0]!r} is not in {reference.source}")
-    already = [m for m in new.ids if m in set(flat.names)]
+    leaves = set(flat.names)
+    already = [m for m in new.ids if m in leaves]
     if already:
         raise PhyloLLMError(f"{new.source}: model {already[0]!r} is already in the tree; nothing placed")
     backbone = reference.subset(flat.names)
@@ -349,13 +349,11 @@ def place(
                 bar.update()
         share = same / replicates
     placed = insert_placements(tree, found)
-    patristic = patristic_matrix(placed)
-    column = {m: i for i, m in enumerate(patristic.ids)}
-    leaf_columns = np.array([column[m] for m in flat.names])
     rows = []
     for i, model in enumerate(new.ids):
         below = [flat.names[j] for j in np.flatnonzero(flat.below[found.edge[i]])]
-        to_leaves = patristic.values[column[model], leaf_columns]
+        # From the new leaf: its pendant branch, then the backbone from its attachment point.
+        to_leaves = found.pendant[i] + distances_from_point(flat, int(found.edge[i]), float(found.distal[i]))
         order = np.lexsort((np.array(flat.names), to_leaves))
         row = {
             "model": model,

@@ -112,6 +112,27 @@ def test_patristic_matrix_matches_biopython():
             assert path.values[a, b] == pytest.approx(tree.distance(leaves[path.ids[a]], leaves[path.ids[b]]), abs=1e-12)
 
 
+def test_distances_from_a_point_on_a_branch_match_biopython():
+    from phylo_llm.io.trees import iter_preorder
+    from phylo_llm.tree.topology import distances_from_point
+
+    ids, x = random_dna_matrix(15, seed=3)
+    tree = pl.build_tree(pl.distance_matrix(pl.DNA(ids, x)))
+    flat, clades = flatten(tree), list(iter_preorder(tree))
+    parent = {id(c): up for up in clades for c in up.clades}
+    leaves = {c.name: c for c in tree.get_terminals()}
+    for node in range(1, len(clades)):
+        clade, length = clades[node], clades[node].branch_length
+        below = {t.name for t in clade.get_terminals()}
+        for height in (0.0, 0.3 * length, length):
+            ours = distances_from_point(flat, node, height)
+            for j, name in enumerate(flat.names):
+                # Biopython: from the node plus the height (leaves below), or from its parent plus the rest of the branch.
+                expected = (tree.distance(clade, leaves[name]) + height if name in below
+                            else tree.distance(parent[id(clade)], leaves[name]) + length - height)
+                assert ours[j] == pytest.approx(expected, abs=1e-12)
+
+
 @pytest.fixture(scope="module")
 def simulated():
     sim = simulate(seed=2)
