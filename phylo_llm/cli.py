@@ -326,30 +326,21 @@ def _distances_of(args) -> DistanceMatrix:
     return data if isinstance(data, DistanceMatrix) else distance_matrix(data, args.metric)
 
 
-def _probes_of(args, path=None, reference: ProbeEmbeddings | None = None) -> ProbeEmbeddings:
-    """A probe cache, or per-probe embeddings extracted from answers (like ``reference``, when given)."""
-    from .extract import extract
+def _probes_of(args, reference: ProbeEmbeddings | None = None) -> ProbeEmbeddings:
+    """A probe cache, or per-probe embeddings extracted from answers (exactly like ``reference``'s, when given)."""
+    from .extract import extract, extract_like
     from .io import is_probe_cache, load_probes
 
-    path = path or args.input
+    path = Path(args.input)
     if is_probe_cache(path):
         return load_probes(path)
-    if not Path(path).exists():
-        raise PhyloLLMError(f"{path}: no such file or directory")
-    if Path(path).is_file() and not Path(path).name.endswith((".jsonl", ".jsonl.gz", ".ndjson", ".json", ".json.gz")):
+    if path.is_file() and not path.name.endswith((".jsonl", ".jsonl.gz", ".ndjson", ".json", ".json.gz")):
         raise PhyloLLMError(f"{path}: per-probe embeddings are needed here: a probe cache (phylo-llm extract --cache) or model answers")
-    options = {"probe_dim": getattr(args, "probe_dim", 128)}
-    if reference is not None:  # embed the new answers exactly as the reference models' were
-        from .extract.encoders import encoder_spec
-
-        settings = reference.settings
-        if not settings.get("prompt_keys") or "encoder" not in settings:
-            raise PhyloLLMError(f"{reference.source}: this cache does not record its prompts and encoder; give NEW as a cache")
-        encoder, max_chars = encoder_spec(settings["encoder"])
-        options = {"encoder": encoder, "max_chars": max_chars, "answer_dim": int(settings["answer_dim"]),
-                   "seed": int(settings["extraction_seed"]), "probe_dim": int(settings["probe_dim"]),
-                   "prompt_keys": list(settings["prompt_keys"])}
-    extraction = extract(path, progress=not args.quiet and sys.stderr.isatty(), **options)
+    progress = not args.quiet and sys.stderr.isatty()
+    if reference is not None:
+        extraction = extract_like(path, reference, progress=progress)
+    else:
+        extraction = extract(path, probe_dim=args.probe_dim, progress=progress)
     _say(args, f"extracted {extraction.probes.n_models} models x {extraction.probes.n_probes} probes from answers")
     return extraction.probes
 
@@ -437,6 +428,8 @@ def _run_place(args) -> None:
     from .io import is_probe_cache, load_probes, read_tree
     from .placement import place
 
+    if args.local < 0 or args.local == 1 or args.bootstrap < 0:
+        raise PhyloLLMError(f"--local must be 0 or >= 2 and --bootstrap >= 0, got {args.local} and {args.bootstrap}")
     start = time.perf_counter()
     reference = load_probes(args.dna) if is_probe_cache(args.dna) else load_dna(args.dna, allow_mixed=args.allow_mixed)
     if isinstance(reference, ProbeEmbeddings):
@@ -447,8 +440,6 @@ def _run_place(args) -> None:
             raise PhyloLLMError(f"{args.input}: NEW must be DNA when --dna is DNA (or give probe caches for both)")
     tree = read_tree(args.tree)
     lineage = _lineage(args) if args.lineage or args.csv else None
-    if args.local < 0 or args.local == 1 or args.bootstrap < 0:
-        raise PhyloLLMError(f"--local must be 0 or >= 2 and --bootstrap >= 0, got {args.local} and {args.bootstrap}")
     result = place(new, tree, reference, metric=args.metric, criterion=args.criterion, replicates=args.bootstrap,
                    seed=args.seed, lineage=lineage, local=args.local or None, progress=not args.quiet and sys.stderr.isatty())
     if args.output:

@@ -15,7 +15,7 @@ from ..dna import DNA
 from ..errors import PhyloLLMError, PhyloLLMWarning
 from ..probes import ProbeEmbeddings
 from ..progress import Progress
-from .encoders import EMPTY_ANSWER, make_encoder
+from .encoders import EMPTY_ANSWER, encoder_spec, make_encoder
 from .responses import AnswerStats, iter_answers, prompt_key
 
 #: Models embedded before each projection step (bounds memory; the result does not depend on it).
@@ -220,6 +220,19 @@ def extract(
         probes = ProbeEmbeddings(tuple(ids), np.concatenate(kept), {**settings, "probe_dim": probe_dim, "max_chars": max_chars,
                                                                      "prompt_keys": keys}, str(source))
     return Extraction(dna, stats, probes)
+
+
+def extract_like(source: str | Path, reference: ProbeEmbeddings, *, progress: bool = False) -> Extraction:
+    """Embed new models' answers exactly as ``reference``'s were: same encoder, characters, answer size,
+    seed, per-probe size and prompts (so they can be compared with, or placed among, its models)."""
+    settings = reference.settings
+    if not settings.get("prompt_keys") or "encoder" not in settings:
+        raise PhyloLLMError(f"{reference.source}: this cache does not record its prompts and encoder; give the new models as a cache")
+    encoder, max_chars = encoder_spec(settings["encoder"])
+    return extract(
+        source, encoder=encoder, max_chars=max_chars, answer_dim=int(settings["answer_dim"]), seed=int(settings["extraction_seed"]),
+        probe_dim=int(settings["probe_dim"]), prompt_keys=list(settings["prompt_keys"]), progress=progress,
+    )
 
 
 def project_probes(embedded: np.ndarray, probe_dim: int, seed: int) -> np.ndarray:
