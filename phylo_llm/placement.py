@@ -349,6 +349,7 @@ def place(
                 bar.update()
         share = same / replicates
     placed = insert_placements(tree, found)
+    resolved = [lineage.resolve(name) or name for name in flat.names] if lineage is not None else []
     rows = []
     for i, model in enumerate(new.ids):
         below = [flat.names[j] for j in np.flatnonzero(flat.below[found.edge[i]])]
@@ -365,27 +366,28 @@ def place(
             "nearest": "; ".join(f"{flat.names[j]} ({to_leaves[j]:.4g})" for j in order[:nearest]),
         }
         if lineage is not None:
-            row["documented"] = _documented(lineage, model, [flat.names[j] for j in order])
+            row["documented"] = _documented(lineage, model, [(resolved[j], flat.names[j]) for j in order])
         if share is not None:
             row["bootstrap_share"] = float(share[i])
         rows.append(row)
     return PlacementResult(placed, pd.DataFrame(rows), found)
 
 
-def _documented(lineage, model: str, by_distance: list[str]) -> str:
-    """The model's documented parents and children among the tree leaves, with their rank by tree distance."""
-    rank = {}
-    for position, name in enumerate(by_distance, start=1):
-        rank.setdefault(lineage.resolve(name) or name, (position, name))
+def _documented(lineage, model: str, by_distance: list[tuple[str, str]]) -> str:
+    """The model's documented parents and children among the tree leaves, with their rank by tree distance.
+
+    ``by_distance``: (lineage id, leaf name) of the tree leaves, nearest first.
+    """
     me = lineage.resolve(model)
     if me is None:
         return ""
-    edges = lineage.relations
-    found = []
-    for other, relation, role in [
-        *((p, r, "parent") for p, r in zip(edges.loc[edges["child"] == me, "parent"], edges.loc[edges["child"] == me, "relation"])),
-        *((c, r, "child") for c, r in zip(edges.loc[edges["parent"] == me, "child"], edges.loc[edges["parent"] == me, "relation"])),
-    ]:
-        if other in rank:
-            found.append((rank[other][0], f"{role} {rank[other][1]} ({relation}, tree rank {rank[other][0]})"))
-    return "; ".join(text for _, text in sorted(found))
+    rank: dict[str, tuple[int, str]] = {}
+    for position, (found, name) in enumerate(by_distance, start=1):
+        rank.setdefault(found, (position, name))
+    parents = lineage.parents(model)
+    children = lineage.relations[lineage.relations["parent"] == me]
+    relatives = [*(("parent", p, r) for p, r in zip(parents["parent"], parents["relation"])),
+                 *(("child", c, r) for c, r in zip(children["child"], children["relation"]))]
+    found = sorted((rank[other][0], f"{role} {rank[other][1]} ({relation}, tree rank {rank[other][0]})")
+                   for role, other, relation in relatives if other in rank)
+    return "; ".join(text for _, text in found)

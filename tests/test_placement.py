@@ -242,3 +242,22 @@ def test_placement_bootstrap_share_from_probe_caches(tmp_path):
     again = pl.place(twin, tree, backbone, replicates=10, seed=0)
     assert again.table["bootstrap_share"][0] == 1.0 and again.table["joins"][0] == leaf
     assert again.table["pendant_length"][0] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_documented_relatives_are_listed_with_their_tree_distance_rank():
+    sim = simulate(seed=0)
+    lineage = pl.load_lineage(Path(__file__).resolve().parents[1] / "data" / "demo")
+    model = "meta-llama/Llama-1-7B-Instruct"
+    backbone = sim.dna.subset([m for m in sim.dna.ids if m != model])
+    result = pl.place(sim.dna.subset([model]), build_tree(distance_matrix(backbone)), backbone, lineage=lineage)
+    placed = result.tree
+    me = next(t for t in placed.get_terminals() if t.name == model)
+    others = sorted((placed.distance(me, t), t.name) for t in placed.get_terminals() if t.name != model)
+    rank = {name: k for k, (_, name) in enumerate(others, start=1)}  # Biopython's tree distances
+    documented = result.table["documented"][0]
+    edges = sim.relations
+    expected = [("parent", p, r) for p, r in zip(edges["parent"][edges["child"] == model], edges["relation"][edges["child"] == model])]
+    expected += [("child", c, r) for c, r in zip(edges["child"][edges["parent"] == model], edges["relation"][edges["parent"] == model])]
+    assert len(expected) >= 3
+    for role, other, relation in expected:
+        assert f"{role} {other} ({relation}, tree rank {rank[other]})" in documented
