@@ -176,11 +176,12 @@ def bootstrap_support(
 
     if kind not in SUPPORT_KINDS:
         raise PhyloLLMError(f"unknown support {kind!r}; choose one of {', '.join(SUPPORT_KINDS)}")
-    reference = build_tree(probe_distances(probes, metric), method)
+    # Each distance matrix serves one tree: join in it rather than in a copy.
+    reference = build_tree(probe_distances(probes, metric), method, overwrite=True)
     weights = probe_resampling(probes.n_probes, replicates, seed)
     counter = SupportCounter(reference)
     with Progress(replicates, "bootstrap replicates", enabled=progress) as bar:
         for draw in weights:
-            counter.add(build_tree(probe_distances(probes, metric, draw), method))
+            counter.add(build_tree(probe_distances(probes, metric, draw), method, overwrite=True))
             bar.update()
     return Bootstrap(counter.annotated(kind), counter.fbp(), counter.tbe(), weights)
