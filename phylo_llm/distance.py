@@ -9,7 +9,7 @@ from scipy.spatial.distance import pdist, squareform
 
 from .dna import DNA, identical_groups
 from .errors import PhyloLLMError
-from .ids import positions
+from .ids import check_unique, positions
 from .memory import require_memory
 from .probes import ProbeEmbeddings
 
@@ -85,9 +85,7 @@ def validate_distances(ids: tuple[str, ...], values: np.ndarray, source: str) ->
         raise PhyloLLMError(f"{source}: no models found")
     if values.shape != (n, n):
         raise PhyloLLMError(f"{source}: expected a {n} x {n} matrix, got shape {values.shape}")
-    if len(set(ids)) != n:
-        dup = next(m for i, m in enumerate(ids) if m in ids[:i])
-        raise PhyloLLMError(f"{source}: duplicate model id {dup!r}")
+    check_unique(ids, source)
     checks = (
         (~np.isfinite(values), "is not finite"),
         (values < 0, "is negative"),

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import PhyloLLMError, PhyloLLMWarning
-from .ids import positions
+from .ids import check_unique, positions
 
 #: Metadata columns that describe how a DNA was made. DNA that differs in any of
 #: them lives in a different space and must not be compared with the rest.
@@ -93,11 +93,7 @@ def validate_vectors(ids: tuple[str, ...], vectors: np.ndarray, source: str) -> 
         )
     if vectors.shape[1] == 0:
         raise PhyloLLMError(f"{source}: the DNA vectors have no dimensions")
-    seen: dict[str, int] = {}
-    for row, model in enumerate(ids):
-        if model in seen:
-            raise PhyloLLMError(f"{source}: duplicate model id {model!r} (rows {seen[model] + 1} and {row + 1})")
-        seen[model] = row
+    check_unique(ids, source)
     bad = ~np.isfinite(vectors)
     if bad.any():
         row, dim = map(int, np.argwhere(bad)[0])

@@ -43,3 +43,14 @@ def positions(available, wanted, source: str, container: str):
     if missing:
         raise PhyloLLMError(f"{source}: model {missing[0]!r} is not in the {container}")
     return np.array([pos[m] for m in wanted], dtype=np.intp)
+
+
+def check_unique(ids, source: str) -> None:
+    """Raise :class:`~phylo_llm.errors.PhyloLLMError` naming the first repeated id and the two rows holding it."""
+    from .errors import PhyloLLMError
+
+    seen: dict[str, int] = {}
+    for row, model in enumerate(ids):
+        if model in seen:
+            raise PhyloLLMError(f"{source}: duplicate model id {model!r} (rows {seen[model] + 1} and {row + 1})")
+        seen[model] = row

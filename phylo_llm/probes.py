@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import PhyloLLMError
-from .ids import positions
+from .ids import check_unique, positions
 
 #: Settings that make two caches comparable; like :data:`phylo_llm.dna.SETTINGS_COLUMNS`.
 PROBE_SETTINGS: tuple[str, ...] = (
@@ -61,9 +61,7 @@ class ProbeEmbeddings:
         object.__setattr__(self, "ids", ids)
         if self.values.ndim != 3 or self.values.shape[0] != len(ids):
             raise PhyloLLMError(f"{self.source}: expected (models, probes, dimensions) for {len(ids)} models, got shape {self.values.shape}")
-        if len(set(ids)) != len(ids):
-            dup = next(m for i, m in enumerate(ids) if m in ids[:i])
-            raise PhyloLLMError(f"{self.source}: duplicate model id {dup!r}")
+        check_unique(ids, self.source)
 
     @property
     def n_models(self) -> int:
