@@ -26,7 +26,7 @@ from scipy.spatial.distance import pdist, squareform
 """
 
 CASES = {
-    "ours nj": "import phylo_llm as pl\nfrom phylo_llm.tree.nj import warm_up\nd = pl.distance_matrix(pl.DNA([f'm{{i:06d}}' for i in range(n)], x))\nwarm_up(n, d.values.dtype)\nt = time.perf_counter(); pl.build_tree(d, 'nj', overwrite=True)",
+    "ours nj": "import phylo_llm as pl\nfrom phylo_llm.tree._nj import warm_up\nd = pl.distance_matrix(pl.DNA([f'm{{i:06d}}' for i in range(n)], x))\nwarm_up(n, d.values.dtype)\nt = time.perf_counter(); pl.build_tree(d, 'nj', overwrite=True)",
     "anjl dynamic_nj": "import anjl\nc = pdist(x).astype(np.float32)\nanjl.dynamic_nj(squareform(pdist(x[:5])).astype(np.float32))\nt = time.perf_counter(); anjl.dynamic_nj(c, copy=False)",
     "anjl canonical_nj": "import anjl\nc = pdist(x).astype(np.float32)\nanjl.canonical_nj(squareform(pdist(x[:5])).astype(np.float32))\nt = time.perf_counter(); anjl.canonical_nj(c, copy=False)",
     "anjl rapid_nj": "import anjl\nc = pdist(x).astype(np.float32)\nanjl.rapid_nj(squareform(pdist(x[:5])).astype(np.float32))\nt = time.perf_counter(); anjl.rapid_nj(c, copy=False)",

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 import phylo_llm as pl
-from phylo_llm.extract.responses import iter_answers
+from phylo_llm.extract import iter_answers
 from phylo_llm.score import PairRanker, documented_pairs, parent_ranks
 
 

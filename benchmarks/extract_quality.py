@@ -19,9 +19,9 @@ import warnings
 import numpy as np
 
 import phylo_llm as pl
-from phylo_llm.extract.encoders import EMPTY_ANSWER, make_encoder
-from phylo_llm.extract.pipeline import _unit, project, prompt_set
-from phylo_llm.extract.responses import iter_answers
+from phylo_llm.extract import EMPTY_ANSWER, make_encoder
+from phylo_llm.extract._pipeline import _unit, project, prompt_set
+from phylo_llm.extract import iter_answers
 from phylo_llm.score import PairRanker, documented_pairs, parent_ranks
 
 

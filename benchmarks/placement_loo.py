@@ -21,18 +21,18 @@ import numpy as np
 
 from phylo_llm import load_lineage, load_probes, read_tree
 from phylo_llm.distance import probe_distances
-from phylo_llm.placement import insert_placements, place_distances
-from phylo_llm.score.pairs import documented_pairs
-from phylo_llm.support import tree_split_masks
+from phylo_llm.tree import insert_placements, place_distances
+from phylo_llm.score import documented_pairs
+from phylo_llm.tree import tree_split_masks
 from phylo_llm.tree import build_tree
-from phylo_llm.tree.topology import distances_from_point, flatten
+from phylo_llm.tree import distances_from_point, flatten
 
 FAMILY_LIKE = {"same_weights"}
 
 
 def neighbour_support(tree, ids) -> dict[str, float]:
     """Per leaf: the smallest support of the splits around it (its sibling clades and its parent's clade)."""
-    from phylo_llm.io.trees import iter_preorder
+    from phylo_llm.tree import iter_preorder
 
     parent = {id(c): up for up in iter_preorder(tree) for c in up.clades}
     out = {}

@@ -13,21 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ._deprecation import moved_names
 from .errors import PhyloLLMError, PhyloLLMWarning
 from .ids import check_unique, positions
-
-#: Metadata columns that describe how a DNA was made. DNA that differs in any of
-#: them lives in a different space and must not be compared with the rest.
-SETTINGS_COLUMNS: tuple[str, ...] = (
-    "probe_set",
-    "probe_count",
-    "prompt_fingerprint",
-    "encoder",
-    "answer_dim",
-    "dna_dim",
-    "extraction_seed",
-)
-
 
 @dataclass(frozen=True)
 class DNA:
@@ -135,36 +123,8 @@ def warn_identical(dna: DNA) -> None:
         )
 
 
-def settings_groups(metadata: pd.DataFrame) -> pd.DataFrame:
-    """Count models per combination of extraction settings (columns in :data:`SETTINGS_COLUMNS`)."""
-    cols = [c for c in SETTINGS_COLUMNS if c in metadata.columns]
-    if not cols:
-        return pd.DataFrame({"models": [len(metadata)]})
-    keys = metadata[cols].astype("string").fillna("?")
-    return keys.value_counts(sort=True).rename("models").reset_index()
-
-
-def check_settings(dna: DNA, allow_mixed: bool = False) -> None:
-    """Refuse DNA made with different extraction settings, unless ``allow_mixed``.
-
-    Distances between DNA from different probe sets, encoders or dimensions
-    are meaningless, so mixing them is an error by default.
-    """
-    groups = settings_groups(dna.metadata)
-    if len(groups) <= 1:
-        return
-    cols = [c for c in groups.columns if c != "models"]
-    described = "; ".join(
-        ", ".join(f"{c}={row[c]}" for c in cols) + f" ({row['models']} models, e.g. {_example(dna, row, cols)})"
-        for _, row in groups.iterrows()
-    )
-    message = f"{dna.source}: DNA made with {len(groups)} different extraction settings: {described}"
-    if not allow_mixed:
-        raise PhyloLLMError(message + "; pass --allow-mixed (allow_mixed=True) to use them together")
-    warnings.warn(message, PhyloLLMWarning, stacklevel=2)
-
-
-def _example(dna: DNA, row: pd.Series, cols: list[str]) -> str:
-    keys = dna.metadata[cols].astype("string").fillna("?")
-    match = (keys == row[cols].astype("string")).all(axis=1)
-    return str(keys.index[match.to_numpy()][0])
+__getattr__ = moved_names(__name__, {
+    "SETTINGS_COLUMNS": "phylo_llm.settings:DNA_SETTINGS",
+    "check_settings": "phylo_llm.settings:check_settings",
+    "settings_groups": "phylo_llm.settings:settings_groups",
+})

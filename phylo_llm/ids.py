@@ -1,6 +1,45 @@
-"""The one place that decides what a model id is, and when two ids name the same model."""
+"""The one place that decides what a model id is, and when two ids name the same model.
+
+The rule: an id names the model with exactly that id. Looking an id up in
+the lineage knowledge base, an id that is not there exactly matches the one
+with the same key (:func:`model_key`: case-insensitive, surrounding white
+space ignored, ``Org_Model`` for ``Org/Model``, the published folder form) —
+unless another id in the same data names that model exactly: then the two
+are two models (an API endpoint ``qwen/qwen3-14b`` beside the hub weights
+``Qwen/Qwen3-14B``, as in the published rand set), and only the exact one
+takes the lineage's facts (:meth:`phylo_llm.lineage.Lineage.resolve_all`).
+Every container of models (DNA, distance matrices, probe caches, trees)
+refuses an id given twice.
+
+Examples
+--------
+>>> from phylo_llm.ids import model_key
+>>> model_key("Qwen/Qwen2.5-7B") == model_key("qwen_qwen2.5-7b")
+True
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from .errors import PhyloLLMError
+
+
+def model_key(model: str) -> str:
+    """The key under which ``model`` is the same model as another id.
+
+    Lower case, stripped, the first ``/`` written as ``_`` (the published
+    folder form): ``Qwen/Qwen2.5-7B``, ``qwen/qwen2.5-7b`` and
+    ``Qwen_Qwen2.5-7B`` share a key.
+
+    Examples
+    --------
+    >>> model_key(" Meta-Llama/Llama-3-8B ")
+    'meta-llama_llama-3-8b'
+    """
+    return str(model).strip().lower().replace("/", "_", 1)
 
 
 def published_model_id(model_name: str | None, folder: str) -> str:
@@ -10,6 +49,13 @@ def published_model_id(model_name: str | None, folder: str) -> str:
     checkpoints have a filesystem path there, of which the last component is
     the name. Without a summary the folder name is used, its first ``_``
     turned back into ``/`` (``Qwen_Qwen2.5-7B`` -> ``Qwen/Qwen2.5-7B``).
+
+    Examples
+    --------
+    >>> published_model_id(None, "Qwen_Qwen2.5-7B")
+    'Qwen/Qwen2.5-7B'
+    >>> published_model_id("/ckpt/runs/my-model", "x")
+    'my-model'
     """
     if model_name:
         name = str(model_name).rstrip("/")
@@ -19,38 +65,47 @@ def published_model_id(model_name: str | None, folder: str) -> str:
     return folder.replace("_", "/", 1) if "_" in folder else folder
 
 
-def match_keys(model: str) -> tuple[str, str]:
-    """Keys under which ``model`` matches another id: case-insensitive, and in folder form (``/`` as ``_``).
-
-    ``Qwen/Qwen2.5-7B``, ``qwen/qwen2.5-7b`` and ``Qwen_Qwen2.5-7B`` share a key.
-    """
-    lower = model.strip().lower()
-    return lower, lower.replace("/", "_")
-
-
-def positions(available, wanted, source: str, container: str):
+def positions(available: Sequence[str], wanted: Iterable[str], source: str, container: str) -> np.ndarray:
     """Row numbers of the ``wanted`` ids among ``available``, in the wanted order (for ``subset``).
 
     Raises :class:`~phylo_llm.errors.PhyloLLMError` naming the first id that
     is not there, e.g. "model 'x' is not in the DNA".
     """
-    import numpy as np
-
-    from .errors import PhyloLLMError
-
     pos = {m: i for i, m in enumerate(available)}
+    wanted = list(wanted)
     missing = [m for m in wanted if m not in pos]
     if missing:
         raise PhyloLLMError(f"{source}: model {missing[0]!r} is not in the {container}")
     return np.array([pos[m] for m in wanted], dtype=np.intp)
 
 
-def check_unique(ids, source: str) -> None:
-    """Raise :class:`~phylo_llm.errors.PhyloLLMError` naming the first repeated id and the two rows holding it."""
-    from .errors import PhyloLLMError
+def check_unique(ids: Iterable[str], source: str) -> None:
+    """Refuse an id given twice, naming it and the two rows holding it.
 
+    Examples
+    --------
+    >>> check_unique(["org/a", "org/b", "org/a"], "x.csv")
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: x.csv: duplicate model id 'org/a' (rows 1 and 3)
+    """
     seen: dict[str, int] = {}
     for row, model in enumerate(ids):
         if model in seen:
             raise PhyloLLMError(f"{source}: duplicate model id {model!r} (rows {seen[model] + 1} and {row + 1})")
         seen[model] = row
+
+
+def find_model(model: str, ids: Sequence[str], source: str = "the data") -> int | None:
+    """Row of ``model`` among ``ids``: the exact id, else the only one with the same :func:`model_key`.
+
+    ``None`` when absent; two ids with the key (and neither exact) are ambiguous, an error naming both.
+    """
+    for row, candidate in enumerate(ids):
+        if candidate == model:
+            return row
+    key = model_key(model)
+    rows = [row for row, candidate in enumerate(ids) if model_key(candidate) == key]
+    if len(rows) > 1:
+        raise PhyloLLMError(f"{source}: {model!r} could be {ids[rows[0]]!r} or {ids[rows[1]]!r}; give the exact id")
+    return rows[0] if rows else None

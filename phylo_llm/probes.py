@@ -20,20 +20,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._deprecation import moved_names
 from .errors import PhyloLLMError
 from .ids import check_unique, positions
-
-#: Settings that make two caches comparable; like :data:`phylo_llm.dna.SETTINGS_COLUMNS`.
-PROBE_SETTINGS: tuple[str, ...] = (
-    "probe_set",
-    "probe_count",
-    "prompt_fingerprint",
-    "encoder",
-    "answer_dim",
-    "probe_dim",
-    "extraction_seed",
-)
-
 
 @dataclass(frozen=True)
 class ProbeEmbeddings:
@@ -46,7 +35,7 @@ class ProbeEmbeddings:
     values : numpy.ndarray
         ``(n, P, k)`` float16 or float32, possibly a read-only memory map.
     settings : dict
-        How the embeddings were made (:data:`PROBE_SETTINGS`).
+        How the embeddings were made (:data:`phylo_llm.settings.PROBE_SETTINGS`).
     source : str
         Where they came from, for messages.
     """
@@ -94,11 +83,7 @@ class ProbeEmbeddings:
         return blocks.reshape(self.n_models, -1)
 
 
-def check_comparable(a: ProbeEmbeddings, b: ProbeEmbeddings) -> None:
-    """Refuse two caches made with different settings (their embeddings live in different spaces)."""
-    for key in PROBE_SETTINGS:
-        if a.settings.get(key) != b.settings.get(key):
-            raise PhyloLLMError(
-                f"{b.source}: made with {key}={b.settings.get(key)!r}, but {a.source} has {key}={a.settings.get(key)!r}: "
-                "extract both with the same settings"
-            )
+__getattr__ = moved_names(__name__, {
+    "PROBE_SETTINGS": "phylo_llm.settings:PROBE_SETTINGS",
+    "check_comparable": "phylo_llm.settings:check_comparable",
+})

@@ -16,11 +16,13 @@ default ``noise=0.45`` simulated copies sit at 0.39 too (mean over seeds 0-2).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from Bio.Phylo.BaseTree import Clade, Tree
 
+from . import io
 from .dna import DNA
 from .probes import ProbeEmbeddings
 

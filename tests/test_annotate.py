@@ -9,8 +9,8 @@ import pytest
 from ete3 import Tree as EteTree
 
 import phylo_llm as pl
-from phylo_llm.annotate import annotate_tree, leaf_table
-from phylo_llm.io.trees import parse_tree
+from phylo_llm.tree import annotate_tree, leaf_table
+from phylo_llm.io import parse_tree
 from phylo_llm.lineage import load_lineage
 from tests.conftest import DEMO, run_cli
 
@@ -126,7 +126,7 @@ def test_annotated_rooted_tree_of_the_paper_set(shared):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pl.PhyloLLMWarning)
         dna = pl.load_dna(shared / "llm-dna-web/dna-out/squad_cqa_hs_wg_arc_mmlu")
-    from phylo_llm.root import mad_root
+    from phylo_llm.tree import mad_root
 
     tree, _ = mad_root(pl.build_tree(pl.distance_matrix(dna)))
     annotated, coverage = annotate_tree(tree, load_lineage())

@@ -67,7 +67,7 @@ def test_invalid_matrices_are_refused(values, message):
 def test_blas_float32_distances_equal_scipy_to_float32_precision(metric):
     from scipy.spatial.distance import pdist, squareform
 
-    from phylo_llm.distance import BLOCK, blas_distances
+    from phylo_llm.distance._compute import BLOCK, blas_distances
 
     rng = np.random.default_rng(3)
     x = rng.normal(size=(BLOCK + 300, 24)) + 7.0  # offset: large norms, where |x|^2 + |y|^2 - 2xy cancels
@@ -82,7 +82,7 @@ def test_blas_float32_distances_equal_scipy_to_float32_precision(metric):
 
 
 def test_large_sets_get_float32_matrices(monkeypatch):
-    import phylo_llm.distance as distance
+    import phylo_llm.distance._compute as distance
 
     ids, x = random_dna_matrix(50, d=8, seed=2)
     assert pl.distance_matrix(pl.DNA(ids, x)).values.dtype == np.float64

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import phylo_llm as pl
-from phylo_llm.io.published import read_published
+from phylo_llm.io._published import read_published
 
 IDS = ["meta-llama/Llama-2-7b", "Qwen/Qwen2.5-7B", "mistralai/Mistral-7B-v0.1", "google/gemma-2b"]
 X = np.arange(16, dtype=float).reshape(4, 4) / 7.0 - 1.0

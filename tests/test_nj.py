@@ -8,7 +8,7 @@ from Bio.Phylo.TreeConstruction import DistanceMatrix as BioDistanceMatrix
 from Bio.Phylo.TreeConstruction import DistanceTreeConstructor
 
 import phylo_llm as pl
-from phylo_llm.io.trees import to_newick
+from phylo_llm.io import to_newick
 from tests.conftest import random_dna_matrix, split_lengths, unrooted_rf
 
 
@@ -114,17 +114,17 @@ def tie_heavy_matrices():
 
 @pytest.mark.parametrize("name,values", list(tie_heavy_matrices()), ids=lambda v: v if isinstance(v, str) else "")
 def test_pruned_search_never_changes_the_result(name, values):
-    from phylo_llm.tree.nj import nj_merges
+    from phylo_llm.tree._nj import nj_merges
 
-    pruned = nj_merges(values, clamp=False)
-    exhaustive = nj_merges(values, clamp=False, prune=False)
+    pruned = nj_merges(values, clamp=False, engine="compiled")
+    exhaustive = nj_merges(values, clamp=False, prune=False, engine="compiled")
     assert pruned.children == exhaustive.children
     assert pruned.lengths == exhaustive.lengths  # bit for bit: the same arithmetic, fewer rows scanned
     assert pruned.root_children == exhaustive.root_children and pruned.root_lengths == exhaustive.root_lengths
 
 
 def test_pruning_scans_few_rows():
-    from phylo_llm.tree.nj import rows_scanned
+    from phylo_llm.tree._nj import rows_scanned
 
     ids, x = random_dna_matrix(300, d=16, seed=1)
     values = pl.distance_matrix(pl.DNA(ids, x)).values
@@ -132,12 +132,12 @@ def test_pruning_scans_few_rows():
 
 
 def test_a_build_too_big_for_the_machine_is_refused_before_it_starts(monkeypatch):
-    import phylo_llm.tree as tree_module
+    import phylo_llm.tree._build as tree_module
 
     dm = pl.DistanceMatrix(["a", "b", "c"], np.array([[0, 1, 2], [1, 0, 3], [2, 3, 0]], dtype=float))
     assert tree_module.memory_needed(20_000) == 8 * 20_000**2  # a float64 working copy: 3.2 GB for 20,000 models
     assert tree_module.memory_needed(20_000, itemsize=4, copies=0) == 0  # float32, joined in place
-    import phylo_llm.memory as memory
+    import phylo_llm._memory as memory
 
     monkeypatch.setattr(memory, "available_memory", lambda: 10)  # bytes
     with pytest.raises(pl.PhyloLLMError, match=r"a nj tree of 3 models needs about .* GiB .* available"):
@@ -148,31 +148,33 @@ def test_a_build_too_big_for_the_machine_is_refused_before_it_starts(monkeypatch
 
 @pytest.mark.parametrize("name,values", list(tie_heavy_matrices())[:8], ids=lambda v: v if isinstance(v, str) else "")
 def test_float32_pruned_search_never_changes_the_result(name, values, monkeypatch):
-    import phylo_llm.tree.nj as nj
-    from phylo_llm.tree.nj import nj_merges
+    import phylo_llm.tree._nj_kernel as kernel
+    from phylo_llm.tree._nj import nj_merges
 
-    monkeypatch.setattr(nj, "THREADS_FROM", 0)  # the threaded kernel
+    monkeypatch.setattr(kernel, "THREADS_FROM", 0)  # the threaded kernel
     single = values.astype(np.float32)
-    pruned = nj_merges(single, clamp=False)
-    exhaustive = nj_merges(single, clamp=False, prune=False)
+    pruned = nj_merges(single, clamp=False, engine="compiled")
+    exhaustive = nj_merges(single, clamp=False, prune=False, engine="compiled")
     assert pruned.children == exhaustive.children and pruned.lengths == exhaustive.lengths
 
 
 def test_the_thread_count_does_not_change_the_result(monkeypatch):
     import numba
 
-    import phylo_llm.tree.nj as nj
+    import phylo_llm.tree._nj as nj
 
     ids, x = random_dna_matrix(700, d=8, seed=4)
     values = pl.distance_matrix(pl.DNA(ids, np.round(x, 1))).values  # rounded: many ties
+    import phylo_llm.tree._nj_kernel as kernel
+
     serial = nj.nj_merges(values)  # below THREADS_FROM: the loop compiled without threads
-    monkeypatch.setattr(nj, "THREADS_FROM", 0)
+    monkeypatch.setattr(kernel, "THREADS_FROM", 0)
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        one = nj.nj_merges(values)
+        one = nj.nj_merges(values, engine="compiled")
         numba.set_num_threads(max(before, 2))
-        many = nj.nj_merges(values)
+        many = nj.nj_merges(values, engine="compiled")
     finally:
         numba.set_num_threads(before)
     for other in (one, many):
@@ -205,7 +207,7 @@ def test_same_splits_as_anjl_canonical_nj_on_larger_float32_cases():
     anjl = pytest.importorskip("anjl")
     from scipy.spatial.distance import pdist, squareform
 
-    from phylo_llm.tree.nj import nj_merges
+    from phylo_llm.tree._nj import nj_merges
 
     for seed, n in ((0, 600), (1, 900)):
         x = np.random.default_rng(seed).normal(size=(n, 64))
@@ -225,7 +227,7 @@ def test_same_splits_as_anjl_canonical_nj_on_larger_float32_cases():
 
 
 def test_too_many_models_for_the_distance_matrix_is_one_line_and_writes_nothing(monkeypatch, tmp_path, capsys):
-    import phylo_llm.memory as memory
+    import phylo_llm._memory as memory
     from phylo_llm.cli import main
     from tests.conftest import DEMO
 
@@ -234,3 +236,18 @@ def test_too_many_models_for_the_distance_matrix_is_one_line_and_writes_nothing(
     err = capsys.readouterr().err.strip()
     assert "distance matrix of 70 models needs about" in err and "phylo-llm place" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "t.nwk").exists()
+
+
+@pytest.mark.parametrize("name,values", list(tie_heavy_matrices()), ids=lambda v: v if isinstance(v, str) else "")
+def test_numpy_loop_equals_the_compiled_kernel(name, values):
+    """Small trees skip numba: the NumPy loop must give the kernel's joins and lengths bit for bit (ties included)."""
+    from phylo_llm.tree._nj import nj_merges
+
+    fast_start = nj_merges(values, engine="numpy")
+    compiled = nj_merges(values, engine="compiled")
+    assert fast_start.children == compiled.children
+    assert fast_start.lengths == compiled.lengths
+    assert fast_start.root_children == compiled.root_children and fast_start.root_lengths == compiled.root_lengths
+    # float32 input: both keep the matrix in float32 and round each update the same way
+    single = values.astype(np.float32)
+    assert nj_merges(single, engine="numpy").children == nj_merges(single, engine="compiled").children

@@ -21,10 +21,10 @@ import phylo_llm as pl
 from phylo_llm.cli import main
 from phylo_llm.distance import distance_matrix, probe_distances
 from phylo_llm.io import parse_tree, to_newick
-from phylo_llm.io.trees import iter_preorder
-from phylo_llm.placement import insert_placements, place_distances
+from phylo_llm.tree import iter_preorder
+from phylo_llm.tree import insert_placements, place_distances
 from phylo_llm.simulate import simulate
-from phylo_llm.support import tree_split_masks
+from phylo_llm.tree import tree_split_masks
 from phylo_llm.tree import build_tree
 
 
@@ -126,7 +126,7 @@ def test_leave_one_out_returns_to_well_supported_edges(local):
             pruned.prune(leaf.name)
             keep = [n for n in dist.ids if n != leaf.name]
             row = dist.values[dist.ids.index(leaf.name)][[dist.ids.index(n) for n in keep]]
-            back = insert_placements(pruned, place_distances(pruned, [leaf.name], row[None], keep, nearest=local))
+            back = insert_placements(pruned, place_distances(pruned, [leaf.name], row[None], keep, local=local))
             same = {m.tobytes() for m in tree_split_masks(back, names)[1]} == reference
             overall.append(same)
             if min(supports, default=1.0) >= 0.7:
@@ -171,7 +171,7 @@ def test_same_edge_as_apples_in_the_large_majority(tmp_path, local):
         if number is not None:
             edge_leaves[int(number)] = frozenset(t.name.replace("|", "/") for t in clade.get_terminals())
     apples = {p["n"][0].replace("|", "/"): (edge_leaves[int(p["p"][0][0])], p["p"][0]) for p in jplace["placements"]}
-    ours = place_distances(tree, queries, rows, names, nearest=local)
+    ours = place_distances(tree, queries, rows, names, local=local)
     clades = list(iter_preorder(tree))
     everything = frozenset(names)
     same = 0

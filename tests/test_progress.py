@@ -6,7 +6,7 @@ import numpy as np
 
 import phylo_llm as pl
 from phylo_llm.progress import Progress
-from phylo_llm.tree.nj import nj_merges
+from phylo_llm.tree._nj import nj_merges
 from tests.conftest import random_dna_matrix
 
 
@@ -36,20 +36,20 @@ def test_disabled_bar_is_silent(capsys):
 def test_nj_with_progress_gives_the_same_tree():
     ids, x = random_dna_matrix(200, seed=9)
     values = pl.distance_matrix(pl.DNA(ids, x)).values
-    a, b = nj_merges(values, progress=True), nj_merges(values)
+    a, b = nj_merges(values, progress=True, engine="compiled"), nj_merges(values, engine="compiled")
     assert a.children == b.children and a.lengths == b.lengths
     assert np.isfinite(np.array(a.lengths)).all()
 
 
 def test_upgma_with_progress_reports_and_gives_the_same_tree(monkeypatch, capsys):
     from phylo_llm import progress as progress_module
-    from phylo_llm.tree.linkage import linkage_table
+    from phylo_llm.tree._linkage import linkage_table
 
     ids, x = random_dna_matrix(300, seed=10)
     values = pl.distance_matrix(pl.DNA(ids, x)).values
     seen = []
     original = progress_module.Progress.update_to
     monkeypatch.setattr(progress_module.Progress, "update_to", lambda self, done: (seen.append(done), original(self, done))[1])
-    a, b = linkage_table(values, "upgma", progress=True), linkage_table(values, "upgma")
+    a, b = linkage_table(values, "upgma", progress=True, engine="compiled"), linkage_table(values, "upgma", engine="compiled")
     assert np.array_equal(a, b)
     assert seen[:3] == [0, 64, 128] and max(seen) <= 299

@@ -11,7 +11,7 @@ from Bio.Phylo.TreeConstruction import DistanceMatrix as BioDistanceMatrix
 from Bio.Phylo.TreeConstruction import DistanceTreeConstructor
 
 import phylo_llm as pl
-from phylo_llm.io.trees import to_newick
+from phylo_llm.io import to_newick
 from tests.conftest import split_lengths, unrooted_rf
 
 PAPER = "llm-dna-web/dna-out/squad_cqa_hs_wg_arc_mmlu"
@@ -77,8 +77,8 @@ def test_nj_matches_biopython_on_real_distances(paper):
 
 def test_pruned_nj_equals_exhaustive_on_the_rand_set(rand):
     # 1,576 models with 19 groups of identical DNA: many exact ties.
-    from phylo_llm.tree.nj import nj_merges
+    from phylo_llm.tree._nj import nj_merges
 
     values = pl.distance_matrix(rand).values
-    pruned, exhaustive = nj_merges(values), nj_merges(values, prune=False)
+    pruned, exhaustive = nj_merges(values, engine="compiled"), nj_merges(values, prune=False, engine="compiled")
     assert pruned.children == exhaustive.children and pruned.lengths == exhaustive.lengths

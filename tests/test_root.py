@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import phylo_llm as pl
-from phylo_llm.io.ete import to_ete
-from phylo_llm.io.trees import parse_tree, to_newick
-from phylo_llm.root import mad_root, midpoint_root, outgroup_root, root_tree
+from phylo_llm.tree import to_ete
+from phylo_llm.io import parse_tree, to_newick
+from phylo_llm.tree import mad_root, midpoint_root, outgroup_root, root_tree
 from tests.conftest import random_dna_matrix, unrooted_rf
 
 
@@ -88,7 +88,7 @@ def test_mad_value_and_optimum_against_the_definition():
     rooted, mad = mad_root(tree)
     assert mad == pytest.approx(mad_by_definition(rooted), rel=1e-9)
     # No other root position on a fine grid over every branch does better.
-    from phylo_llm.root import _rooted_on_branch
+    from phylo_llm.tree._root import _rooted_on_branch
 
     n_nodes = len(list(to_ete(tree).traverse()))
     for k in range(1, n_nodes):

@@ -11,12 +11,12 @@ from ete3 import Tree as EteTree
 from sklearn.metrics import roc_auc_score
 
 import phylo_llm as pl
-from phylo_llm.io.trees import parse_tree, to_newick
+from phylo_llm.io import parse_tree, to_newick
 from phylo_llm.lineage import load_lineage
 from phylo_llm.score import PairRanker, candidates, parent_ranks, relatives, score
-from phylo_llm.score.taxonomy import cut_clusters, monophyly, robinson_foulds, taxonomy_splits, tree_splits
+from phylo_llm.score._taxonomy import cut_clusters, monophyly, robinson_foulds, taxonomy_splits, tree_splits
 from phylo_llm.simulate import simulate
-from phylo_llm.tree.topology import flatten, patristic_matrix
+from phylo_llm.tree import flatten, patristic_matrix
 from tests.conftest import DEMO, random_dna_matrix, run_cli
 
 
@@ -113,8 +113,8 @@ def test_patristic_matrix_matches_biopython():
 
 
 def test_distances_from_a_point_on_a_branch_match_biopython():
-    from phylo_llm.io.trees import iter_preorder
-    from phylo_llm.tree.topology import distances_from_point
+    from phylo_llm.tree import iter_preorder
+    from phylo_llm.tree import distances_from_point
 
     ids, x = random_dna_matrix(15, seed=3)
     tree = pl.build_tree(pl.distance_matrix(pl.DNA(ids, x)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import phylo_llm as pl
-from phylo_llm.io.trees import to_newick
+from phylo_llm.io import to_newick
 from phylo_llm.simulate import simulate
 from tests.conftest import ete_tree
 

@@ -10,7 +10,7 @@ from Bio import Phylo
 from Bio.Phylo.BaseTree import Clade, Tree
 
 import phylo_llm as pl
-from phylo_llm.io.trees import to_newick
+from phylo_llm.io import to_newick
 
 
 def walk(tree):

@@ -14,16 +14,12 @@ from pathlib import Path
 from ..distance import distance_matrix
 from ..dna import DNA
 from ..errors import PhyloLLMError, PhyloLLMWarning
-from ..io import load_dna
-from ..io.atomic import atomic_output
-from ..io.published import is_published_layout
-from ..io.trees import iter_leaves
+from ..io import atomic_output, is_published_layout, load_dna
 from ..lineage import Lineage
-from ..root import mad_root
-from ..tree import build_tree
-from .panels import dimension_ablation, distance_heatmap, dna_map, encoder_ablation, evolutionary_speed, roc_figure
-from .style import save
-from .tree_plot import draw_tree
+from ..tree import build_tree, iter_leaves, mad_root
+from ._panels import dimension_ablation, distance_heatmap, dna_map, encoder_ablation, evolutionary_speed, roc_figure
+from ._style import save
+from ._tree_plot import draw_tree
 
 __all__ = [
     "make_figures", "draw_tree", "dna_map", "distance_heatmap", "roc_figure", "dimension_ablation",
@@ -43,8 +39,9 @@ def make_figures(source: str | Path, lineage: Lineage, out: str | Path, *, seed:
     """
     source = Path(source)
     dna = _quiet(load_dna, source, allow_mixed=allow_mixed)
-    info = {m: lineage.info(m) for m in dna.ids}
-    say(lineage.coverage(dna.ids).summary())
+    known = lineage.among(dna.ids)
+    info = {m: known.info(m) for m in dna.ids}
+    say(known.coverage().summary())
     dist = distance_matrix(dna)
     tree, mad = mad_root(build_tree(dist, "nj"))
     numbers: dict = {"models": dna.n_models, "dimensions": dna.dim, "tree": "neighbour joining, Euclidean, MAD-rooted", "mad": mad}

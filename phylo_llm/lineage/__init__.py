@@ -14,6 +14,6 @@ ancestors) with model ids matched case-insensitively and across the
 published folder-name form.
 """
 
-from .knowledge import RELATION_TYPES, Coverage, Lineage, load_lineage
+from ._knowledge import BUILTIN, PSEUDO_FAMILIES, RELATION_TYPES, Coverage, Lineage, LineageView, load_lineage, real_family
 
-__all__ = ["RELATION_TYPES", "Coverage", "Lineage", "load_lineage"]
+__all__ = ["BUILTIN", "PSEUDO_FAMILIES", "RELATION_TYPES", "Coverage", "Lineage", "LineageView", "load_lineage", "real_family"]

@@ -1,8 +1,11 @@
 """Scoring DNA distances and trees against documented lineage, with chance baselines."""
 
-from .pairs import PairRanker, documented_pairs, parent_ranks, retrieval_summary
-from .relatives import candidates, relatives
-from .report import score
-from .text import format_report
+from ._pairs import PairRanker, condensed_index, documented_pairs, parent_ranks, quantiles, retrieval_summary
+from ._relatives import Relatedness, candidates, relatives
+from ._report import score
+from ._text import format_report
 
-__all__ = ["candidates", "relatives", "PairRanker", "documented_pairs", "format_report", "parent_ranks", "retrieval_summary", "score"]
+__all__ = [
+    "PairRanker", "Relatedness", "candidates", "condensed_index", "documented_pairs", "format_report", "parent_ranks",
+    "quantiles", "relatives", "retrieval_summary", "score",
+]

@@ -1,0 +1,119 @@
+"""The ``phylo-llm`` command: one parser, one module per command, every failure one line.
+
+Each command module (``_tree``, ``_place``, ...) has ``NAME``, ``HELP``,
+``arguments(parser)`` and ``run(args)``; ``arguments`` imports nothing heavy
+(the parser is built on every start), ``run`` loads what it calls. Errors in
+the input (:class:`~phylo_llm.errors.PhyloLLMError`), in files (``OSError``:
+a full disk, a folder for a file) and memory exhaustion become one line on
+standard error and exit code 2; ``SIGINT``, ``SIGTERM`` and ``SIGHUP`` stop the
+command with nothing half-written (exit 128 + signal).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import signal
+import sys
+import warnings
+
+from .._version import __version__
+from ..errors import PhyloLLMError
+from ._options import PROG
+
+#: The commands, in the order ``--help`` lists them.
+COMMANDS: tuple[str, ...] = (
+    "tree", "annotate", "extract", "place", "score", "relatives", "candidates", "figures", "distances", "import", "simulate",
+)
+
+EXAMPLES = """examples:
+  phylo-llm tree data/demo/dna.parquet -o tree.nwk
+  phylo-llm tree dna.parquet -o tree.nwk --method upgma --metric cosine
+  phylo-llm import dna-web/dna-out/squad_cqa_hs_wg_arc_mmlu -o paper.parquet
+  phylo-llm tree paper.parquet -o paper.nhx --root mad --annotate
+  phylo-llm annotate paper.nwk -o paper.nhx --root-by architecture=encoder_decoder --csv leaves.csv
+  phylo-llm distances paper.parquet -o paper.phy
+  phylo-llm extract dna-web/dna-out/rand -o rand-dna.parquet --cache rand.probes
+  phylo-llm tree rand.probes -o rand-support.nwk --bootstrap 100 --support tbe
+  phylo-llm place new-model.probes --tree rand-support.nwk --dna rand.probes --csv placed.csv -o placed.nwk
+  phylo-llm simulate -o data/demo --seed 0
+"""
+
+
+def command_module(name: str):
+    """The module implementing command ``name``."""
+    return importlib.import_module(f"phylo_llm.cli._{name.replace('-', '_')}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Phylogenetics of large language models from their DNA.", epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        module = command_module(name if name != "import" else "import_")
+        sub = commands.add_parser(
+            name, help=module.HELP, description=module.HELP, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
+        module.arguments(sub)
+        sub.set_defaults(run=module.run)
+    return parser
+
+
+class _Stopped(BaseException):
+    """Raised by the signal handlers: unwinds like KeyboardInterrupt, so every ``finally`` runs."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+
+
+def _stop(signum, frame) -> None:
+    raise _Stopped(signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return 2
+    previous = {s: signal.signal(s, _stop) for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None}
+    warnings.showwarning = _one_line_warning
+    try:
+        args.run(args)
+    except PhyloLLMError as exc:
+        return _fail(str(exc))
+    except BrokenPipeError:
+        # The reader of stdout went away (e.g. `| head`): not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as exc:
+        # Files the command writes or reads (full disk, permission, a folder for a file, a vanished input).
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        return _fail(f"{where}{exc.strerror or exc}")
+    except MemoryError:
+        return _fail("out of memory; use a subset, or place the other models into a backbone tree (phylo-llm place)")
+    except RecursionError:
+        return _fail("the input is nested too deeply to process")
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except _Stopped as stopped:
+        print(f"{PROG}: stopped by signal {signal.Signals(stopped.signum).name}", file=sys.stderr)
+        return 128 + stopped.signum
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return 0
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
+    return 2
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"{PROG}: warning: {' '.join(str(message).split())}", file=sys.stderr)

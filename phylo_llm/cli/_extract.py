@@ -1,0 +1,65 @@
+"""``phylo-llm extract``: DNA (and the per-probe cache) from models' raw answers, or DNA re-made from a cache."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from .. import io
+from ..errors import PhyloLLMError
+from ._options import PROG, add_quiet, add_seed, integer, say, show_progress
+
+NAME = "extract"
+HELP = "compute DNA from models' raw answers (RepTrace: embed, concatenate, project)"
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", metavar="RESPONSES",
+                        help="folder of model folders with responses.json(.gz), a JSONL of {model, prompt, response}, or a probe cache")
+    parser.add_argument("-o", "--output", required=True, help="DNA file (.parquet canonical; .csv, .tsv, .npz)")
+    parser.add_argument("--encoder", default="hashing", help="'hashing' (built in, default) or 'st:<local sentence-transformers model>'")
+    parser.add_argument("--dim", type=integer(1, 65_536), default=2048,
+                        help="DNA dimension (default: 2048; 128 is the paper's, and loses ranking detail)")
+    parser.add_argument("--answer-dim", type=integer(1, 65_536), default=1024, help="per-answer embedding size, hashing encoder (default: 1024)")
+    parser.add_argument("--max-chars", type=integer(0, 10_000_000, zero_means="0 = all"), default=300,
+                        help="embed only the first N characters of each answer; 0 = all (default: 300)")
+    add_seed(parser, "the shared random projection")
+    parser.add_argument("--allow-missing", action="store_true", help="keep models lacking some prompts (missing answers count as empty)")
+    parser.add_argument("--cache", metavar="FILE", help="also write the per-probe embeddings (for --bootstrap, place, re-extraction)")
+    parser.add_argument("--cache-dim", type=integer(1, 4096), default=128, help="per-probe embedding size in the cache (default: 128)")
+    parser.add_argument("--cache-dtype", choices=("float16", "float32"), default="float16", help="(default: float16)")
+    add_quiet(parser)
+
+
+def run(args: argparse.Namespace) -> None:
+    from .. import extract  # loaded when the command runs, not at start-up
+
+    start = time.perf_counter()
+    plan = io.OutputPlan(inputs=[args.input])
+    plan.add(args.output)
+    plan.add(args.cache, "--cache")
+    if io.is_probe_cache(args.input):  # re-extraction: no answer is embedded again
+        if args.cache:
+            raise PhyloLLMError(f"{args.input} is already a probe cache; --cache is for extraction from answers")
+        dna = extract.dna_from_probes(io.load_probes(args.input), dim=args.dim, seed=args.seed)
+        with plan:
+            io.save_dna(dna, args.output)
+        say(args, f"{dna.n_models} models -> {dna.dim}-d DNA from the probe cache, {time.perf_counter() - start:.1f} s -> {args.output}")
+        return
+    result = extract.extract(
+        args.input, encoder=args.encoder, answer_dim=args.answer_dim, dim=args.dim, seed=args.seed,
+        max_chars=args.max_chars or None, allow_missing=args.allow_missing, probe_dim=args.cache_dim if args.cache else None,
+        progress=show_progress(args),
+    )
+    dna, stats = result.dna, result.stats
+    with plan:
+        if args.cache:
+            io.save_probes(result.probes, args.cache, args.cache_dtype)
+        io.save_dna(dna, args.output)
+    say(args, f"{dna.n_models} models x {dna.metadata['probe_count'].iat[0]} prompts -> {dna.dim}-d DNA "
+              f"({dna.metadata['encoder'].iat[0]}), {stats.empty} empty, {stats.null} null and {stats.errors} error answers, "
+              f"{time.perf_counter() - start:.1f} s -> {args.output}")
+    if stats.errors and not args.quiet:
+        common = ", ".join(repr(t) for t, _ in stats.examples.most_common(3))
+        print(f"{PROG} extract: error-like answers were embedded as text; most common: {common}", file=sys.stderr)

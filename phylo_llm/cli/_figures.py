@@ -1,0 +1,36 @@
+"""``phylo-llm figures``: the paper's figures, regenerated."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from .. import io
+from ._options import PROG, add_input, add_lineage, add_seed, lineage_of, say
+
+NAME = "figures"
+HELP = "regenerate the paper's figures (PNG and PDF) from a probe-set folder or DNA file"
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    add_input(parser)
+    parser.add_argument("-o", "--output", required=True, help="folder for the figures and figures.json")
+    add_lineage(parser)
+    add_seed(parser, "t-SNE and the Mantel permutations")
+
+
+def run(args: argparse.Namespace) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # the command line draws to files; the library never picks a backend
+    from ..figures import make_figures  # loaded when the command runs, not at start-up
+
+    start = time.perf_counter()
+    plan = io.OutputPlan(inputs=[args.input])
+    folder = plan.add_folder(args.output)
+    lineage = lineage_of(args)
+    with plan:
+        numbers = make_figures(args.input, lineage, folder, seed=args.seed, allow_mixed=args.allow_mixed,
+                               say=lambda text: print(f"{PROG} figures: {text}", file=sys.stderr))
+    say(args, f"{numbers['models']} models, figures in {time.perf_counter() - start:.1f} s -> {args.output}/")

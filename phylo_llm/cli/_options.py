@@ -1,0 +1,118 @@
+"""Options shared by the commands, and the bounds every numeric option is checked against by the parser.
+
+Nothing heavy is imported here: the parser is built on every start, and
+``phylo-llm --version`` must not wait for NumPy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Callable
+
+from ..tree import ROOT_METHODS
+
+PROG = "phylo-llm"
+
+#: Largest accepted seed: NumPy's generators take any non-negative integer, files record it as one.
+MAX_SEED = 2**32 - 1
+
+
+def integer(low: int, high: int | None = None, *, zero_means: str | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number in ``[low, high]`` (``high`` None: no upper bound).
+
+    Every size option has an upper bound, so a typo cannot ask for more
+    memory than a machine has before anything checks it.
+    """
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text, 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            span = f"from {low} to {high:,}" if high is not None else f"{low} or more"
+            hint = f" ({zero_means})" if zero_means else ""
+            raise argparse.ArgumentTypeError(f"expected a whole number {span}{hint}, got {text}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+def number(low: float = 0.0) -> Callable[[str], float]:
+    """An argparse type: a finite number ``>= low``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not math.isfinite(value) or value < low:
+            raise argparse.ArgumentTypeError(f"expected a finite number >= {low:g}, got {text}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+SEED = integer(0, MAX_SEED)
+
+
+def add_seed(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--seed", type=SEED, default=0, help=f"seed of {what} (0 to 2^32-1; default: 0)")
+
+
+def add_quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true", help="no summary or progress on standard error")
+
+
+def add_input(parser: argparse.ArgumentParser, distances_too: bool = False, trees_too: bool = False) -> None:
+    """INPUT and the options that say how to read DNA from it."""
+    what = "DNA file (.parquet, .csv, .tsv, .npz), published probe-set folder, or probe cache"
+    if distances_too:
+        what += ", or a distance matrix (.phy, square .csv/.parquet)"
+    if trees_too:
+        what += ", or a tree (.nwk, .nhx, .tree, .nex, .xml)"
+    parser.add_argument("input", metavar="INPUT", help=what)
+    parser.add_argument("--variant", default="dna", help="published layout: DNA file variant, e.g. dna_dim1024, preagg_dim64 (default: dna)")
+    parser.add_argument("--encoder", help="published layout: encoder-ablation subfolder, e.g. bge, mpnet")
+    parser.add_argument("--allow-mixed", action="store_true", help="accept DNA made with different extraction settings")
+    add_quiet(parser)
+
+
+def add_lineage(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lineage", action="append", metavar="PATH",
+        help="lineage folder (models.csv, relations*.csv) or CSV; repeat to combine; 'builtin' is the shipped "
+        "knowledge base (default: builtin)",
+    )
+
+
+def add_rooting(parser: argparse.ArgumentParser, root_default: str | None) -> None:
+    """--lineage, --root, --outgroup, --root-by, --csv: rooting and the per-leaf table."""
+    add_lineage(parser)
+    parser.add_argument("--root", choices=ROOT_METHODS, default=root_default,
+                        help=f"rooting (default: {root_default or 'none, as built'}); mad = minimal ancestor deviation")
+    parser.add_argument("--outgroup", action="append", metavar="MODEL", help="root on these models (repeatable)")
+    parser.add_argument("--root-by", metavar="KEY=VALUE", help="root on the models whose lineage KEY is VALUE, e.g. family=T5")
+    parser.add_argument("--csv", metavar="FILE", help="also write one row per leaf with its lineage features")
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """Progress bars: on a terminal, unless ``--quiet``."""
+    return not getattr(args, "quiet", False) and sys.stderr.isatty()
+
+
+def say(args: argparse.Namespace, text: str) -> None:
+    """A summary line on standard error, unless ``--quiet``."""
+    if not getattr(args, "quiet", False):
+        print(f"{PROG} {args.command}: {text}", file=sys.stderr)
+
+
+def lineage_of(args: argparse.Namespace):
+    """The lineage named by ``--lineage`` (the built-in knowledge base by default)."""
+    from ..lineage import load_lineage  # pandas: loaded by the commands that need it, not at start-up
+
+    return load_lineage(*(args.lineage or ["builtin"]))

@@ -1,0 +1,73 @@
+"""``phylo-llm place``: new models into an existing tree, by least squares, without rebuilding it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from .. import io, tree
+from ..distance import METRICS
+from ..errors import PhyloLLMError
+from ..io._formats import TREE_FORMATS, format_for
+from ..tree import PLACEMENT_CRITERIA
+from ._options import add_lineage, add_quiet, add_seed, integer, lineage_of, say, show_progress
+
+NAME = "place"
+HELP = "place new models into an existing tree (least squares, as APPLES) without rebuilding it"
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", metavar="NEW", help="DNA or probe cache of the new models (or their answers, with a cache as --dna)")
+    parser.add_argument("--tree", required=True, help="the backbone tree, with branch lengths")
+    parser.add_argument("--dna", required=True, metavar="REF", help="DNA or probe cache holding the tree's models (same settings as NEW)")
+    parser.add_argument("-o", "--output", help="the tree with the new models inserted")
+    parser.add_argument("--format", choices=TREE_FORMATS, help="output tree format (default: from the extension, else newick)")
+    parser.add_argument("--csv", metavar="FILE", help="one row per new model: edge, lengths, nearest leaves, documented relatives")
+    parser.add_argument("--metric", choices=tuple(METRICS), default="euclidean",
+                        help="the metric the tree was built with (default: euclidean; caches: euclidean, sqeuclidean, cosine)")
+    parser.add_argument("--criterion", choices=PLACEMENT_CRITERIA, default="fm", help="fm: weights 1/d^2 (APPLES' default); ols: equal weights")
+    parser.add_argument("--local", type=integer(0, 10_000_000, zero_means="0 = all leaves"), default=25, metavar="K",
+                        help="fit each model's distances to its K nearest leaves only, as APPLES does (default: 25; 0 = all)")
+    parser.add_argument("--bootstrap", type=integer(0, 10_000), default=0, metavar="N",
+                        help="probe caches: share of N replicates placing on the same edge")
+    add_seed(parser, "the bootstrap draws")
+    parser.add_argument("--allow-mixed", action="store_true", help="accept reference DNA made with different settings")
+    add_lineage(parser)
+    add_quiet(parser)
+
+
+def run(args: argparse.Namespace) -> None:
+    from .. import inputs  # loaded when the command runs, not at start-up
+    from ..dna import DNA
+    from ..probes import ProbeEmbeddings
+
+    tree.check_placement_options(args.bootstrap, args.local or None, 5)
+    start = time.perf_counter()
+    plan = io.OutputPlan(inputs=[args.input, args.tree, args.dna])
+    plan.add(args.output)
+    plan.add(args.csv, "--csv")
+    fmt = format_for(args.output, "tree", args.format, default="newick").name if args.output else None
+    reference = inputs.read_input(args.dna, allow_mixed=args.allow_mixed)
+    if isinstance(reference, ProbeEmbeddings):
+        new, note = inputs.input_probes(args.input, reference=reference, progress=show_progress(args))
+        if note:
+            say(args, note)
+    else:
+        new = inputs.read_input(args.input)
+        if not isinstance(new, DNA) or not isinstance(reference, DNA):
+            raise PhyloLLMError(f"{args.input}: NEW and --dna must both be DNA, or both probe caches")
+    backbone = io.read_tree(args.tree)
+    lineage = lineage_of(args) if args.lineage or args.csv else None
+    result = tree.place(new, backbone, reference, metric=args.metric, criterion=args.criterion, replicates=args.bootstrap,
+                        seed=args.seed, lineage=lineage, local=args.local or None, progress=show_progress(args))
+    with plan:
+        if args.output:
+            io.write_tree(result.tree, args.output, fmt)
+        if args.csv:
+            io.write_table(result.table, args.csv)
+    if not args.csv and not args.quiet:
+        shown = [c for c in ("model", "joins", "pendant_length", "bootstrap_share", "documented") if c in result.table]
+        sys.stdout.write(result.table[shown].to_string(index=False, float_format=lambda v: f"{v:.4g}", max_colwidth=50) + "\n")
+    say(args, f"{len(result.table)} models placed into a {backbone.count_terminals()}-leaf tree, {time.perf_counter() - start:.2f} s"
+              + (f" -> {args.output}" if args.output else ""))

@@ -1,0 +1,37 @@
+"""``phylo-llm relatives``: the nearest models to one model, against documented distances."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .. import io
+from ..distance import METRIC_CHOICES
+from ._options import add_input, add_lineage, integer, lineage_of, say
+
+NAME = "relatives"
+HELP = "the nearest models to one model, against documented distances"
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", metavar="MODEL")
+    add_input(parser, distances_too=True)
+    parser.add_argument("-k", type=integer(1, 10_000_000), default=10, help="how many (default: 10)")
+    add_lineage(parser)
+    parser.add_argument("--metric", choices=METRIC_CHOICES, default="euclidean")
+    parser.add_argument("--csv", metavar="FILE", help="write the table as CSV")
+
+
+def run(args: argparse.Namespace) -> None:
+    from .. import inputs, score  # loaded when the command runs, not at start-up
+
+    plan = io.OutputPlan(inputs=[args.input])
+    plan.add(args.csv, "--csv")
+    dist = inputs.input_distances(args.input, args.metric, variant=args.variant, encoder=args.encoder, allow_mixed=args.allow_mixed)
+    lineage = lineage_of(args)
+    say(args, lineage.coverage(dist.ids).summary())
+    table = score.relatives(args.model, dist, lineage, k=args.k)
+    if args.csv:
+        with plan:
+            io.write_table(table, args.csv)
+    sys.stdout.write(table.to_string(index=False, float_format=lambda v: f"{v:.4g}", max_colwidth=60) + "\n")

@@ -1,0 +1,39 @@
+"""``phylo-llm score``: DNA, distances or a tree against documented lineage, with chance baselines."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..distance import METRIC_CHOICES
+from ..tree import TREE_METHODS
+from ._options import add_input, add_lineage, add_seed, integer, lineage_of, show_progress
+
+NAME = "score"
+HELP = "score DNA, distances or a tree against documented lineage, with chance baselines"
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    add_input(parser, distances_too=True, trees_too=True)
+    add_lineage(parser)
+    parser.add_argument("--metric", choices=METRIC_CHOICES, default="euclidean", help="(default: euclidean)")
+    parser.add_argument("--method", choices=TREE_METHODS, default="nj", help="tree built from DNA or distances (default: nj)")
+    parser.add_argument("--permutations", type=integer(0, 10_000), default=100, help="chance baseline permutations (default: 100)")
+    add_seed(parser, "the permutations")
+    parser.add_argument("--json", action="store_true", help="print the full report as JSON instead of tables")
+
+
+def run(args: argparse.Namespace) -> None:
+    from .. import inputs, score  # loaded when the command runs, not at start-up
+    from ..probes import ProbeEmbeddings
+
+    data = inputs.read_input(args.input, trees=True, variant=args.variant, encoder=args.encoder, allow_mixed=args.allow_mixed)
+    if isinstance(data, ProbeEmbeddings):
+        data = inputs.to_distances(data, args.metric)
+    report = score.score(data, lineage_of(args), metric=args.metric, method=args.method, permutations=args.permutations,
+                         seed=args.seed, progress=show_progress(args))
+    if args.json:
+        sys.stdout.write(json.dumps(report, indent=1, allow_nan=True) + "\n")
+    else:
+        sys.stdout.write(score.format_report(report))

@@ -1,0 +1,70 @@
+"""``phylo-llm tree``: the main job, INPUT -> tree file."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from .. import io, tree
+from ..distance import METRIC_CHOICES
+from ..io._formats import TREE_FORMATS, format_for
+from ..tree import SUPPORT_KINDS, TREE_METHODS
+from ._options import add_input, add_rooting, add_seed, integer, say, show_progress
+from ._shared import root_and_annotate, write_tree_and_table
+
+NAME = "tree"
+HELP = "build a tree (NJ, UPGMA, WPGMA) from DNA, a probe cache, answers or a distance matrix"
+
+#: Bootstrap replicates accepted: each costs one tree build, so this bounds the time, not memory.
+MAX_REPLICATES = 10_000
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    add_input(parser, distances_too=True)
+    parser.add_argument("-o", "--output", required=True, help="tree file; '-' for standard output")
+    parser.add_argument("--method", choices=TREE_METHODS, default="nj", help="tree method (default: nj)")
+    parser.add_argument("--metric", choices=METRIC_CHOICES, default="euclidean", help="distance between DNA vectors (default: euclidean)")
+    parser.add_argument("--format", choices=TREE_FORMATS, help="tree format (default: from the extension, else newick; nhx with --annotate)")
+    add_rooting(parser, root_default=None)
+    parser.add_argument("--annotate", action="store_true", help="attach lineage features to leaves and clades (NHX)")
+    parser.add_argument("--bootstrap", type=integer(0, MAX_REPLICATES), default=0, metavar="N",
+                        help="N probe-bootstrap replicates; INPUT must be a probe cache (extract --cache) or model answers")
+    parser.add_argument("--support", choices=SUPPORT_KINDS, default="fbp",
+                        help="fbp: share of replicates with the split; tbe: transfer bootstrap expectation (default: fbp)")
+    add_seed(parser, "the bootstrap draws")
+    parser.add_argument("--probe-dim", type=integer(1, 4096), default=128, help="answers input: per-probe embedding size (default: 128)")
+
+
+def run(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from .. import inputs  # loaded when the command runs, not at start-up
+
+    start = time.perf_counter()
+    plan = io.OutputPlan(inputs=[args.input])
+    plan.add(args.output)
+    plan.add(args.csv, "--csv")
+    fmt = format_for(args.output, "tree", args.format, default="nhx" if args.annotate else "newick").name
+    progress = show_progress(args)
+    if args.bootstrap or inputs.input_kind(args.input) == "answers":
+        data, note = inputs.input_probes(args.input, probe_dim=args.probe_dim, progress=progress)
+        if note:
+            say(args, note)
+    else:
+        data = inputs.read_input(args.input, variant=args.variant, encoder=args.encoder, allow_mixed=args.allow_mixed)
+    if args.bootstrap:
+        result = tree.bootstrap_support(data, metric=args.metric, method=args.method, replicates=args.bootstrap,
+                                        kind=args.support, seed=args.seed, progress=progress)
+        built = result.tree
+        values = result.fbp if args.support == "fbp" else result.tbe
+        details = (f", {args.bootstrap} probe-bootstrap replicates, {args.support} median {np.median(values):.2f}, "
+                   f"{int((values >= 0.7).sum())} of {len(values)} splits >= 0.70")
+    else:
+        dist = inputs.to_distances(data, args.metric)
+        build = tree.build_tree_with_stats(dist, args.method, progress=progress, overwrite=True)  # dist is not used again
+        built = build.tree
+        details = f", {build.negative_clamped} negative branch lengths set to 0" if args.method == "nj" else ""
+    result_tree, notes = root_and_annotate(args, built, annotate=args.annotate)
+    write_tree_and_table(args, plan, result_tree, fmt)
+    say(args, f"{inputs.describe(data, args.metric)}, {args.method} tree{details}{notes}, "
+              f"{time.perf_counter() - start:.2f} s -> {args.output}")

@@ -1,0 +1,19 @@
+# Public names of phylo_llm.distance, loaded lazily (lazy_loader.attach_stub reads this file).
+from ._compute import FLOAT32_FROM as FLOAT32_FROM
+from ._compute import blas_distances as blas_distances
+from ._compute import check_finite_rows as check_finite_rows
+from ._compute import cross_distances as cross_distances
+from ._compute import csls as csls
+from ._compute import distance_matrix as distance_matrix
+from ._compute import distances_between as distances_between
+from ._compute import probe_distances as probe_distances
+from ._compute import zero_identical as zero_identical
+from ._mantel import mantel as mantel
+from ._matrix import DistanceMatrix as DistanceMatrix
+from ._matrix import validate_distances as validate_distances
+from ._metrics import GRAM_METRICS as GRAM_METRICS
+from ._metrics import METRIC_CHOICES as METRIC_CHOICES
+from ._metrics import METRICS as METRICS
+from ._metrics import PROBE_METRIC_CHOICES as PROBE_METRIC_CHOICES
+from ._metrics import Metric as Metric
+from ._metrics import parse_metric as parse_metric

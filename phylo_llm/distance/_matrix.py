@@ -1,0 +1,119 @@
+"""A labelled matrix of distances between models, checked once when it is made."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import InitVar, dataclass
+
+import numpy as np
+
+from ..errors import PhyloLLMError
+from ..ids import check_unique, positions
+
+#: Rows checked at a time: bounds the temporaries of validation to ``BLOCK x n`` values.
+BLOCK = 1024
+
+
+@dataclass(frozen=True)
+class DistanceMatrix:
+    """A symmetric matrix of finite, non-negative distances with a zero diagonal.
+
+    Attributes
+    ----------
+    ids : tuple of str
+        Row and column labels, one model each (:func:`phylo_llm.ids.check_unique`).
+    values : numpy.ndarray
+        ``(n, n)`` float64, or float32 as given (large sets computed here are float32).
+    metric : str
+        How the distances were computed (``""`` when unknown, e.g. read from a file).
+    source : str
+        Where the data came from, for messages.
+    symmetric : bool, init only
+        The caller guarantees ``values`` is symmetric (it computed it so):
+        the O(n^2) symmetry comparison is skipped. Finiteness, signs and the
+        diagonal are checked whatever the caller says.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> dm = DistanceMatrix(("a", "b"), np.array([[0.0, 1.5], [1.5, 0.0]]))
+    >>> dm
+    DistanceMatrix(2 models, metric=None, source='<memory>')
+    >>> DistanceMatrix(("a", "b"), np.array([[0.0, np.nan], [np.nan, 0.0]]))
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: <memory>: distance between 'a' and 'b' (nan) is not finite
+    """
+
+    ids: tuple[str, ...]
+    values: np.ndarray
+    metric: str = ""
+    source: str = "<memory>"
+    symmetric: InitVar[bool] = False
+
+    def __post_init__(self, symmetric: bool) -> None:
+        ids = tuple(str(i) for i in self.ids)
+        values = np.asarray(self.values)
+        if values.dtype not in (np.float32, np.float64):
+            try:
+                values = values.astype(np.float64)
+            except (TypeError, ValueError):
+                raise PhyloLLMError(f"{self.source}: distances are not numbers (dtype {values.dtype})") from None
+        object.__setattr__(self, "ids", ids)
+        object.__setattr__(self, "values", values)
+        validate_distances(ids, values, self.source, check_symmetry=not symmetric)
+
+    def __repr__(self) -> str:
+        return f"DistanceMatrix({self.n_models} models, metric={self.metric or None!r}, source={self.source!r})"
+
+    @property
+    def n_models(self) -> int:
+        return len(self.ids)
+
+    def condensed(self) -> np.ndarray:
+        """The upper triangle, row by row, as SciPy's condensed vector."""
+        n = self.n_models
+        out = np.empty(n * (n - 1) // 2, dtype=self.values.dtype)
+        start = 0
+        for i in range(n - 1):  # row slices: no index arrays of n^2 / 2 entries
+            out[start : start + n - 1 - i] = self.values[i, i + 1 :]
+            start += n - 1 - i
+        return out
+
+    def subset(self, ids: Iterable[str]) -> DistanceMatrix:
+        """The distances between the given models, in the given order."""
+        ids = tuple(ids)
+        rows = positions(self.ids, ids, self.source, "distance matrix")
+        return DistanceMatrix(ids, self.values[np.ix_(rows, rows)], self.metric, self.source, symmetric=True)
+
+
+def validate_distances(ids: tuple[str, ...], values: np.ndarray, source: str, check_symmetry: bool = True) -> None:
+    """Raise :class:`PhyloLLMError` unless ``values`` is a valid labelled distance matrix.
+
+    Checks, in blocks of :data:`BLOCK` rows (no n x n temporary): shape, one
+    model per id, finite, non-negative, symmetric (relative 1e-9; unless
+    ``check_symmetry`` is off) and a zero diagonal. The message names the
+    first offending pair.
+    """
+    n = len(ids)
+    if n == 0:
+        raise PhyloLLMError(f"{source}: no models found")
+    if values.shape != (n, n):
+        raise PhyloLLMError(f"{source}: expected a {n} x {n} matrix, got shape {values.shape}")
+    check_unique(ids, source)
+    for start in range(0, n, BLOCK):
+        block = values[start : start + BLOCK]
+        checks = [(lambda b: ~np.isfinite(b), "is not finite"), (lambda b: b < 0, "is negative")]
+        if check_symmetry:
+            mirror = values[:, start : start + BLOCK].T
+            checks.append((lambda b: np.abs(b - mirror) > 1e-9 * np.maximum(1.0, np.abs(b)), "is not symmetric"))
+        for test, what in checks:
+            bad = test(block)
+            if bad.any():
+                i, j = map(int, np.argwhere(bad)[0])
+                i += start
+                raise PhyloLLMError(f"{source}: distance between {ids[i]!r} and {ids[j]!r} ({float(values[i, j])!r}) {what}")
+    diagonal = np.diagonal(values)
+    if (diagonal != 0).any():
+        i = int(np.argmax(diagonal != 0))
+        raise PhyloLLMError(f"{source}: distance of {ids[i]!r} to itself is {float(diagonal[i])!r}, not 0")

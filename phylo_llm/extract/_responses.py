@@ -1,0 +1,146 @@
+"""Model answers on disk: the llm-dna folder layout, or one JSONL file of {model, prompt, response} rows."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from ..errors import PhyloLLMError
+from ..ids import published_model_id
+from ..io import open_text
+
+#: File names that hold answers: JSON lines of {model, prompt, response}, or one model's responses.json.
+JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
+RESPONSES_SUFFIXES = (".json", ".json.gz")
+
+#: Answers that are an error message from the serving stack rather than the model's behaviour.
+ERROR_TEXT = re.compile(r"^\s*(\[?error\]?\s*[:\-]|error code|api error|exception:|traceback \(most recent call last\))", re.IGNORECASE)
+
+
+@dataclass
+class ModelAnswers:
+    """One model's answers: prompt text -> answer (``None`` for a null answer)."""
+
+    model: str
+    answers: dict[str, str | None]
+    source: str
+    dataset: str | None = None
+
+
+@dataclass
+class AnswerStats:
+    """Counts reported after extraction."""
+
+    models: int = 0
+    answers: int = 0
+    empty: int = 0
+    null: int = 0
+    errors: int = 0
+    examples: Counter = field(default_factory=Counter)
+
+    def add(self, answer: str | None) -> None:
+        self.answers += 1
+        if answer is None:
+            self.null += 1
+        elif not answer.strip():
+            self.empty += 1
+        elif ERROR_TEXT.match(answer):
+            self.errors += 1
+            self.examples[answer.strip()[:60]] += 1
+
+
+def prompt_key(prompt: str) -> str:
+    """A short stable key for a prompt text."""
+    return hashlib.sha256(prompt.encode("utf-8")).hexdigest()[:32]
+
+
+def is_answers(path: str | Path) -> bool:
+    """True when ``path`` names models' answers: a JSON-lines or responses file, or a folder of model folders with them."""
+    path = Path(path)
+    if path.is_file():
+        return path.name.lower().endswith(JSONL_SUFFIXES + RESPONSES_SUFFIXES)
+    if path.is_dir():
+        return any((folder / name).is_file() for folder in path.iterdir() if folder.is_dir()
+                   for name in ("responses.json.gz", "responses.json"))
+    return False
+
+
+def iter_answers(path: str | Path) -> Iterator[ModelAnswers]:
+    """Models' answers, one model at a time (a folder is read one model folder at a time)."""
+    path = Path(path)
+    if not path.exists():
+        raise PhyloLLMError(f"{path}: no such file or directory")
+    name = path.name.lower()
+    if path.is_dir():
+        yield from _iter_folder(path)
+    elif name.endswith(JSONL_SUFFIXES):
+        yield from _iter_jsonl(path)
+    elif name.endswith(RESPONSES_SUFFIXES):
+        yield _read_responses_file(path, path.parent.name)
+    else:
+        raise PhyloLLMError(f"{path}: expected a folder of model folders, a .jsonl file or a responses.json(.gz)")
+
+
+def _iter_folder(path: Path) -> Iterator[ModelAnswers]:
+    found = False
+    for folder in sorted(p for p in path.iterdir() if p.is_dir()):
+        for name in ("responses.json.gz", "responses.json"):
+            file = folder / name
+            if file.is_file():
+                found = True
+                yield _read_responses_file(file, folder.name)
+                break
+    if not found:
+        raise PhyloLLMError(f"{path}: no model folder holds a responses.json or responses.json.gz")
+
+
+def _read_responses_file(path: Path, folder: str) -> ModelAnswers:
+    try:
+        with open_text(path) as handle:
+            record = json.load(handle)
+    except (json.JSONDecodeError, UnicodeDecodeError, EOFError, OSError, gzip.BadGzipFile) as exc:
+        raise PhyloLLMError(f"{path}: not valid JSON ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    items = record.get("items") if isinstance(record, dict) else None
+    if not isinstance(items, list):
+        raise PhyloLLMError(f"{path}: expected an object with an 'items' list of {{prompt, response}}")
+    model = record.get("model") or published_model_id(None, folder)
+    answers: dict[str, str | None] = {}
+    for row, item in enumerate(items, start=1):
+        if not isinstance(item, dict) or not isinstance(item.get("prompt"), str):
+            raise PhyloLLMError(f"{path}: item {row} has no 'prompt' text")
+        response = item.get("response")
+        if response is not None and not isinstance(response, str):
+            raise PhyloLLMError(f"{path}: item {row}: 'response' is not text or null")
+        answers[item["prompt"]] = response
+    return ModelAnswers(published_model_id(model, folder), answers, str(path), record.get("dataset"))
+
+
+def _iter_jsonl(path: Path) -> Iterator[ModelAnswers]:
+    models: dict[str, dict[str, str | None]] = {}
+    try:
+        with open_text(path) as handle:
+            for line_number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    raise PhyloLLMError(f"{path}: line {line_number} is not valid JSON") from None
+                if not isinstance(row, dict) or not isinstance(row.get("model"), str) or not isinstance(row.get("prompt"), str):
+                    raise PhyloLLMError(f"{path}: line {line_number} needs 'model' and 'prompt' text")
+                response = row.get("response")
+                if response is not None and not isinstance(response, str):
+                    raise PhyloLLMError(f"{path}: line {line_number}: 'response' is not text or null")
+                models.setdefault(row["model"], {})[row["prompt"]] = response
+    except (UnicodeDecodeError, EOFError, OSError, gzip.BadGzipFile) as exc:
+        raise PhyloLLMError(f"{path}: cannot read ({exc})") from None
+    if not models:
+        raise PhyloLLMError(f"{path}: no answers found")
+    for model in sorted(models):
+        yield ModelAnswers(model, models[model], str(path))

@@ -1,0 +1,27 @@
+# Public names of phylo_llm.io, loaded lazily (lazy_loader.attach_stub reads this file).
+from ._files import existing as existing
+from ._files import open_text as open_text
+from ._files import read_text as read_text
+from ._formats import FORMATS as FORMATS
+from ._formats import TREE_FORMATS as TREE_FORMATS
+from ._formats import TREE_SUFFIXES as TREE_SUFFIXES
+from ._formats import Format as Format
+from ._formats import format_for as format_for
+from ._formats import table_suffix as table_suffix
+from ._load import load_distances as load_distances
+from ._load import load_dna as load_dna
+from ._load import load_input as load_input
+from ._load import load_probes as load_probes
+from ._load import save_distances as save_distances
+from ._load import save_dna as save_dna
+from ._load import save_probes as save_probes
+from ._newick import to_newick as to_newick
+from ._output import OutputPlan as OutputPlan
+from ._output import atomic_output as atomic_output
+from ._output import atomic_path as atomic_path
+from ._probes import is_probe_cache as is_probe_cache
+from ._published import is_published_layout as is_published_layout
+from ._tables import write_table as write_table
+from ._trees import parse_tree as parse_tree
+from ._trees import read_tree as read_tree
+from ._trees import write_tree as write_tree

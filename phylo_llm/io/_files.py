@@ -1,0 +1,46 @@
+"""Opening the files users give: existence, text with one-line errors, compressed text."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+from pathlib import Path
+from typing import IO
+
+from ..errors import PhyloLLMError
+
+
+def existing(path: str | Path) -> Path:
+    """``path`` as a :class:`Path`, refusing one that does not exist."""
+    path = Path(path)
+    if not path.exists():
+        raise PhyloLLMError(f"{path}: no such file or directory")
+    return path
+
+
+def open_text(path: str | Path) -> IO[str]:
+    """A UTF-8 text handle, decompressing ``.gz``, ``.bz2`` and ``.xz``."""
+    name = str(path).lower()
+    if name.endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8")
+    if name.endswith(".bz2"):
+        return bz2.open(path, "rt", encoding="utf-8")
+    if name.endswith(".xz"):
+        return lzma.open(path, "rt", encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
+def read_text(path: str | Path) -> str:
+    """The whole text of a (possibly compressed) UTF-8 file, a byte-order mark dropped; one-line errors."""
+    path = existing(path)
+    if path.is_dir():
+        raise PhyloLLMError(f"{path}: is a folder, not a file")
+    try:
+        with open_text(path) as handle:
+            text = handle.read()
+    except UnicodeDecodeError as exc:
+        raise PhyloLLMError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except (OSError, EOFError, lzma.LZMAError) as exc:
+        raise PhyloLLMError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
+    return text.removeprefix("\ufeff")

@@ -1,0 +1,116 @@
+"""Loading and saving the package's data: DNA, distance matrices and probe caches, by content and suffix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..distance import DistanceMatrix
+from ..dna import DNA, warn_identical
+from ..errors import PhyloLLMError
+from ..probes import ProbeEmbeddings
+from ..settings import check_settings
+from ._distances import distances_from_table, is_distance_table, read_phylip, write_distance_table, write_phylip
+from ._files import existing
+from ._formats import format_for
+from ._probes import is_probe_cache, read_probes, write_probes
+from ._published import is_published_layout, read_published
+from ._tables import read_dna_npz, read_dna_table, read_frame, write_dna
+
+
+def load_dna(
+    path: str | Path,
+    *,
+    variant: str = "dna",
+    encoder: str | None = None,
+    allow_mixed: bool = False,
+) -> DNA:
+    """Load DNA from a file or a published probe-set folder.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.parquet``, ``.csv``, ``.tsv`` (optionally compressed), ``.npz``, or a
+        folder in the ``llm-dna`` published layout.
+    variant : str
+        Published layout only: which DNA file of each model folder
+        (``"dna"``, ``"dna_dim1024"``, ``"preagg_dim64"``, ...).
+    encoder : str, optional
+        Published layout only: encoder-ablation subfolder (``"bge"``, ``"mpnet"``).
+    allow_mixed : bool
+        Accept DNA made with different extraction settings (probe set,
+        encoder, dimensions); by default that is an error listing the groups.
+
+    Returns
+    -------
+    DNA
+        Warns (once) when several models have identical vectors.
+    """
+    path = existing(path)
+    if path.is_dir():
+        if not is_published_layout(path):
+            raise PhyloLLMError(f"{path}: folder is not in the published llm-dna layout (no <model>/<model>_dna.json files)")
+        dna = read_published(path, variant=variant, encoder=encoder)
+    else:
+        fmt = format_for(path, "dna")
+        dna = read_dna_npz(path) if fmt.name == "npz" else read_dna_table(path)
+    check_settings(dna, allow_mixed=allow_mixed)
+    warn_identical(dna)
+    return dna
+
+
+def save_dna(dna: DNA, path: str | Path) -> None:
+    """Write DNA; ``.parquet`` is the canonical format (see :mod:`phylo_llm.io.tables`)."""
+    write_dna(dna, path)
+
+
+def load_distances(path: str | Path) -> DistanceMatrix:
+    """Load a distance matrix from PHYLIP (``.phy``, ``.phylip``, ``.dist``) or a square table."""
+    path = existing(path)
+    if format_for(path, "distances").name == "phylip":
+        return read_phylip(path)
+    frame = read_frame(path)
+    if not is_distance_table(frame):
+        raise PhyloLLMError(f"{path}: not a square distance table (a 'model' column plus one column per model)")
+    return distances_from_table(frame, str(path))
+
+
+def save_distances(dm: DistanceMatrix, path: str | Path) -> None:
+    """Write a distance matrix; the format follows the suffix (``.phy``, ``.csv``, ``.tsv``, ``.parquet``)."""
+    if format_for(path, "distances").name == "phylip":
+        write_phylip(dm, path)
+    else:
+        write_distance_table(dm, path)
+
+
+def load_probes(path: str | Path) -> ProbeEmbeddings:
+    """A per-probe cache written by ``phylo-llm extract --cache`` (memory-mapped, read lazily)."""
+    return read_probes(existing(path))
+
+
+def save_probes(probes: ProbeEmbeddings, path: str | Path, dtype: str = "float16") -> None:
+    """Write a per-probe cache (see :mod:`phylo_llm.io.probes`)."""
+    write_probes(probes, path, dtype)
+
+
+def load_input(path: str | Path, **dna_options) -> DNA | DistanceMatrix | ProbeEmbeddings:
+    """DNA, a distance matrix or a probe cache, whichever ``path`` holds (PHYLIP and square tables are distances)."""
+    path = existing(path)
+    if is_probe_cache(path):
+        return read_probes(path)
+    if path.is_file():
+        kind = _distance_format(path)
+        if kind == "phylip":
+            return read_phylip(path)
+        if kind is not None:
+            frame = read_frame(path)
+            if is_distance_table(frame):
+                return distances_from_table(frame, str(path))
+    return load_dna(path, **dna_options)
+
+
+def _distance_format(path: Path) -> str | None:
+    """The distance format ``path``'s suffix names (``phylip``, ``csv``...), or ``None``."""
+    try:
+        return format_for(path, "distances").name
+    except PhyloLLMError:
+        return None

@@ -1,0 +1,306 @@
+"""Writing files so that nothing the user had is lost: atomic files, and output plans that commit together.
+
+Every file is written into an *unnamed* temporary file in its target's folder
+(Linux ``O_TMPFILE``) and given its name only when complete: a crash, a full
+disk or any signal, even ``SIGKILL``, leaves no partial file and no temporary
+file behind, and an existing file is replaced in one step or not at all.
+Where unnamed files are not available, a hidden ``.NAME.XXXX.part`` file is
+used instead and removed on every exception (the command line turns
+``SIGTERM``, ``SIGHUP`` and ``SIGQUIT`` into one).
+
+An :class:`OutputPlan` holds every output of one command. It is checked
+before any work starts (no output is an input or another output, no output is
+a folder, every folder exists and is writable) and, used as a context manager,
+defers each file's naming until the block ends: all the outputs appear
+together, or none does.
+"""
+
+from __future__ import annotations
+
+import bz2
+import contextlib
+import contextvars
+import gzip
+import io
+import lzma
+import os
+import signal
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
+from ..errors import PhyloLLMError
+from ._formats import compression
+
+#: Stands for standard output among a command's outputs.
+STDOUT = "-"
+
+# The plan whose block is running (files written inside it are named only when it ends).
+_ACTIVE: contextvars.ContextVar[OutputPlan | None] = contextvars.ContextVar("phylo_llm_output_plan", default=None)
+
+_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, name))
+
+
+class _Staged:
+    """A file being written: an unnamed file (or a hidden named one) that becomes ``target`` when published."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        folder = target.parent
+        self.fd: int | None = None
+        self.named: str | None = None
+        try:
+            self.fd = os.open(folder, os.O_TMPFILE | os.O_RDWR, 0o600)
+        except (AttributeError, OSError):
+            try:
+                fd, self.named = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+            except OSError as exc:
+                raise PhyloLLMError(f"{target}: cannot write here ({exc.strerror})") from None
+            os.close(fd)
+
+    @property
+    def path(self) -> str:
+        """A name writers can open (``/proc/self/fd/N`` for an unnamed file)."""
+        return self.named if self.named is not None else f"/proc/self/fd/{self.fd}"
+
+    def publish(self) -> None:
+        """Give the file its name, replacing whatever had it, in one step; with the permissions ``open`` would give."""
+        umask = os.umask(0)
+        os.umask(umask)
+        if self.named is not None:
+            os.chmod(self.named, 0o666 & ~umask)
+            os.replace(self.named, self.target)
+            self.named = None
+            return
+        assert self.fd is not None
+        os.fchmod(self.fd, 0o666 & ~umask)
+        folder = os.open(self.target.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            for attempt in range(100):
+                hidden = self.target.parent / f".{self.target.name}.{os.getpid()}.{attempt}.part"
+                try:
+                    os.link(self.path, hidden, src_dir_fd=folder, follow_symlinks=True)
+                    break
+                except FileExistsError:
+                    continue
+            else:
+                raise PhyloLLMError(f"{self.target}: cannot name the written file")
+            os.replace(hidden, self.target)
+        finally:
+            os.close(folder)
+        self.discard()
+
+    def discard(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        if self.named is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.named)
+            self.named = None
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold back interrupting signals while files are being named, so a set of outputs is not cut in half."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[str]:
+    """A file name to write ``path``'s content to; ``path`` gets it only if the block succeeds.
+
+    For writers that want a file name (pyarrow, matplotlib). On any exception
+    nothing is left behind and an existing ``path`` is untouched. Inside an
+    :class:`OutputPlan` block the file is named when the block ends.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise PhyloLLMError(f"{target}: cannot write: it is a folder, not a file")
+    if not target.parent.is_dir():
+        raise PhyloLLMError(f"{target}: cannot write: the folder {target.parent} does not exist")
+    staged = _Staged(target)
+    try:
+        yield staged.path
+    except BaseException:
+        staged.discard()
+        raise
+    plan = _ACTIVE.get()
+    if plan is not None:
+        plan._staged.append(staged)
+        return
+    try:
+        with _signals_held():
+            staged.publish()
+    except OSError as exc:
+        staged.discard()
+        raise PhyloLLMError(f"{target}: cannot write ({exc.strerror})") from None
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
+    """An open file for :func:`atomic_path`; ``path == "-"`` writes to standard output.
+
+    A name ending in ``.gz``, ``.bz2`` or ``.xz`` is written compressed
+    (gzip without a time stamp, so the bytes are the same every run).
+    """
+    if str(path) == STDOUT:
+        yield sys.stdout.buffer if "b" in mode else sys.stdout
+        sys.stdout.flush()
+        return
+    text = {} if "b" in mode else {"encoding": "utf-8", "newline": "\n"}
+    with atomic_path(path) as tmp, open(tmp, "wb") as raw:
+        packed = _compressor(raw, compression(path))
+        try:
+            handle = packed if "b" in mode else io.TextIOWrapper(packed, **text)
+            yield handle
+            handle.flush()
+            if handle is not packed:
+                handle.detach()
+        finally:
+            if packed is not raw:
+                packed.close()
+        raw.flush()
+        os.fsync(raw.fileno())
+
+
+def _compressor(raw: IO[bytes], kind: str | None) -> IO[bytes]:
+    if kind == ".gz":
+        return gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="")
+    if kind == ".bz2":
+        return bz2.BZ2File(raw, "wb")
+    if kind == ".xz":
+        return lzma.LZMAFile(raw, "wb")
+    return raw
+
+
+class OutputPlan:
+    """All the files one command writes: checked before the work, written together after it.
+
+    Parameters
+    ----------
+    inputs : iterable of path
+        What the command reads: no output may be one of them.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> plan = OutputPlan(inputs=[folder / "dna.parquet"])
+    >>> plan.add(folder / "dna.parquet")
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: ...dna.parquet: this output is also an input; choose another name
+    >>> tree, table = plan.add(folder / "tree.nwk"), plan.add(folder / "leaves.csv")
+    >>> with plan:
+    ...     with atomic_output(tree) as handle:
+    ...         _ = handle.write("(a,b,c);\\n")
+    ...     with atomic_output(table) as handle:
+    ...         _ = handle.write("model\\na\\n")
+    >>> sorted(p.name for p in folder.iterdir())
+    ['leaves.csv', 'tree.nwk']
+    """
+
+    def __init__(self, inputs: Iterable[str | os.PathLike | None] = ()) -> None:
+        self.inputs = [Path(p) for p in inputs if p is not None and str(p) != STDOUT]
+        self.outputs: list[str | Path] = []
+        self._staged: list[_Staged] = []
+        self._folders: list[Path] = []
+        self._created: list[Path] = []
+
+    def add(self, path: str | os.PathLike | None, what: str = "output") -> str | Path | None:
+        """Check one output now (``None`` passes through, ``"-"`` is standard output); returns it."""
+        if path is None:
+            return None
+        if str(path) == STDOUT:
+            if STDOUT in self.outputs:
+                raise PhyloLLMError(f"only one output can go to standard output ('-'); {what} is the second")
+            self.outputs.append(STDOUT)
+            return STDOUT
+        target = Path(path)
+        if str(path) == "" or target.name in ("", ".", ".."):
+            raise PhyloLLMError(f"{path!r}: not a file name ({what})")
+        if target.is_dir():
+            raise PhyloLLMError(f"{target}: cannot write: it is a folder, and {what} must be a file")
+        folder = target.parent
+        if not folder.is_dir():
+            raise PhyloLLMError(f"{target}: cannot write: the folder {folder} does not exist")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise PhyloLLMError(f"{target}: cannot write in {folder} (permission denied)")
+        if target.exists() and not os.access(target, os.W_OK) and not os.access(folder, os.W_OK):
+            raise PhyloLLMError(f"{target}: cannot replace this file (permission denied)")
+        for other in self.inputs:
+            if _same_place(target, other):
+                raise PhyloLLMError(f"{target}: this output is also an input; choose another name")
+        for other in self.outputs:
+            if other != STDOUT and _same_place(target, Path(other)):
+                raise PhyloLLMError(f"{target}: named twice among the outputs of this command; give each output its own name")
+        self.outputs.append(target)
+        return target
+
+    def add_folder(self, path: str | os.PathLike, what: str = "output folder") -> Path:
+        """An output folder: created when the plan's block starts if missing, removed again if the block fails."""
+        folder = Path(path)
+        if folder.exists() and not folder.is_dir():
+            raise PhyloLLMError(f"{folder}: exists and is not a folder; {what} must be a folder")
+        for other in self.inputs:
+            if _same_place(folder, other):
+                raise PhyloLLMError(f"{folder}: this output folder is also an input; choose another")
+        writable = folder if folder.exists() else folder.parent
+        if not writable.is_dir():
+            raise PhyloLLMError(f"{folder}: the folder {folder.parent} does not exist")
+        if not os.access(writable, os.W_OK | os.X_OK):
+            raise PhyloLLMError(f"{folder}: cannot write in {writable} (permission denied)")
+        self._folders.append(folder)
+        return folder
+
+    def __enter__(self) -> OutputPlan:  # noqa: D105
+        for folder in self._folders:
+            if not folder.exists():
+                try:
+                    folder.mkdir()
+                except OSError as exc:
+                    raise PhyloLLMError(f"{folder}: cannot create this folder ({exc.strerror})") from None
+                self._created.append(folder)
+        if _ACTIVE.get() is not None:
+            raise RuntimeError("output plans do not nest")
+        self._token = _ACTIVE.set(self)
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        _ACTIVE.reset(self._token)
+        staged, self._staged = self._staged, []
+        if kind is not None:
+            for item in staged:
+                item.discard()
+            for folder in self._created:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # only if empty: never anything the user had
+            return
+        with _signals_held():
+            try:
+                for item in staged:
+                    item.publish()
+            except OSError as exc:
+                for item in staged:
+                    item.discard()
+                raise PhyloLLMError(f"{item.target}: cannot write ({exc.strerror})") from None
+
+
+def _same_place(a: Path, b: Path) -> bool:
+    """True when two paths name the same file (also through links), existing or not."""
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()

@@ -1,0 +1,377 @@
+"""Loading, validating and querying lineage tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import PhyloLLMError
+from ..ids import model_key
+
+RELATION_TYPES = ("same_weights", "finetune", "continued_pretraining", "merge", "distillation", "pruning")
+MODEL_COLUMNS = ("model", "family", "organization", "architecture")
+RELATION_COLUMNS = ("child", "parent", "relation")
+#: Pseudo-families: not a pretraining lineage, so scoring leaves them out.
+PSEUDO_FAMILIES = ("(random weights)", "(unknown)")
+#: The knowledge base shipped inside the package (built by ``data/lineage/build.py``).
+BUILTIN = Path(__file__).resolve().parent / "builtin"
+
+
+def real_family(value) -> str | None:
+    """``value`` when it names a pretraining lineage; ``None`` for empty and pseudo-families like ``(unknown)``."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = str(value).strip()
+    return None if not text or text in PSEUDO_FAMILIES or text.startswith("(") else text
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How many of a set of models the lineage knows."""
+
+    n_models: int
+    matched: dict[str, str]  # our id -> lineage id
+    missing: tuple[str, ...]
+
+    def summary(self, show: int = 5) -> str:
+        text = f"lineage metadata for {len(self.matched)} of {self.n_models} models"
+        if self.missing:
+            more = f" and {len(self.missing) - show} more" if len(self.missing) > show else ""
+            text += f"; none for {', '.join(self.missing[:show])}{more}"
+        return text
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """Validated lineage tables (see the package docstring for the schema).
+
+    Within the tables, ids that differ only by case or folder form are one
+    model (:func:`phylo_llm.ids.model_key`); relation ids are written as the
+    models table writes them. Data may hold two such ids as two models (an API
+    endpoint beside the hub weights): :meth:`among` tells them apart.
+    """
+
+    models: pd.DataFrame  # indexed by model id
+    relations: pd.DataFrame
+    #: model_key -> the lineage's own id (derived, for look-ups)
+    _keys: dict[str, str] = field(init=False, repr=False, compare=False)
+    #: child id -> its documented parents' ids (derived, for ancestors)
+    _parents: dict[str, list[str]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        keys: dict[str, str] = {}
+        for model in list(self.models.index) + list(self.relations["child"]) + list(self.relations["parent"]):
+            keys.setdefault(model_key(model), model)
+        object.__setattr__(self, "_keys", keys)
+        relations = self.relations.copy()
+        for column in ("child", "parent"):
+            relations[column] = [keys[model_key(m)] for m in relations[column]]
+        object.__setattr__(self, "relations", relations)
+        parents: dict[str, list[str]] = {}
+        for child, parent in zip(relations["child"], relations["parent"]):
+            parents.setdefault(child, []).append(parent)
+        object.__setattr__(self, "_parents", parents)
+
+    def __repr__(self) -> str:
+        return f"Lineage({len(self.models)} models, {len(self.relations)} documented edges)"
+
+    def resolve(self, model: str | None) -> str | None:
+        """The lineage's id for one ``model`` on its own (exact, else by :func:`phylo_llm.ids.model_key`), or ``None``."""
+        return None if model is None else self._keys.get(model_key(model))
+
+    def resolve_all(self, ids) -> dict[str, str | None]:
+        """The lineage id of each of ``ids``, telling apart ids that differ only by case or folder form.
+
+        An id takes the lineage model of the same key unless another of
+        ``ids`` *is* that model's id (then only that one takes it), or
+        another id of the same key also lacks an exact match (ambiguous:
+        neither takes it). So two ids of the data are never one node of the
+        lineage graph.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> lineage = Lineage(pd.DataFrame({"family": ["Qwen"]}, index=pd.Index(["Qwen/Qwen3-14B"], name="model")),
+        ...                   pd.DataFrame(columns=["child", "parent", "relation"]))
+        >>> lineage.resolve_all(["qwen/qwen3-14b"])
+        {'qwen/qwen3-14b': 'Qwen/Qwen3-14B'}
+        >>> lineage.resolve_all(["qwen/qwen3-14b", "Qwen/Qwen3-14B"])
+        {'qwen/qwen3-14b': None, 'Qwen/Qwen3-14B': 'Qwen/Qwen3-14B'}
+        """
+        ids = list(ids)
+        by_key: dict[str, list[str]] = {}
+        for model in ids:
+            by_key.setdefault(model_key(model), []).append(model)
+        out: dict[str, str | None] = {}
+        for key, group in by_key.items():
+            found = self._keys.get(key)
+            for model in group:
+                if found is None:
+                    out[model] = None
+                elif len(group) == 1 or model == found:
+                    out[model] = found
+                else:
+                    out[model] = None
+        return {model: out[model] for model in ids}
+
+    def among(self, ids) -> LineageView:
+        """The lineage as seen from a set of models: look-ups by :meth:`resolve_all`."""
+        return LineageView(self, self.resolve_all(ids))
+
+    def coverage(self, ids) -> Coverage:
+        """Which of ``ids`` have a row in ``models``."""
+        return self.among(ids).coverage()
+
+    def info(self, model: str | None) -> dict:
+        """The ``models`` row of ``model`` as a dict (empty when unknown)."""
+        found = self.resolve(model)
+        if found is None or found not in self.models.index:
+            return {}
+        return {k: v for k, v in self.models.loc[found].items() if not _missing(v)}
+
+    def family(self, model: str | None) -> str | None:
+        """The documented pretraining family of ``model``; ``None`` when unknown or a pseudo-family."""
+        return real_family(self.info(model).get("family"))
+
+    def select(self, ids, key: str, value: str) -> list[str]:
+        """Those of ``ids`` whose ``models`` column ``key`` equals ``value`` (case-insensitive)."""
+        return self.among(ids).select(key, value)
+
+    def parents(self, model: str | None) -> pd.DataFrame:
+        """Documented parent edges of ``model``."""
+        found = self.resolve(model)
+        return self.relations[self.relations["child"] == found]
+
+    def children(self, model: str | None) -> pd.DataFrame:
+        """Documented edges of which ``model`` is the parent."""
+        found = self.resolve(model)
+        return self.relations[self.relations["parent"] == found]
+
+    def ancestors(self, model: str | None) -> list[str]:
+        """Every documented ancestor of ``model``, nearest first (breadth-first)."""
+        found = self.resolve(model)
+        order: list[str] = []
+        frontier = [found] if found else []
+        while frontier:
+            nxt = []
+            for node in frontier:
+                for parent in self._parents.get(node, []):
+                    if parent not in order and parent != found:
+                        order.append(parent)
+                        nxt.append(parent)
+            frontier = nxt
+        return order
+
+
+@dataclass(frozen=True)
+class LineageView:
+    """A lineage seen from a set of models (:meth:`Lineage.among`).
+
+    Two ids of the set that differ only by case or folder form are two
+    models. The lineage's descriptive facts (family, organization, ...)
+    hold for both; its graph (parents, children, ancestors) belongs to the
+    one whose id is the lineage's exactly (:meth:`Lineage.resolve_all`), so a
+    model is never documented as its own relative.
+    """
+
+    lineage: Lineage
+    resolved: dict[str, str | None]
+
+    def resolve(self, model: str) -> str | None:
+        """The lineage node of ``model``: as resolved among the set; an id outside the set on its own."""
+        if model in self.resolved:
+            return self.resolved[model]
+        return self.lineage.resolve(model)
+
+    def coverage(self) -> Coverage:
+        """Which models of the set the lineage describes."""
+        matched = {}
+        for model in self.resolved:
+            found = self.lineage.resolve(model)
+            if found is not None and found in self.lineage.models.index:
+                matched[model] = found
+        return Coverage(len(self.resolved), matched, tuple(m for m in self.resolved if m not in matched))
+
+    def info(self, model: str) -> dict:
+        """What the lineage describes of ``model`` (shared with ids that differ only by case)."""
+        return self.lineage.info(model)
+
+    def family(self, model: str) -> str | None:
+        return self.lineage.family(model)
+
+    def parents(self, model: str) -> pd.DataFrame:
+        return self.lineage.parents(self.resolve(model))
+
+    def children(self, model: str) -> pd.DataFrame:
+        return self.lineage.children(self.resolve(model))
+
+    def ancestors(self, model: str) -> list[str]:
+        return self.lineage.ancestors(self.resolve(model))
+
+    def select(self, key: str, value: str) -> list[str]:
+        """The models of the set whose ``models`` column ``key`` equals ``value`` (case-insensitive)."""
+        if key not in self.lineage.models.columns:
+            raise PhyloLLMError(f"the lineage has no column {key!r} (columns: {', '.join(self.lineage.models.columns)})")
+        wanted = str(value).strip().lower()
+        return [m for m in self.resolved if str(self.info(m).get(key, "")).strip().lower() == wanted]
+
+
+def load_lineage(*paths: str | Path) -> Lineage:
+    """Load and validate lineage tables.
+
+    Parameters
+    ----------
+    *paths : str or Path
+        Folders of CSV files (``models.csv``, ``relations.csv``,
+        ``relations-dev.csv``, ...) or single CSV files; each file is a
+        models or a relations table, recognised by its columns. Later sources add to earlier ones; a
+        model row given twice keeps the later values where they are set.
+        No path, or the word ``"builtin"``: the knowledge base shipped in
+        ``data/lineage/``.
+
+    Raises
+    ------
+    PhyloLLMError
+        Missing columns, unknown relation types, self-loops, duplicate edges
+        and cycles (a model that is its own ancestor), naming the rows.
+    """
+    models: list[pd.DataFrame] = []
+    relations: list[pd.DataFrame] = []
+    for path in paths or ("builtin",):
+        for file in _csv_files(BUILTIN if str(path) == "builtin" else Path(path)):
+            frame = _read_csv(file)
+            if "child" in frame.columns or "parent" in frame.columns:
+                relations.append(_check_relations(frame, file))
+            elif "model" in frame.columns:
+                models.append(_check_models(frame, file))
+            else:
+                raise PhyloLLMError(f"{file}: neither a models table (column 'model') nor a relations table (columns child, parent, relation)")
+    model_table = _merge_models(models)
+    relation_table = (
+        pd.concat(relations, ignore_index=True) if relations else pd.DataFrame(columns=[*RELATION_COLUMNS, "evidence", "confidence", "note", "_where"])
+    )
+    _check_duplicates_and_cycles(relation_table)
+    return Lineage(model_table, relation_table.drop(columns="_where").reset_index(drop=True))
+
+
+def _csv_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        files = sorted(path.glob("*.csv"))
+        if not files:
+            raise PhyloLLMError(f"{path}: no lineage CSV files (models.csv, relations.csv) in this folder")
+        return files
+    if not path.exists():
+        raise PhyloLLMError(f"{path}: no such file or directory")
+    return [path]
+
+
+def _read_csv(file: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""])
+    except pd.errors.EmptyDataError:
+        raise PhyloLLMError(f"{file}: the file is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        raise PhyloLLMError(f"{file}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
+
+
+def _require(frame: pd.DataFrame, columns, file: Path) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise PhyloLLMError(f"{file}: missing column(s) {', '.join(missing)} (found: {', '.join(frame.columns)})")
+
+
+def _check_models(frame: pd.DataFrame, file: Path) -> pd.DataFrame:
+    _require(frame, ("model",), file)
+    empty = frame["model"].isna()
+    if empty.any():
+        raise PhyloLLMError(f"{file}: line {int(empty.to_numpy().argmax()) + 2} has no model id")
+    keys = frame["model"].map(model_key)
+    dup = keys.duplicated()
+    if dup.any():
+        line = int(dup.to_numpy().argmax())
+        raise PhyloLLMError(f"{file}: model {frame['model'].iat[line]!r} appears twice (line {line + 2})")
+    return frame
+
+
+def _check_relations(frame: pd.DataFrame, file: Path) -> pd.DataFrame:
+    _require(frame, RELATION_COLUMNS, file)
+    frame = frame.copy()
+    frame["_where"] = [f"{file}, line {i + 2}" for i in range(len(frame))]
+    for _, row in frame.iterrows():
+        if pd.isna(row["child"]) or pd.isna(row["parent"]):
+            raise PhyloLLMError(f"{row['_where']}: an edge needs both child and parent")
+        if row["relation"] not in RELATION_TYPES:
+            raise PhyloLLMError(
+                f"{row['_where']}: unknown relation type {row['relation']!r} (known: {', '.join(RELATION_TYPES)})"
+            )
+        if model_key(row["child"]) == model_key(row["parent"]):
+            raise PhyloLLMError(f"{row['_where']}: {row['child']!r} is its own parent")
+    for column in ("evidence", "confidence", "note"):
+        if column not in frame.columns:
+            frame[column] = pd.NA
+    return frame
+
+
+def _merge_models(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    if not frames:
+        return pd.DataFrame(columns=list(MODEL_COLUMNS[1:]), index=pd.Index([], name="model"))
+    merged: pd.DataFrame | None = None
+    for frame in frames:
+        frame = frame.set_index("model")
+        if merged is None:
+            merged = frame
+            continue
+        # Match ids case-insensitively: a later row updates the earlier one where it has values.
+        known = {model_key(m): m for m in merged.index}
+        frame.index = [known.get(model_key(m), m) for m in frame.index]
+        merged = frame.combine_first(merged)[list(dict.fromkeys([*merged.columns, *frame.columns]))]
+    merged.index.name = "model"
+    for column in MODEL_COLUMNS[1:]:
+        if column not in merged.columns:
+            merged[column] = pd.NA
+    return merged.sort_index(key=lambda idx: idx.str.lower())
+
+
+def _check_duplicates_and_cycles(relations: pd.DataFrame) -> None:
+    seen: dict[tuple[str, str, str], str] = {}
+    for child, parent, relation, where in relations[["child", "parent", "relation", "_where"]].itertuples(index=False):
+        key = (model_key(child), model_key(parent), relation)
+        if key in seen:
+            raise PhyloLLMError(f"{where}: duplicate edge {child} -> {parent} ({relation}), first at {seen[key]}")
+        seen[key] = where
+    graph: dict[str, list[tuple[str, str]]] = {}
+    for child, parent, where in relations[["child", "parent", "_where"]].itertuples(index=False):
+        graph.setdefault(model_key(child), []).append((model_key(parent), where))
+    # Iterative depth-first search for a cycle (a model that is its own ancestor).
+    state: dict[str, int] = {}
+    for start in sorted(graph):
+        if state.get(start):
+            continue
+        stack = [(start, iter(graph.get(start, [])))]
+        path = [start]
+        state[start] = 1
+        while stack:
+            node, edges = stack[-1]
+            step = next(edges, None)
+            if step is None:
+                state[node] = 2
+                stack.pop()
+                path.pop()
+                continue
+            parent, where = step
+            if state.get(parent) == 1:
+                cycle = path[path.index(parent):] + [parent]
+                raise PhyloLLMError(f"{where}: cycle in the lineage: {' -> '.join(cycle)} (a model cannot be its own ancestor)")
+            if not state.get(parent):
+                state[parent] = 1
+                path.append(parent)
+                stack.append((parent, iter(graph.get(parent, []))))
+
+
+def _missing(value) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,140 @@
+"""Nearest relatives of a model, and close pairs that nothing documents."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..distance import DistanceMatrix
+from ..errors import PhyloLLMError
+from ..ids import find_model, model_key
+from ..lineage import Lineage
+from ._pairs import documented_pairs
+
+
+class Relatedness:
+    """What the lineage documents between two present models (directly or through a shared ancestor)."""
+
+    def __init__(self, lineage: Lineage, ids) -> None:
+        self.lineage = lineage.among(ids)
+        self.found = self.lineage.resolved
+        # Each present model's line of descent, nearest first, as lineage ids.
+        self.lines: dict[str, list[str]] = {}
+        for model, found in self.found.items():
+            if found is not None:
+                self.lines[model] = [found, *lineage.ancestors(found)]
+        edges = lineage.relations
+        self.edges = {(model_key(c), model_key(p)): r for c, p, r in edges[["child", "parent", "relation"]].itertuples(index=False)}
+
+    def describe(self, a: str, b: str) -> str:
+        """What ``b`` is to ``a``: ``parent (finetune)``, ``child (merge)``, ``ancestor``, ``descendant``,
+        ``shared ancestor X``, or ``""`` when nothing is documented."""
+        fa, fb = self.found.get(a), self.found.get(b)
+        if fa is None or fb is None:
+            return ""
+        ka, kb = model_key(fa), model_key(fb)
+        if ka == kb:
+            return "same model"
+        if (ka, kb) in self.edges:
+            return f"parent ({self.edges[(ka, kb)]})"
+        if (kb, ka) in self.edges:
+            return f"child ({self.edges[(kb, ka)]})"
+        line_a, line_b = self.lines.get(a, []), self.lines.get(b, [])
+        keys_a, keys_b = {model_key(x) for x in line_a}, {model_key(x) for x in line_b}
+        if kb in keys_a:
+            return "ancestor"
+        if ka in keys_b:
+            return "descendant"
+        shared = next((x for x in line_a if model_key(x) in keys_b), None)
+        return f"shared ancestor {shared}" if shared else ""
+
+
+def _documented_distances(dist: DistanceMatrix, lineage: Lineage) -> dict[str, np.ndarray]:
+    pairs = documented_pairs(lineage, dist.ids)
+    return {r: dist.values[g.i.to_numpy(), g.j.to_numpy()] for r, g in pairs.groupby("relation")}
+
+
+def relatives(model: str, dist: DistanceMatrix, lineage: Lineage, k: int = 10) -> pd.DataFrame:
+    """The ``k`` nearest models to ``model`` and where each distance falls.
+
+    Columns: ``rank, model, distance``, ``all_pairs_pct`` (share of all pairs
+    at most this close), ``<relation>_pct`` (share of documented pairs of
+    that relation at most this close; ``same_weights_pct`` is the noise
+    floor), ``family``, ``organization`` and ``documented`` (what the lineage
+    says links the two, empty when nothing).
+    """
+    found = find_model(model, dist.ids)
+    if found is None:
+        raise PhyloLLMError(f"{dist.source}: model {model!r} is not in the data")
+    model = dist.ids[found]
+    position = {m: i for i, m in enumerate(dist.ids)}
+    row = dist.values[position[model]]
+    order = [j for j in np.lexsort((np.array(dist.ids), row)) if j != position[model]][:k]
+    everything = np.sort(dist.condensed())
+    documented = {r: np.sort(v) for r, v in _documented_distances(dist, lineage).items()}
+    related = Relatedness(lineage, dist.ids)
+    rows = []
+    for rank, j in enumerate(order, start=1):
+        d = row[j]
+        other = dist.ids[j]
+        info = related.lineage.info(other)
+        entry = {"rank": rank, "model": other, "distance": float(d),
+                 "all_pairs_pct": float(np.searchsorted(everything, d, side="right") / len(everything))}
+        for relation, values in documented.items():
+            entry[f"{relation}_pct"] = float(np.searchsorted(values, d, side="right") / len(values))
+        entry.update({"family": info.get("family", ""), "organization": info.get("organization", ""),
+                      "documented": related.describe(model, other)})
+        rows.append(entry)
+    return pd.DataFrame(rows)
+
+
+def candidates(
+    dist: DistanceMatrix, lineage: Lineage, threshold: float | None = None, limit: int | None = 1000
+) -> tuple[pd.DataFrame, float, int]:
+    """Undocumented pairs at least as close as a typical documented fine-tune.
+
+    Parameters
+    ----------
+    threshold : float, optional
+        Distance cut-off; default the median distance of the documented
+        ``finetune`` pairs present (or of all documented pairs if none).
+    limit : int, optional
+        Keep the closest ``limit`` pairs (None: all).
+
+    Returns
+    -------
+    (table, threshold, qualifying) : the ranked pairs, the cut-off used and how many pairs passed it.
+    """
+    if threshold is None:
+        documented = _documented_distances(dist, lineage)
+        reference = documented.get("finetune")
+        if reference is None or len(reference) == 0:
+            reference = np.concatenate(list(documented.values())) if documented else np.array([])
+        if len(reference) == 0:
+            raise PhyloLLMError("no documented pair among these models: give a distance threshold")
+        threshold = float(np.median(reference))
+    iu, ju = np.triu_indices(dist.n_models, 1)
+    values = dist.values[iu, ju]
+    close = values <= threshold
+    iu, ju, values = iu[close], ju[close], values[close]
+    names = np.array(dist.ids)
+    order = np.lexsort((names[ju], names[iu], values))
+    related = Relatedness(lineage, dist.ids)
+    everything = np.sort(dist.condensed())
+    rows, qualifying = [], 0
+    for k in order:
+        a, b = dist.ids[iu[k]], dist.ids[ju[k]]
+        if related.describe(a, b):
+            continue
+        qualifying += 1
+        if limit is not None and len(rows) >= limit:
+            continue
+        ia, ib = related.lineage.info(a), related.lineage.info(b)
+        rows.append({
+            "model_a": a, "model_b": b, "distance": float(values[k]),
+            "all_pairs_pct": float(np.searchsorted(everything, values[k], side="right") / len(everything)),
+            "family_a": ia.get("family", ""), "family_b": ib.get("family", ""),
+            "organization_a": ia.get("organization", ""), "organization_b": ib.get("organization", ""),
+        })
+    columns = ["model_a", "model_b", "distance", "all_pairs_pct", "family_a", "family_b", "organization_a", "organization_b"]
+    return pd.DataFrame(rows, columns=columns), threshold, qualifying

@@ -1,0 +1,123 @@
+"""Extraction settings: what makes DNA (or per-probe embeddings) comparable with other DNA.
+
+DNA and per-probe embeddings made with another probe set, prompt set,
+encoder, dimension or projection seed live in another space: distances
+between them mean nothing. This module holds the one check within a set of
+models (:func:`check_settings`: all made alike) and the one check between two
+sets (:func:`check_comparable`: made like the reference), for DNA and probe
+caches alike.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+
+from .dna import DNA
+from .errors import PhyloLLMError, PhyloLLMWarning
+from .probes import ProbeEmbeddings
+
+#: Metadata columns of DNA that describe how it was made.
+DNA_SETTINGS: tuple[str, ...] = (
+    "probe_set",
+    "probe_count",
+    "prompt_fingerprint",
+    "encoder",
+    "answer_dim",
+    "dna_dim",
+    "extraction_seed",
+)
+
+#: Settings of per-probe embeddings (a probe cache's header) that make two caches comparable.
+PROBE_SETTINGS: tuple[str, ...] = (
+    "probe_set",
+    "probe_count",
+    "prompt_fingerprint",
+    "encoder",
+    "answer_dim",
+    "probe_dim",
+    "extraction_seed",
+)
+
+
+def settings_of(data: DNA | ProbeEmbeddings) -> dict[str, tuple[str, ...]]:
+    """Each setting and the distinct values it takes, as text (``()`` when not recorded).
+
+    DNA records its settings per model (metadata columns), so a setting may
+    take several values; a probe cache records one set for all its models.
+    """
+    if isinstance(data, ProbeEmbeddings):
+        return {key: (str(data.settings[key]),) if data.settings.get(key) is not None else () for key in PROBE_SETTINGS}
+    meta = data.metadata
+    return {
+        key: tuple(sorted(set(meta[key].dropna().astype(str)))) if key in meta.columns else ()
+        for key in DNA_SETTINGS
+    }
+
+
+def check_comparable(reference: DNA | ProbeEmbeddings, new: DNA | ProbeEmbeddings) -> None:
+    """Refuse ``new`` unless it was made exactly like ``reference`` (both DNA, or both per-probe embeddings).
+
+    Raises
+    ------
+    PhyloLLMError
+        Naming the first setting that differs and both values, e.g.
+        ``new.parquet: made with dna_dim=128, but ref.parquet has dna_dim=2048``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> import phylo_llm as pl
+    >>> a = pl.DNA(["x", "y"], np.eye(2), pd.DataFrame({"dna_dim": [2, 2]}), "a.parquet")
+    >>> b = pl.DNA(["z"], np.ones((1, 2)), pd.DataFrame({"dna_dim": [3]}), "b.parquet")
+    >>> check_comparable(a, b)
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: b.parquet: made with dna_dim=3, but a.parquet has dna_dim=2: extract both the same way
+    """
+    if type(reference) is not type(new):
+        raise PhyloLLMError(f"{new.source} and {reference.source}: one is DNA and the other per-probe embeddings; give two of a kind")
+    ours, theirs = settings_of(new), settings_of(reference)
+    for key in ours:
+        if ours[key] != theirs[key]:
+            raise PhyloLLMError(
+                f"{new.source}: made with {key}={', '.join(ours[key]) or '(unknown)'}, but {reference.source} has "
+                f"{key}={', '.join(theirs[key]) or '(unknown)'}: extract both the same way"
+            )
+
+
+def settings_groups(metadata: pd.DataFrame) -> pd.DataFrame:
+    """Count models per combination of extraction settings (columns in :data:`DNA_SETTINGS`)."""
+    cols = [c for c in DNA_SETTINGS if c in metadata.columns]
+    if not cols:
+        return pd.DataFrame({"models": [len(metadata)]})
+    keys = metadata[cols].astype("string").fillna("?")
+    return keys.value_counts(sort=True).rename("models").reset_index()
+
+
+def check_settings(dna: DNA, allow_mixed: bool = False) -> None:
+    """Refuse DNA whose models were made with different extraction settings, unless ``allow_mixed``.
+
+    Distances between DNA from different probe sets, encoders or dimensions
+    are meaningless, so mixing them is an error by default; with
+    ``allow_mixed`` it is a warning listing the groups.
+    """
+    groups = settings_groups(dna.metadata)
+    if len(groups) <= 1:
+        return
+    cols = [c for c in groups.columns if c != "models"]
+    described = "; ".join(
+        ", ".join(f"{c}={row[c]}" for c in cols) + f" ({row['models']} models, e.g. {_example(dna, row, cols)})"
+        for _, row in groups.iterrows()
+    )
+    message = f"{dna.source}: DNA made with {len(groups)} different extraction settings: {described}"
+    if not allow_mixed:
+        raise PhyloLLMError(message + "; pass --allow-mixed (allow_mixed=True) to use them together")
+    warnings.warn(message, PhyloLLMWarning, stacklevel=2)
+
+
+def _example(dna: DNA, row: pd.Series, cols: list[str]) -> str:
+    keys = dna.metadata[cols].astype("string").fillna("?")
+    match = (keys == row[cols].astype("string")).all(axis=1)
+    return str(keys.index[match.to_numpy()][0])

@@ -1,0 +1,117 @@
+"""Trees from distance matrices: neighbour joining, UPGMA and WPGMA, and the memory they need."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from Bio.Phylo.BaseTree import Tree
+
+from .._memory import require_memory
+from ..distance import DistanceMatrix
+from ..errors import PhyloLLMError
+from . import TREE_METHODS
+from ._linkage import LINKAGE_METHODS, linkage_merges
+from ._merges import tree_from_merges
+from ._nj import nj_merges
+
+
+@dataclass(frozen=True)
+class TreeBuild:
+    """A built tree and what happened while building it."""
+
+    tree: Tree
+    method: str
+    n_models: int
+    negative_clamped: int
+    seconds: float
+
+
+def check_method(method: str) -> None:
+    """Refuse an unknown tree method (one line naming the choices)."""
+    if method not in TREE_METHODS:
+        raise PhyloLLMError(f"unknown tree method {method!r}; choose one of {', '.join(TREE_METHODS)}")
+
+
+def build_tree_with_stats(
+    dist: DistanceMatrix, method: str = "nj", *, clamp_negative: bool = True, progress: bool = False,
+    overwrite: bool = False,
+) -> TreeBuild:
+    """Like :func:`build_tree`, also returning the count of clamped branches and the time taken."""
+    check_method(method)
+    if dist.n_models < 3:
+        raise PhyloLLMError(f"{dist.source}: a tree needs at least 3 models, found {dist.n_models}")
+    # Sorting by id makes the result independent of the input order and breaks ties by id.
+    ids = sorted(dist.ids)
+    in_order = list(dist.ids) == ids
+    check_memory(dist.n_models, method, dist.values.dtype.itemsize, copies=0 if overwrite and in_order else 1)
+    start = time.perf_counter()
+    ordered = dist if in_order else dist.subset(ids)
+    # A sorted copy is ours to overwrite; the caller's matrix only when allowed.
+    mine = overwrite or not in_order
+    if method == "nj":
+        merges = nj_merges(ordered.values, clamp=clamp_negative, progress=progress, overwrite=mine)
+    else:
+        merges = linkage_merges(ordered.values, method, overwrite=mine, progress=progress)
+    tree = tree_from_merges(ids, merges, rooted=method in LINKAGE_METHODS)
+    return TreeBuild(tree, method, dist.n_models, merges.negative_clamped, time.perf_counter() - start)
+
+
+def memory_needed(n_models: int, itemsize: int = 8, copies: int = 1) -> int:
+    """Bytes a build needs beyond its input: ``copies`` n x n matrices of ``itemsize`` bytes (a sorted or
+    working copy; none when the build may overwrite its input). The kernels' other arrays are O(n)."""
+    return copies * itemsize * n_models * n_models
+
+
+def check_memory(n_models: int, method: str, itemsize: int = 8, copies: int = 1) -> None:
+    """Refuse, before starting, a build that this machine cannot hold (instead of swapping or being killed)."""
+    require_memory(
+        memory_needed(n_models, itemsize, copies), f"a {method} tree of {n_models} models",
+        "build it on a subset, place the other models into a backbone tree (phylo-llm place), or use a machine with more memory",
+    )
+
+
+def build_tree(
+    dist: DistanceMatrix, method: str = "nj", *, clamp_negative: bool = True, progress: bool = False, overwrite: bool = False
+) -> Tree:
+    """Build a tree with branch lengths from a distance matrix.
+
+    Parameters
+    ----------
+    dist : DistanceMatrix
+        At least 3 models.
+    method : {"nj", "upgma", "wpgma"}
+        ``"nj"``: neighbour joining (Saitou & Nei 1987), unrooted (drawn from
+        a root trifurcation). ``"upgma"``: size-weighted average linkage,
+        rooted and ultrametric. ``"wpgma"``: unweighted-by-size average
+        linkage (what Biopython calls ``upgma``).
+    clamp_negative : bool
+        Neighbour joining only: set negative branch lengths to 0.
+    progress : bool
+        A progress bar on standard error for builds over a second.
+    overwrite : bool
+        Use ``dist.values`` as the working matrix (destroying it) instead of
+        copying it: one n x n matrix instead of two.
+
+    Returns
+    -------
+    Bio.Phylo.BaseTree.Tree
+        Leaves named by model id. The same matrix always gives the same tree
+        (ids are sorted first; ties go to the smallest ids).
+
+    References
+    ----------
+    Saitou N, Nei M (1987). The neighbor-joining method. Mol Biol Evol 4:406-425.
+    Studier JA, Keppler KJ (1988). A note on the neighbor-joining algorithm. Mol Biol Evol 5:729-731.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import phylo_llm as pl
+    >>> d = pl.DistanceMatrix(("a", "b", "c", "d"), np.array(
+    ...     [[0, 3, 7, 8], [3, 0, 6, 7], [7, 6, 0, 5], [8, 7, 5, 0]], dtype=float))
+    >>> tree = build_tree(d, "nj")
+    >>> print(pl.io.to_newick(tree))
+    ((a:1.0,b:2.0):2.0,c:2.0,d:3.0);
+    """
+    return build_tree_with_stats(dist, method, clamp_negative=clamp_negative, progress=progress, overwrite=overwrite).tree

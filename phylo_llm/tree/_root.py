@@ -1,0 +1,203 @@
+"""Rooting: midpoint, outgroup (by ids or by a lineage attribute), and minimal ancestor deviation.
+
+Neighbour-joining trees are unrooted; reading ancestry needs a root. All
+functions take and return Biopython trees and leave the input untouched; the
+rerooting itself is done by ete3's ``set_outgroup``, with the root then placed
+at the exact position on its branch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from Bio.Phylo.BaseTree import Tree
+
+from ..errors import PhyloLLMError
+from . import ROOT_METHODS
+from ._ete import from_ete, to_ete
+from ._walk import iter_leaves
+
+
+
+def root_tree(tree: Tree, method: str = "midpoint", outgroup=None) -> Tree:
+    """Root ``tree`` by ``method``.
+
+    Parameters
+    ----------
+    tree : Bio.Phylo.BaseTree.Tree
+    method : {"midpoint", "mad", "outgroup", "none"}
+        ``"outgroup"`` needs ``outgroup``: leaf names (see :func:`outgroup_root`).
+    """
+    if method == "midpoint":
+        return midpoint_root(tree)
+    if method == "mad":
+        return mad_root(tree)[0]
+    if method == "outgroup":
+        if not outgroup:
+            raise PhyloLLMError("outgroup rooting needs at least one outgroup model")
+        return outgroup_root(tree, outgroup)
+    if method == "none":
+        return tree
+    raise PhyloLLMError(f"unknown rooting {method!r}; choose one of {', '.join(ROOT_METHODS)}")
+
+
+def midpoint_root(tree: Tree) -> Tree:
+    """Root at the middle of the longest leaf-to-leaf path (ties: the first leaves by name)."""
+    ete = to_ete(tree)
+    leaves = sorted(ete.get_leaves(), key=lambda leaf: leaf.name)
+    if len(leaves) < 2:
+        return tree
+    a = _farthest(ete, leaves[0], leaves)
+    b = _farthest(ete, a, leaves)
+    half = ete.get_distance(a, b) / 2.0
+    ancestor = ete.get_common_ancestor(a, b)
+    # The midpoint lies on the side of the leaf farther from the pair's common ancestor.
+    leaf = a if ete.get_distance(a, ancestor) >= ete.get_distance(b, ancestor) else b
+    node, walked = leaf, 0.0
+    while walked + node.dist < half and node.up is not ancestor:
+        walked += node.dist
+        node = node.up
+    return _rooted_on_branch(ete, node, half - walked)
+
+
+def outgroup_root(tree: Tree, outgroup) -> Tree:
+    """Root on the branch that best separates the ``outgroup`` leaves from the rest.
+
+    One leaf: the middle of its own branch. Several: the branch whose two
+    sides differ least from {outgroup, others}; if the outgroup is not a clade
+    of the tree the best such branch is used (see :func:`best_split`).
+    """
+    ete = to_ete(tree)
+    names = {leaf.name for leaf in ete.get_leaves()}
+    wanted = [m for m in dict.fromkeys(outgroup)]
+    unknown = [m for m in wanted if m not in names]
+    if unknown:
+        raise PhyloLLMError(f"outgroup model {unknown[0]!r} is not a leaf of the tree")
+    node, _ = best_split(ete, set(wanted))
+    return _rooted_on_branch(ete, node, node.dist / 2.0)
+
+
+def attribute_root(tree: Tree, lineage, key: str, value: str) -> tuple[Tree, list[str]]:
+    """Root on the leaves whose lineage attribute ``key`` equals ``value`` (e.g. ``family``, ``T5``).
+
+    Returns the rooted tree and the leaves used as outgroup; see :func:`outgroup_root`.
+    """
+    chosen = lineage.select([leaf.name for leaf in iter_leaves(tree)], key, value)
+    if not chosen:
+        raise PhyloLLMError(f"no leaf of the tree has {key}={value} in the lineage")
+    return outgroup_root(tree, chosen), chosen
+
+
+def best_split(ete, targets: set[str]):
+    """The node whose branch best separates ``targets`` from the other leaves, and its error count.
+
+    Error of a branch: the leaves on the wrong side when the outgroup is
+    taken as the side below the node or as the side above it, whichever is
+    better. Ties go to the first node in preorder.
+    """
+    leaves = ete.get_leaves()
+    n, k = len(leaves), len(targets)
+    if k == 0:
+        raise PhyloLLMError("no leaf of the tree is in the outgroup")
+    if k >= n:
+        raise PhyloLLMError("every leaf is in the outgroup: nothing to root against")
+    below_all, below_target = {}, {}
+    for node in ete.traverse("postorder"):
+        if node.is_leaf():
+            below_all[node], below_target[node] = 1, int(node.name in targets)
+        else:
+            below_all[node] = sum(below_all[c] for c in node.children)
+            below_target[node] = sum(below_target[c] for c in node.children)
+    best, best_error = None, None
+    for node in ete.traverse("preorder"):
+        if node.is_root():
+            continue
+        size, hit = below_all[node], below_target[node]
+        error = min((size - hit) + (k - hit), (n - size) - (k - hit) + hit)
+        if best_error is None or error < best_error:
+            best, best_error = node, error
+    return best, best_error
+
+
+def mad_root(tree: Tree) -> tuple[Tree, float]:
+    """Minimal ancestor deviation rooting (Tria, Landan & Dagan 2017).
+
+    For a root ``R``, the ancestor of leaves ``a, c`` is their median with
+    ``R``, so its relative deviation is ``r = (d(a,R) - d(c,R)) / d(a,c)``.
+    The root is the point of the tree minimising the root-mean-square ``r``
+    over all leaf pairs at non-zero distance. On each branch that mean is a
+    quadratic in the root position, solved exactly; all branches are
+    evaluated with two matrix products. Memory O(n^2), time O(n^3) by BLAS.
+
+    Returns
+    -------
+    (tree, mad) : the rooted tree and its MAD value.
+    """
+    ete = to_ete(tree)
+    nodes = list(ete.traverse("preorder"))
+    index = {node: i for i, node in enumerate(nodes)}
+    leaves = [node for node in nodes if node.is_leaf()]
+    leaf_index = {node: i for i, node in enumerate(leaves)}
+    n, m = len(leaves), len(nodes)
+    if n < 3:
+        return tree, 0.0
+    below = np.zeros((n, m))
+    for node in reversed(nodes):  # children before parents
+        j = index[node]
+        if node.is_leaf():
+            below[leaf_index[node], j] = 1.0
+        else:
+            below[:, j] = below[:, [index[c] for c in node.children]].sum(axis=1)
+    # to_node[a, v]: path length from leaf a to node v, filled top-down.
+    to_node = np.zeros((n, m))
+    depth = np.zeros(m)
+    for node in nodes[1:]:
+        depth[index[node]] = depth[index[node.up]] + node.dist
+    to_node[:, 0] = depth[[index[leaf] for leaf in leaves]]
+    for node in nodes[1:]:
+        j, p = index[node], index[node.up]
+        to_node[:, j] = to_node[:, p] + node.dist * (1.0 - 2.0 * below[:, j])
+    pair = to_node[:, [index[leaf] for leaf in leaves]]
+    # Pairs at zero distance (a leaf with itself, identical copies) have no defined deviation;
+    # path sums leave ~1e-16 residues there, so "zero" is relative to the tree's scale.
+    distinct = pair > 1e-12 * max(float(pair.max()), 1e-300)
+    np.fill_diagonal(distinct, False)
+    weight = np.divide(1.0, pair**2, out=np.zeros_like(pair), where=distinct)
+    n_pairs = np.count_nonzero(np.triu(distinct, 1))
+    if n_pairs == 0:
+        return tree, 0.0
+    row = weight.sum(axis=1)
+    sign = 2.0 * below - 1.0
+    w_u, w_s = weight @ to_node, weight @ sign
+    const = (to_node**2 * row[:, None]).sum(axis=0) - (to_node * w_u).sum(axis=0)
+    linear = (to_node * sign * row[:, None]).sum(axis=0) - (to_node * w_s).sum(axis=0)
+    quad = row.sum() - (sign * w_s).sum(axis=0)
+    lengths = np.array([node.dist for node in nodes])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        position = np.where(quad > 0, -linear / quad, 0.0)
+    position = np.clip(position, 0.0, lengths)
+    value = const + 2.0 * linear * position + quad * position**2
+    value[0] = np.inf  # the current root node has no branch of its own
+    best = int(np.argmin(value))
+    mad = float(np.sqrt(max(value[best], 0.0) / n_pairs))
+    return _rooted_on_branch(ete, nodes[best], float(position[best])), mad
+
+
+def _farthest(ete, start, leaves):
+    distances = [(ete.get_distance(start, leaf), leaf.name, leaf) for leaf in leaves]
+    best = max(d for d, _, _ in distances)
+    return min((name, leaf) for d, name, leaf in distances if d == best)[1]
+
+
+def _rooted_on_branch(ete, node, from_node: float) -> Tree:
+    """Root on the branch above ``node``, ``from_node`` away from it; back to Biopython."""
+    parent = node.up
+    if parent.is_root() and len(parent.children) == 2:
+        # Already beside a bifurcating root: the two root branches are one edge; only the root moves.
+        total = node.dist + next(c for c in parent.children if c is not node).dist
+    else:
+        total = node.dist
+        ete.set_outgroup(node)
+    other = next(c for c in node.up.children if c is not node)
+    node.dist = min(max(from_node, 0.0), total)
+    other.dist = total - node.dist
+    return from_ete(ete.get_tree_root(), rooted=True)

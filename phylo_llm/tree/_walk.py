@@ -1,0 +1,83 @@
+"""Walking a Biopython tree without recursion: preorder, leaves, depth, parents.
+
+Biopython's own traversals recurse once per level and fail beyond about a
+thousand levels; neighbour joining on thousands of models builds deeper
+trees (a caterpillar of 20,000 leaves is 20,000 levels), so every walk in the
+package goes through these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from Bio.Phylo.BaseTree import Clade, Tree
+
+
+def _root(tree: Tree | Clade) -> Clade:
+    return tree.root if isinstance(tree, Tree) else tree
+
+
+def iter_preorder(tree: Tree | Clade) -> Iterator[Clade]:
+    """Every clade, parents before children, left to right.
+
+    Examples
+    --------
+    >>> from io import StringIO
+    >>> from Bio import Phylo
+    >>> tree = Phylo.read(StringIO("((a,b)x,c)r;"), "newick")
+    >>> [c.name for c in iter_preorder(tree)]
+    ['r', 'x', 'a', 'b', 'c']
+    """
+    stack = [_root(tree)]
+    while stack:
+        clade = stack.pop()
+        yield clade
+        stack.extend(reversed(clade.clades))
+
+
+def iter_leaves(tree: Tree | Clade) -> Iterator[Clade]:
+    """Leaves in left-to-right order.
+
+    Examples
+    --------
+    >>> from io import StringIO
+    >>> from Bio import Phylo
+    >>> [c.name for c in iter_leaves(Phylo.read(StringIO("((a,b),c);"), "newick"))]
+    ['a', 'b', 'c']
+    """
+    return (clade for clade in iter_preorder(tree) if not clade.clades)
+
+
+def tree_depth(tree: Tree | Clade) -> int:
+    """Number of edges on the longest root-to-leaf path.
+
+    Examples
+    --------
+    >>> from io import StringIO
+    >>> from Bio import Phylo
+    >>> tree_depth(Phylo.read(StringIO("(((a,b),c),d);"), "newick"))
+    3
+    """
+    deepest = 0
+    stack = [(_root(tree), 0)]
+    while stack:
+        clade, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((c, depth + 1) for c in clade.clades)
+    return deepest
+
+
+def parent_map(tree: Tree | Clade) -> dict[int, Clade]:
+    """The parent of every clade but the root, keyed by ``id(clade)`` (clades are not hashable by value).
+
+    Examples
+    --------
+    >>> from io import StringIO
+    >>> from Bio import Phylo
+    >>> tree = Phylo.read(StringIO("((a,b)x,c)r;"), "newick")
+    >>> parents = parent_map(tree)
+    >>> a = next(c for c in iter_leaves(tree) if c.name == "a")
+    >>> parents[id(a)].name
+    'x'
+    """
+    return {id(child): clade for clade in iter_preorder(tree) for child in clade.clades}
