@@ -1,95 +1,12 @@
 """The paper's figures, regenerated: one function per figure, and ``make_figures`` for all of them.
 
 Every function returns a matplotlib figure (and the numbers behind it where
-there are any); :func:`save` writes PNG (300 dpi) and PDF. Headless (Agg),
-one style, colourblind-safe palette, deterministic.
+there are any); :func:`save` writes PNG (300 dpi) and PDF. One style, one
+colour per meaning (:mod:`phylo_llm.figures.palette`, shared with the
+explorer), deterministic. The library never chooses a matplotlib backend.
+Names load on first use, so the palette is available without matplotlib.
 """
 
-from __future__ import annotations
+import lazy_loader as _lazy
 
-import json
-import warnings
-from pathlib import Path
-
-from ..distance import distance_matrix
-from ..dna import DNA
-from ..errors import PhyloLLMError, PhyloLLMWarning
-from ..io import atomic_output, is_published_layout, load_dna
-from ..lineage import Lineage
-from ..tree import build_tree, iter_leaves, mad_root
-from ._panels import dimension_ablation, distance_heatmap, dna_map, encoder_ablation, evolutionary_speed, roc_figure
-from ._style import save
-from ._tree_plot import draw_tree
-
-__all__ = [
-    "make_figures", "draw_tree", "dna_map", "distance_heatmap", "roc_figure", "dimension_ablation",
-    "encoder_ablation", "evolutionary_speed", "save",
-]
-
-DIMENSIONS = (4, 32, 128, 1024, 4096)
-ENCODERS = {"Qwen3-Embedding-8B": None, "bge": "bge", "mpnet": "mpnet"}
-
-
-def make_figures(source: str | Path, lineage: Lineage, out: str | Path, *, seed: int = 0, allow_mixed: bool = False, say=print) -> dict:
-    """Regenerate every figure from a published probe-set folder or a DNA file into ``out``.
-
-    Figures that need what the input lacks (dimension variants, encoder
-    subfolders) are skipped with a one-line note through ``say``. Returns
-    the numbers behind the figures (also written to ``out/figures.json``).
-    """
-    source = Path(source)
-    dna = _quiet(load_dna, source, allow_mixed=allow_mixed)
-    known = lineage.among(dna.ids)
-    info = {m: known.info(m) for m in dna.ids}
-    say(known.coverage().summary())
-    dist = distance_matrix(dna)
-    tree, mad = mad_root(build_tree(dist, "nj"))
-    numbers: dict = {"models": dna.n_models, "dimensions": dna.dim, "tree": "neighbour joining, Euclidean, MAD-rooted", "mad": mad}
-    label = f"{dna.n_models} models"
-    layout = "circular" if dna.n_models > 60 else "rectangular"
-    save(draw_tree(tree, info, layout=layout, title=f"DNA tree of {label} (NJ, MAD root)"), out, "1_tree")
-    save(dna_map(dna, info, seed=seed), out, "2_dna_map")
-    order = [leaf.name for leaf in iter_leaves(tree)]
-    save(distance_heatmap(dist, order, info), out, "3_distance_heatmap")
-    fig = roc_figure(dist, lineage)
-    save(fig, out, "4_relation_roc")
-    published = source.is_dir() and is_published_layout(source)
-    if published:
-        variants = {}
-        for d in DIMENSIONS:
-            try:
-                variants[d] = _quiet(load_dna, source, variant=f"dna_dim{d}", allow_mixed=True)
-            except PhyloLLMError:
-                pass
-        if len(variants) >= 2:
-            fig, rows = dimension_ablation(variants, lineage)
-            save(fig, out, "5_dimension_ablation")
-            numbers["dimension_ablation"] = rows
-        else:
-            say(f"skipped 5_dimension_ablation: {source} has no _dna_dim* variant files")
-        encoders = {}
-        for name, sub in ENCODERS.items():
-            try:
-                encoders[name] = distance_matrix(_quiet(load_dna, source, encoder=sub, allow_mixed=True))
-            except PhyloLLMError:
-                pass
-        if len(encoders) >= 2:
-            fig, rows = encoder_ablation(encoders, seed=seed)
-            save(fig, out, "6_encoder_ablation")
-            numbers["encoder_ablation"] = rows
-        else:
-            say(f"skipped 6_encoder_ablation: {source} has no bge/ or mpnet/ encoder subfolders")
-    else:
-        say("skipped 5_dimension_ablation and 6_encoder_ablation: they need a published probe-set folder with variants")
-    fig, speed = evolutionary_speed(tree, info)
-    save(fig, out, "7_evolutionary_speed")
-    numbers["evolutionary_speed"] = speed
-    with atomic_output(Path(out) / "figures.json") as handle:
-        json.dump(numbers, handle, indent=1, sort_keys=True)
-    return numbers
-
-
-def _quiet(function, *args, **kwargs) -> DNA:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PhyloLLMWarning)
-        return function(*args, **kwargs)
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)
