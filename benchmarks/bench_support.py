@@ -19,8 +19,7 @@ import numpy as np
 
 from phylo_llm import bootstrap_support, load_probes
 from phylo_llm.distance import probe_distances
-from phylo_llm.tree import probe_resampling
-from phylo_llm.tree import build_tree
+from phylo_llm.tree import build_tree, probe_resampling
 
 
 def main() -> None:

@@ -19,9 +19,8 @@ import warnings
 import numpy as np
 
 import phylo_llm as pl
-from phylo_llm.extract import EMPTY_ANSWER, make_encoder
+from phylo_llm.extract import EMPTY_ANSWER, iter_answers, make_encoder
 from phylo_llm.extract._pipeline import _unit, project, prompt_set
-from phylo_llm.extract import iter_answers
 from phylo_llm.score import PairRanker, documented_pairs, parent_ranks
 
 

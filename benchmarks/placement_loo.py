@@ -21,11 +21,8 @@ import numpy as np
 
 from phylo_llm import load_lineage, load_probes, read_tree
 from phylo_llm.distance import probe_distances
-from phylo_llm.tree import insert_placements, place_distances
 from phylo_llm.score import documented_pairs
-from phylo_llm.tree import tree_split_masks
-from phylo_llm.tree import build_tree
-from phylo_llm.tree import distances_from_point, flatten
+from phylo_llm.tree import build_tree, distances_from_point, flatten, insert_placements, place_distances, tree_split_masks
 
 FAMILY_LIKE = {"same_weights"}
 

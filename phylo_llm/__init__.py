@@ -23,4 +23,4 @@ from ._version import __version__
 
 __getattr__, __dir__, _lazy_all = _lazy.attach_stub(__name__, __file__)
 __all__ = ["__version__", *_lazy_all]
-_install_module_aliases()
+_install_module_aliases(__name__)

@@ -1,20 +1,18 @@
 """Old names kept working, with a :class:`DeprecationWarning` that says where the new one is.
 
 Three kinds: a module that moved (``phylo_llm.root`` is now part of
-``phylo_llm.tree``: :data:`MOVED_MODULES`, served by an import hook, so no
-shim files stand in the layout), a name that moved out of a module
+``phylo_llm.tree``: :data:`MOVED_MODULES`, registered as light stand-ins by
+each package on import, so no shim files stand in the layout), a name that moved out of a module
 (:func:`moved_names`), and a keyword that was renamed (:func:`renamed_keyword`).
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.abc
-import importlib.util
 import sys
+import types
 import warnings
 from collections.abc import Callable
-from types import ModuleType
 from typing import Any
 
 #: Old module path -> where its public names live now (version 0.2 renovation).
@@ -52,27 +50,38 @@ MOVED_MODULES: dict[str, str] = {
 }
 
 
-class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Serves ``import phylo_llm.root`` (and friends) with the module that now holds its names."""
+class _MovedModule(types.ModuleType):
+    """Stands in ``sys.modules`` for a module that moved: its names come from the new home, with a warning."""
 
-    def find_spec(self, fullname: str, path=None, target=None):
-        if fullname in MOVED_MODULES:
-            return importlib.util.spec_from_loader(fullname, self)
-        return None
+    def __init__(self, name: str, target: str) -> None:
+        super().__init__(name, f"Deprecated: moved to {target}.")
+        self.__target = target
 
-    def create_module(self, spec) -> ModuleType:
-        target = MOVED_MODULES[spec.name]
-        warnings.warn(f"{spec.name} is deprecated; use {target} instead", DeprecationWarning, stacklevel=3)
-        return importlib.import_module(target)
-
-    def exec_module(self, module: ModuleType) -> None:
-        pass
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        warnings.warn(f"{self.__name__} is deprecated; use {self.__target} instead", DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module(self.__target), attribute)
 
 
-def install_module_aliases() -> None:
-    """Install the import hook for :data:`MOVED_MODULES` (once)."""
-    if not any(isinstance(finder, _Alias) for finder in sys.meta_path):
-        sys.meta_path.append(_Alias())
+def install_module_aliases(package: str) -> None:
+    """Register the moved modules of ``package`` (from :data:`MOVED_MODULES`) in ``sys.modules``.
+
+    Being there already, ``import phylo_llm.root`` and ``from phylo_llm.root import x``
+    find them without the import system setting them as attributes of their
+    package, which would hide a function of the same name (``score.relatives``).
+    Where the package has no such name, the alias is also its attribute.
+    """
+    parent = sys.modules[package]
+    public = set(getattr(parent, "__all__", ())) | set(vars(parent))
+    for old, target in MOVED_MODULES.items():
+        head, _, name = old.rpartition(".")
+        if head != package or old in sys.modules:
+            continue
+        alias = _MovedModule(old, target)
+        sys.modules[old] = alias
+        if name not in public:
+            setattr(parent, name, alias)
 
 
 def moved_names(module: str, moved: dict[str, str]) -> Callable[[str], Any]:

@@ -17,6 +17,7 @@ from ._deprecation import moved_names
 from .errors import PhyloLLMError, PhyloLLMWarning
 from .ids import check_unique, positions
 
+
 @dataclass(frozen=True)
 class DNA:
     """DNA vectors of ``n`` models.
@@ -61,7 +62,7 @@ class DNA:
     def dim(self) -> int:
         return int(self.vectors.shape[1])
 
-    def subset(self, ids) -> "DNA":
+    def subset(self, ids) -> DNA:
         """The DNA of the given models, in the given order."""
         rows = positions(self.ids, ids, self.source, "DNA")
         return DNA(tuple(ids), self.vectors[rows], self.metadata.iloc[rows], self.source)

@@ -10,6 +10,7 @@ and per-probe embeddings, the same way for every command.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal, overload
 
 from Bio.Phylo.BaseTree import Tree
 
@@ -41,6 +42,18 @@ def input_kind(path: str | Path) -> str:
     return "dna"  # DNA or a distance matrix: io.load_input tells them apart by content
 
 
+#: What :func:`read_input` returns without ``trees``.
+Data = DNA | DistanceMatrix | ProbeEmbeddings
+
+
+@overload
+def read_input(
+    path: str | Path, *, trees: Literal[False] = ..., variant: str = ..., encoder: str | None = ..., allow_mixed: bool = ...
+) -> Data: ...
+@overload
+def read_input(
+    path: str | Path, *, trees: Literal[True], variant: str = ..., encoder: str | None = ..., allow_mixed: bool = ...
+) -> Data | Tree: ...
 def read_input(
     path: str | Path,
     *,
@@ -82,9 +95,7 @@ def to_distances(data: DNA | DistanceMatrix | ProbeEmbeddings, metric: str | Met
 
 def input_distances(path: str | Path, metric: str | Metric = "euclidean", **options) -> DistanceMatrix:
     """:func:`read_input` then :func:`to_distances`: the distance matrix of any input."""
-    data = read_input(path, **options)
-    assert not isinstance(data, Tree)
-    return to_distances(data, metric)
+    return to_distances(read_input(path, **options), metric)
 
 
 def input_probes(

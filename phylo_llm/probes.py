@@ -24,6 +24,7 @@ from ._deprecation import moved_names
 from .errors import PhyloLLMError
 from .ids import check_unique, positions
 
+
 @dataclass(frozen=True)
 class ProbeEmbeddings:
     """Answer embeddings of ``n`` models on ``P`` probes, ``k`` dimensions each.
@@ -60,7 +61,7 @@ class ProbeEmbeddings:
     def n_probes(self) -> int:
         return int(self.values.shape[1])
 
-    def subset(self, ids) -> "ProbeEmbeddings":
+    def subset(self, ids) -> ProbeEmbeddings:
         """The embeddings of the given models, in the given order (read into memory)."""
         rows = positions(self.ids, ids, self.source, "probe cache")
         return ProbeEmbeddings(tuple(ids), np.asarray(self.values[rows]), dict(self.settings), self.source)

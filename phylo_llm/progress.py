@@ -43,7 +43,7 @@ class Progress:
         sys.stderr.write(f"\r{self.label} [{bar:<30}] {100 * fraction:5.1f}% {self.done}/{self.total} {elapsed:6.1f}s")
         sys.stderr.flush()
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         return self
 
     def __exit__(self, *exc) -> None:

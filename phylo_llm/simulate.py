@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 from Bio.Phylo.BaseTree import Clade, Tree
 
-from . import io
 from .dna import DNA
 from .probes import ProbeEmbeddings
 
@@ -76,7 +75,6 @@ class Simulation:
 
 def write_simulation(sim: Simulation, folder) -> None:
     """Write ``dna.parquet``, ``lineage.csv`` (relations), ``models.csv`` and ``true_tree.nwk`` into ``folder``."""
-    from pathlib import Path
 
     from .io import save_dna, write_tree
     from .io.atomic import atomic_output
@@ -125,7 +123,7 @@ def simulate(
     edges: list[dict] = []
 
     def add(name: str, family: tuple, parents: list[str], relation: str | None, org: str) -> str:
-        if parents:
+        if parents and relation is not None:
             start = np.mean([latent[p] for p in parents], axis=0)
             latent[name] = start + rng.normal(0.0, DRIFT[relation], dim)
             for parent in parents:

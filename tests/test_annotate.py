@@ -9,9 +9,9 @@ import pytest
 from ete3 import Tree as EteTree
 
 import phylo_llm as pl
-from phylo_llm.tree import annotate_tree, leaf_table
 from phylo_llm.io import parse_tree
 from phylo_llm.lineage import load_lineage
+from phylo_llm.tree import annotate_tree, leaf_table
 from tests.conftest import DEMO, run_cli
 
 MODELS = (

@@ -9,10 +9,18 @@ from scipy.stats import linregress, pearsonr
 from sklearn.metrics import roc_auc_score
 
 import phylo_llm as pl
-from phylo_llm.figures import dimension_ablation, distance_heatmap, dna_map, draw_tree, encoder_ablation, evolutionary_speed, roc_figure
-from phylo_llm.tree import iter_leaves
-from phylo_llm.simulate import simulate
 from phylo_llm.distance import mantel
+from phylo_llm.figures import (
+    dimension_ablation,
+    distance_heatmap,
+    dna_map,
+    draw_tree,
+    encoder_ablation,
+    evolutionary_speed,
+    roc_figure,
+)
+from phylo_llm.simulate import simulate
+from phylo_llm.tree import iter_leaves
 from tests.conftest import DEMO, run_cli
 
 

@@ -21,11 +21,8 @@ import phylo_llm as pl
 from phylo_llm.cli import main
 from phylo_llm.distance import distance_matrix, probe_distances
 from phylo_llm.io import parse_tree, to_newick
-from phylo_llm.tree import iter_preorder
-from phylo_llm.tree import insert_placements, place_distances
 from phylo_llm.simulate import simulate
-from phylo_llm.tree import tree_split_masks
-from phylo_llm.tree import build_tree
+from phylo_llm.tree import build_tree, insert_placements, iter_preorder, place_distances, tree_split_masks
 
 
 def brute_force(tree, names, delta, criterion):

@@ -11,7 +11,6 @@ from phylo_llm.cli import main
 from phylo_llm.distance import probe_distances
 from phylo_llm.extract import extract, extract_dna
 from phylo_llm.simulate import simulate
-
 from tests.test_extract import toy_models, write_folder
 
 

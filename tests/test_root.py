@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 
 import phylo_llm as pl
-from phylo_llm.tree import to_ete
 from phylo_llm.io import parse_tree, to_newick
-from phylo_llm.tree import mad_root, midpoint_root, outgroup_root, root_tree
+from phylo_llm.tree import mad_root, midpoint_root, outgroup_root, root_tree, to_ete
 from tests.conftest import random_dna_matrix, unrooted_rf
 
 

@@ -113,8 +113,7 @@ def test_patristic_matrix_matches_biopython():
 
 
 def test_distances_from_a_point_on_a_branch_match_biopython():
-    from phylo_llm.tree import iter_preorder
-    from phylo_llm.tree import distances_from_point
+    from phylo_llm.tree import distances_from_point, iter_preorder
 
     ids, x = random_dna_matrix(15, seed=3)
     tree = pl.build_tree(pl.distance_matrix(pl.DNA(ids, x)))

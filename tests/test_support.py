@@ -14,8 +14,7 @@ from phylo_llm.cli import main
 from phylo_llm.distance import probe_distances
 from phylo_llm.io import parse_tree, to_newick
 from phylo_llm.simulate import simulate
-from phylo_llm.tree import SupportCounter, probe_resampling, split_support, tree_split_masks
-from phylo_llm.tree import build_tree
+from phylo_llm.tree import SupportCounter, build_tree, probe_resampling, split_support, tree_split_masks
 
 
 def newick(text: str):

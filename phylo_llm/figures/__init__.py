@@ -9,4 +9,7 @@ Names load on first use, so the palette is available without matplotlib.
 
 import lazy_loader as _lazy
 
+from .._deprecation import install_module_aliases as _install_module_aliases
+
 __getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)
+_install_module_aliases(__name__)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import warnings
 from pathlib import Path
@@ -47,10 +48,8 @@ def make_figures(source: str | Path, lineage: Lineage, out: str | Path, *, seed:
     if published:
         variants = {}
         for d in DIMENSIONS:
-            try:
+            with contextlib.suppress(PhyloLLMError):  # a variant the folder lacks
                 variants[d] = _quiet(load_dna, source, variant=f"dna_dim{d}", allow_mixed=True)
-            except PhyloLLMError:
-                pass
         if len(variants) >= 2:
             fig, rows = dimension_ablation(variants, lineage)
             save(fig, out, "5_dimension_ablation")
@@ -59,10 +58,8 @@ def make_figures(source: str | Path, lineage: Lineage, out: str | Path, *, seed:
             say(f"skipped 5_dimension_ablation: {source} has no _dna_dim* variant files")
         encoders = {}
         for name, sub in ENCODERS.items():
-            try:
+            with contextlib.suppress(PhyloLLMError):  # an encoder subfolder the folder lacks
                 encoders[name] = distance_matrix(_quiet(load_dna, source, encoder=sub, allow_mixed=True))
-            except PhyloLLMError:
-                pass
         if len(encoders) >= 2:
             fig, rows = encoder_ablation(encoders, seed=seed)
             save(fig, out, "6_encoder_ablation")

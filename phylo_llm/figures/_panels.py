@@ -9,9 +9,8 @@ from matplotlib.ticker import MaxNLocator
 from sklearn.manifold import TSNE
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from ..distance import DistanceMatrix
+from ..distance import DistanceMatrix, distance_matrix, mantel
 from ..dna import DNA
-from ..distance import distance_matrix, mantel
 from ..lineage import real_family
 from ..score import PairRanker, condensed_index, documented_pairs
 from ..tree import flatten

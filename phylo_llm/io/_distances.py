@@ -7,6 +7,7 @@ in the same order as the rows.
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +18,10 @@ import pyarrow.parquet as pq
 from ..distance import DistanceMatrix
 from ..errors import PhyloLLMError
 from ..ids import check_unique
-from ._output import atomic_output, atomic_path
 from ._files import read_text
 from ._formats import table_suffix
+from ._output import atomic_output, atomic_path
 from ._tables import TEXT_SEPARATORS
-
 
 
 def is_distance_table(frame: pd.DataFrame) -> bool:
@@ -107,7 +107,7 @@ def write_distance_table(dm: DistanceMatrix, path: str | Path) -> None:
     frame.insert(0, "model", list(dm.ids))
     if suffix == ".parquet":
         table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(
-            {"phylo_llm": '{"format": "1", "kind": "distances", "metric": "%s"}' % dm.metric}
+            {"phylo_llm": json.dumps({"format": "1", "kind": "distances", "metric": dm.metric})}
         )
         with atomic_path(path) as tmp:
             pq.write_table(table, tmp, compression="zstd")

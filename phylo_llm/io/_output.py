@@ -29,7 +29,7 @@ import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from ..errors import PhyloLLMError
 from ._formats import compression
@@ -157,15 +157,16 @@ def atomic_output(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
         yield sys.stdout.buffer if "b" in mode else sys.stdout
         sys.stdout.flush()
         return
-    text = {} if "b" in mode else {"encoding": "utf-8", "newline": "\n"}
     with atomic_path(path) as tmp, open(tmp, "wb") as raw:
-        packed = _compressor(raw, compression(path))
+        packed = _compressor(raw, compression(str(path)))
         try:
-            handle = packed if "b" in mode else io.TextIOWrapper(packed, **text)
-            yield handle
-            handle.flush()
-            if handle is not packed:
-                handle.detach()
+            if "b" in mode:
+                yield packed
+            else:
+                wrapper = io.TextIOWrapper(packed, encoding="utf-8", newline="\n")
+                yield wrapper
+                wrapper.flush()
+                wrapper.detach()  # the compressor (or raw file) is closed below, not by the wrapper
         finally:
             if packed is not raw:
                 packed.close()
@@ -173,7 +174,7 @@ def atomic_output(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
         os.fsync(raw.fileno())
 
 
-def _compressor(raw: IO[bytes], kind: str | None) -> IO[bytes]:
+def _compressor(raw: IO[bytes], kind: str | None) -> Any:
     if kind == ".gz":
         return gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="")
     if kind == ".bz2":
@@ -241,8 +242,8 @@ class OutputPlan:
         for other in self.inputs:
             if _same_place(target, other):
                 raise PhyloLLMError(f"{target}: this output is also an input; choose another name")
-        for other in self.outputs:
-            if other != STDOUT and _same_place(target, Path(other)):
+        for earlier in self.outputs:
+            if isinstance(earlier, Path) and _same_place(target, earlier):
                 raise PhyloLLMError(f"{target}: named twice among the outputs of this command; give each output its own name")
         self.outputs.append(target)
         return target
@@ -263,7 +264,7 @@ class OutputPlan:
         self._folders.append(folder)
         return folder
 
-    def __enter__(self) -> OutputPlan:  # noqa: D105
+    def __enter__(self) -> OutputPlan:
         for folder in self._folders:
             if not folder.exists():
                 try:

@@ -44,10 +44,7 @@ def is_published_layout(path: Path) -> bool:
     """True for a folder whose subfolders hold ``<folder>_*.json`` files."""
     if not path.is_dir():
         return False
-    for sub in sorted(path.iterdir()):
-        if sub.is_dir() and any(sub.glob(f"{sub.name}_*.json")):
-            return True
-    return False
+    return any(sub.is_dir() and any(sub.glob(f"{sub.name}_*.json")) for sub in sorted(path.iterdir()))
 
 
 def read_published(path: Path, variant: str = "dna", encoder: str | None = None) -> DNA:
@@ -98,7 +95,7 @@ def read_published(path: Path, variant: str = "dna", encoder: str | None = None)
             PhyloLLMWarning,
             stacklevel=2,
         )
-    check_equal_lengths([len(v) for v in vectors], ids, where)
+    check_equal_lengths(np.array([len(v) for v in vectors]), ids, where)
     meta = pd.DataFrame(rows, columns=list(PUBLISHED_COLUMNS))
     for column in ("probe_count", "dna_dim", "answer_dim", "parameter_count"):
         meta[column] = meta[column].astype("Int64")

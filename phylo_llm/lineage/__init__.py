@@ -16,4 +16,7 @@ published folder-name form.
 
 from ._knowledge import BUILTIN, PSEUDO_FAMILIES, RELATION_TYPES, Coverage, Lineage, LineageView, load_lineage, real_family
 
+from .._deprecation import install_module_aliases as _install_module_aliases
+
 __all__ = ["BUILTIN", "PSEUDO_FAMILIES", "RELATION_TYPES", "Coverage", "Lineage", "LineageView", "load_lineage", "real_family"]
+_install_module_aliases(__name__)

@@ -317,12 +317,9 @@ def _check_relations(frame: pd.DataFrame, file: Path) -> pd.DataFrame:
 def _merge_models(frames: list[pd.DataFrame]) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=list(MODEL_COLUMNS[1:]), index=pd.Index([], name="model"))
-    merged: pd.DataFrame | None = None
-    for frame in frames:
+    merged = frames[0].set_index("model")
+    for frame in frames[1:]:
         frame = frame.set_index("model")
-        if merged is None:
-            merged = frame
-            continue
         # Match ids case-insensitively: a later row updates the earlier one where it has values.
         known = {model_key(m): m for m in merged.index}
         frame.index = [known.get(model_key(m), m) for m in frame.index]

@@ -5,7 +5,10 @@ from ._relatives import Relatedness, candidates, relatives
 from ._report import score
 from ._text import format_report
 
+from .._deprecation import install_module_aliases as _install_module_aliases
+
 __all__ = [
     "PairRanker", "Relatedness", "candidates", "condensed_index", "documented_pairs", "format_report", "parent_ranks",
     "quantiles", "relatives", "retrieval_summary", "score",
 ]
+_install_module_aliases(__name__)

@@ -20,7 +20,7 @@ def documented_pairs(lineage: Lineage, ids) -> pd.DataFrame:
     differing only by case), only the exact one takes part.
     """
     present: dict[str, int] = {}
-    for row, (model, found) in enumerate(lineage.resolve_all(ids).items()):
+    for row, found in enumerate(lineage.resolve_all(ids).values()):
         if found is not None:
             present[found] = row  # resolve_all gives each lineage model to at most one id
     rows = []

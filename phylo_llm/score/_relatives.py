@@ -51,7 +51,7 @@ class Relatedness:
 
 def _documented_distances(dist: DistanceMatrix, lineage: Lineage) -> dict[str, np.ndarray]:
     pairs = documented_pairs(lineage, dist.ids)
-    return {r: dist.values[g.i.to_numpy(), g.j.to_numpy()] for r, g in pairs.groupby("relation")}
+    return {str(r): dist.values[g.i.to_numpy(), g.j.to_numpy()] for r, g in pairs.groupby("relation")}
 
 
 def relatives(model: str, dist: DistanceMatrix, lineage: Lineage, k: int = 10) -> pd.DataFrame:
@@ -121,7 +121,8 @@ def candidates(
     order = np.lexsort((names[ju], names[iu], values))
     related = Relatedness(lineage, dist.ids)
     everything = np.sort(dist.condensed())
-    rows, qualifying = [], 0
+    rows: list[dict] = []
+    qualifying = 0
     for k in order:
         a, b = dist.ids[iu[k]], dist.ids[ju[k]]
         if related.describe(a, b):

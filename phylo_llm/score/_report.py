@@ -116,8 +116,8 @@ def _relation_scores(pairs, spaces: dict[str, DistanceMatrix], permutations: int
 
 def _family_scores(tree: Tree, ids, lineage: Lineage, permutations: int, rng, bar) -> dict:
     flat = flatten(tree)
-    known = lineage.among(flat.names)
-    names = [known.family(m) for m in flat.names]
+    view = lineage.among(flat.names)
+    names = [view.family(m) for m in flat.names]
     known = sorted({f for f in names if f})
     code_of = {f: k for k, f in enumerate(known)}
     codes = np.array([code_of[f] if f else -1 for f in names])
@@ -132,10 +132,10 @@ def _family_scores(tree: Tree, ids, lineage: Lineage, permutations: int, rng, ba
     if tree.rooted:
         splits["rooted"] = tree_splits(flat, labelled, rooted=True)
 
-    def measure(c: np.ndarray) -> dict:
+    def measure(c: np.ndarray) -> tuple[dict, dict]:
         mono = monophyly(flat, c, len(known), rooted=tree.rooted)
         multi = mono["size"] >= 2
-        result = {
+        result: dict = {
             "monophyletic_share": float(np.mean(mono["monophyletic"][multi])) if multi.any() else float("nan"),
             "mean_purity": float(np.mean(mono["purity"][multi])) if multi.any() else float("nan"),
         }

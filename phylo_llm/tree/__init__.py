@@ -19,6 +19,8 @@ costs nothing until a tree is built, so the command line starts fast.
 
 import lazy_loader as _lazy
 
+from .._deprecation import install_module_aliases as _install_module_aliases
+
 #: Tree-building methods: neighbour joining, UPGMA, WPGMA.
 TREE_METHODS: tuple[str, ...] = ("nj", "upgma", "wpgma")
 #: Rootings of :func:`root_tree`.
@@ -30,3 +32,4 @@ PLACEMENT_CRITERIA: tuple[str, ...] = ("fm", "ols")
 
 __getattr__, __dir__, _lazy_all = _lazy.attach_stub(__name__, __file__)
 __all__ = sorted({*_lazy_all, "TREE_METHODS", "ROOT_METHODS", "SUPPORT_KINDS", "PLACEMENT_CRITERIA"})
+_install_module_aliases(__name__)

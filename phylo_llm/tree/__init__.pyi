@@ -9,6 +9,8 @@ from ._build import check_memory as check_memory
 from ._build import memory_needed as memory_needed
 from ._ete import from_ete as from_ete
 from ._ete import to_ete as to_ete
+from ._features import features_of as features_of
+from ._features import set_features as set_features
 from ._flat import FlatTree as FlatTree
 from ._flat import distances_from_point as distances_from_point
 from ._flat import flatten as flatten
@@ -16,8 +18,8 @@ from ._flat import patristic_matrix as patristic_matrix
 from ._merges import Merges as Merges
 from ._merges import tree_from_merges as tree_from_merges
 from ._place import PlacementResult as PlacementResult
-from ._place import check_placement_options as check_placement_options
 from ._place import Placements as Placements
+from ._place import check_placement_options as check_placement_options
 from ._place import insert_placements as insert_placements
 from ._place import place as place
 from ._place import place_distances as place_distances

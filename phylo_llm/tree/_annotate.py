@@ -14,6 +14,7 @@ from Bio.Phylo.BaseTree import Tree
 
 from ..lineage import Coverage, Lineage
 from ._ete import from_ete, to_ete
+from ._features import features_of
 from ._walk import iter_leaves
 
 LEAF_FEATURES = ("family", "subfamily", "organization", "architecture", "release", "params_b", "is_base")
@@ -57,7 +58,7 @@ def annotate_tree(tree: Tree, lineage: Lineage) -> tuple[Tree, Coverage]:
 
 def leaf_table(tree: Tree) -> pd.DataFrame:
     """One row per leaf: ``model`` and its features (the per-leaf CSV)."""
-    rows = [{"model": leaf.name, **(getattr(leaf, "features", None) or {})} for leaf in iter_leaves(tree)]
+    rows = [{"model": leaf.name, **features_of(leaf)} for leaf in iter_leaves(tree)]
     frame = pd.DataFrame(rows)
     ordered = ["model", "lineage_id", *LEAF_FEATURES, "parent", "parent_relation"]
     return frame[[c for c in ordered if c in frame.columns] + [c for c in frame.columns if c not in ordered]]

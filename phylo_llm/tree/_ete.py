@@ -11,6 +11,8 @@ import math
 
 from Bio.Phylo.BaseTree import Clade, Tree
 
+from ._features import features_of, set_features
+
 ETE_STANDARD = {"name", "dist", "support"}
 
 
@@ -27,7 +29,7 @@ def to_ete(tree: Tree):
         # NaN marks "no support" (ete3's default, 1.0, would be read back as full support);
         # set_outgroup moves supports with their branches, so rerooting keeps them on the right split.
         node.support = float(clade.confidence) if clade.confidence is not None else math.nan
-        for key, value in (getattr(clade, "features", None) or {}).items():
+        for key, value in features_of(clade).items():
             node.add_feature(key, value)
         for child in clade.clades:
             stack.append((child, node.add_child()))
@@ -43,11 +45,10 @@ def from_ete(root, rooted: bool) -> Tree:
         clade.name = node.name or None
         clade.branch_length = float(node.dist) if node is not root else None
         extra = {k: getattr(node, k) for k in sorted(node.features - ETE_STANDARD)}
-        if extra:
-            clade.features = extra
+        set_features(clade, extra)
         if not node.is_leaf() and node is not root and node.support is not None and not math.isnan(node.support):
             clade.confidence = float(node.support)
-            clade.features = {**(getattr(clade, "features", None) or {}), "support": clade.confidence}
+            set_features(clade, {**features_of(clade), "support": clade.confidence})
         for child in node.children:
             sub = Clade()
             clade.clades.append(sub)

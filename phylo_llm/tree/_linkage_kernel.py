@@ -7,6 +7,7 @@ import numpy as np
 
 from ._working import report
 
+
 @numba.njit(cache=True)
 def _nn_chain(d, weighted, progress=False):  # pragma: no cover - compiled
     n = d.shape[0]

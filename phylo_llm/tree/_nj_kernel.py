@@ -30,11 +30,10 @@ def _scan_row(d, r, key, i, m, factor, best, bi, bj):  # pragma: no cover - comp
         q = factor * d[i, j] - (ri + r[j])  # (ri + rj) is symmetric, so Q(i, j) == Q(j, i) bit for bit
         if q < row_min:
             row_min = q
-        if q <= best:
-            if q < best or _precedes(key[i], key[j], key[bi], key[bj]):
-                best = q
-                bi = i
-                bj = j
+        if q <= best and (q < best or _precedes(key[i], key[j], key[bi], key[bj])):
+            best = q
+            bi = i
+            bj = j
     return best, bi, bj, row_min
 
 

@@ -246,6 +246,7 @@ def place(
     found = place_distances(flat, new.ids, distances_between(new, backbone, parsed), flat.names, criterion, local)
     share = None
     if replicates:
+        assert isinstance(new, ProbeEmbeddings) and isinstance(backbone, ProbeEmbeddings)  # checked above
         share = bootstrap_share(new, backbone, flat, found, parsed, criterion, local, replicates, seed, progress)
     table = placement_table(new.ids, flat, found, share, lineage, listed)
     return PlacementResult(insert_placements(tree, found), table, found)
@@ -332,6 +333,6 @@ def _documented(lineage: LineageView, model: str, by_distance: list[tuple[str, s
     children = lineage.children(model)
     relatives = [*(("parent", p, r) for p, r in zip(parents["parent"], parents["relation"])),
                  *(("child", c, r) for c, r in zip(children["child"], children["relation"]))]
-    found = sorted((rank[other][0], f"{role} {rank[other][1]} ({relation}, tree rank {rank[other][0]})")
-                   for role, other, relation in relatives if other in rank)
-    return "; ".join(text for _, text in found)
+    listed = sorted((rank[other][0], f"{role} {rank[other][1]} ({relation}, tree rank {rank[other][0]})")
+                    for role, other, relation in relatives if other in rank)
+    return "; ".join(text for _, text in listed)

@@ -17,7 +17,6 @@ from ._ete import from_ete, to_ete
 from ._walk import iter_leaves
 
 
-
 def root_tree(tree: Tree, method: str = "midpoint", outgroup=None) -> Tree:
     """Root ``tree`` by ``method``.
 

@@ -22,8 +22,8 @@ in Newick) and as the ``support`` feature (NHX).
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 from Bio.Phylo.BaseTree import Tree
@@ -34,9 +34,9 @@ from ..probes import ProbeEmbeddings
 from ..progress import Progress
 from . import SUPPORT_KINDS
 from ._build import build_tree
+from ._features import features_of, set_features
 from ._flat import flatten
 from ._walk import iter_preorder
-
 
 
 def probe_resampling(n_probes: int, replicates: int, seed: int = 0) -> np.ndarray:
@@ -116,9 +116,7 @@ class SupportCounter:
         for node, value in zip(self.nodes, values):
             clade = clades[node]
             clade.confidence = round(float(value), 6)
-            features = getattr(clade, "features", None) or {}
-            features["support"] = clade.confidence
-            clade.features = features
+            set_features(clade, {**features_of(clade), "support": clade.confidence})
         return tree
 
 
