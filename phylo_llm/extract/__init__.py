@@ -1,5 +1,6 @@
 """Re-sequencing: DNA computed from models' raw answers."""
 
+from .._deprecation import install_module_aliases as _install_module_aliases
 from ._encoders import EMPTY_ANSWER, HashingEncoder, encoder_spec, make_encoder
 from ._pipeline import (
     Extraction,
@@ -14,8 +15,6 @@ from ._pipeline import (
     prompt_set,
 )
 from ._responses import AnswerStats, ModelAnswers, is_answers, iter_answers, prompt_key
-
-from .._deprecation import install_module_aliases as _install_module_aliases
 
 __all__ = [
     "EMPTY_ANSWER", "AnswerStats", "Extraction", "HashingEncoder", "ModelAnswers", "dna_from_probes", "encoder_spec", "extract",

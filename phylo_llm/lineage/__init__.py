@@ -14,9 +14,8 @@ ancestors) with model ids matched case-insensitively and across the
 published folder-name form.
 """
 
-from ._knowledge import BUILTIN, PSEUDO_FAMILIES, RELATION_TYPES, Coverage, Lineage, LineageView, load_lineage, real_family
-
 from .._deprecation import install_module_aliases as _install_module_aliases
+from ._knowledge import BUILTIN, PSEUDO_FAMILIES, RELATION_TYPES, Coverage, Lineage, LineageView, load_lineage, real_family
 
 __all__ = ["BUILTIN", "PSEUDO_FAMILIES", "RELATION_TYPES", "Coverage", "Lineage", "LineageView", "load_lineage", "real_family"]
 _install_module_aliases(__name__)
