@@ -22,16 +22,22 @@ import numpy as np
 from phylo_llm import load_lineage, load_probes, read_tree
 from phylo_llm.distance import probe_distances
 from phylo_llm.score import documented_pairs
-from phylo_llm.tree import build_tree, distances_from_point, flatten, insert_placements, place_distances, tree_split_masks
+from phylo_llm.tree import (
+    build_tree,
+    distances_from_point,
+    flatten,
+    insert_placements,
+    parent_map,
+    place_distances,
+    tree_split_masks,
+)
 
 FAMILY_LIKE = {"same_weights"}
 
 
 def neighbour_support(tree, ids) -> dict[str, float]:
     """Per leaf: the smallest support of the splits around it (its sibling clades and its parent's clade)."""
-    from phylo_llm.tree import iter_preorder
-
-    parent = {id(c): up for up in iter_preorder(tree) for c in up.clades}
+    parent = parent_map(tree)
     out = {}
     for leaf in tree.get_terminals():
         up = parent[id(leaf)]

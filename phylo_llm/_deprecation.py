@@ -60,8 +60,9 @@ class _MovedModule(types.ModuleType):
     def __getattr__(self, attribute: str) -> Any:
         if attribute.startswith("__"):
             raise AttributeError(attribute)
+        value = getattr(importlib.import_module(self.__target), attribute)  # AttributeError for unknown names: no warning
         warnings.warn(f"{self.__name__} is deprecated; use {self.__target} instead", DeprecationWarning, stacklevel=2)
-        return getattr(importlib.import_module(self.__target), attribute)
+        return value
 
 
 def install_module_aliases(package: str) -> None:

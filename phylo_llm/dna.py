@@ -33,6 +33,13 @@ class DNA:
         else the source file carried.
     source : str
         Where the DNA came from, for messages.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> dna = DNA(["org/a", "org/b"], np.array([[0.0, 1.0], [1.0, 0.0]]))
+    >>> dna.n_models, dna.dim
+    (2, 2)
     """
 
     ids: tuple[str, ...]

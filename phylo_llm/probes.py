@@ -39,6 +39,13 @@ class ProbeEmbeddings:
         How the embeddings were made (:data:`phylo_llm.settings.PROBE_SETTINGS`).
     source : str
         Where they came from, for messages.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> probes = ProbeEmbeddings(["org/a", "org/b"], np.zeros((2, 3, 4), dtype=np.float32), {"probe_dim": 4})
+    >>> probes.n_models, probes.n_probes, probes.concatenated().shape
+    (2, 3, (2, 12))
     """
 
     ids: tuple[str, ...]

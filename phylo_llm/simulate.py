@@ -114,6 +114,12 @@ def simulate(
     Returns
     -------
     Simulation
+
+    Examples
+    --------
+    >>> sim = simulate(n_families=2, seed=0)
+    >>> sim.dna.n_models, len(sim.relations), sim.tree.count_terminals()
+    (28, 30, 28)
     """
     if not 1 <= n_families <= len(FAMILIES):
         raise ValueError(f"n_families must be between 1 and {len(FAMILIES)}")

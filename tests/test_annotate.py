@@ -12,7 +12,7 @@ import phylo_llm as pl
 from phylo_llm.io import parse_tree
 from phylo_llm.lineage import load_lineage
 from phylo_llm.tree import annotate_tree, leaf_table
-from tests.conftest import DEMO, run_cli
+from tests.helpers import DEMO, run_cli
 
 MODELS = (
     "model,family,organization,architecture,release,params_b\n"

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from Bio import Phylo
 
-from tests.conftest import DEMO, run_cli, unrooted_rf
+from tests.helpers import DEMO, run_cli, unrooted_rf
 
 IDS = ["org/a", "org/b", "org/c", "org/d", "org/e"]
 

@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import pairwise_distances
 
 import phylo_llm as pl
-from tests.conftest import random_dna_matrix
+from tests.helpers import random_dna_matrix
 
 SKLEARN = {"euclidean": "euclidean", "cosine": "cosine", "manhattan": "manhattan", "correlation": "correlation"}
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import warnings
 
@@ -12,31 +11,7 @@ from scipy.spatial.distance import pdist
 
 import phylo_llm as pl
 from phylo_llm.extract import extract_dna, project
-from tests.conftest import run_cli
-
-PROMPTS = [f"Continue the text number {k}: the river runs" for k in range(12)]
-
-
-def answers_of(style: str, k: int) -> str:
-    return f"{style} answer to prompt {k}: " + " ".join(f"{style}{(k * j) % 7}" for j in range(20))
-
-
-def write_folder(root, models: dict[str, dict[str, str | None]], gz: bool = False):
-    for model, answers in models.items():
-        folder = root / model.replace("/", "_", 1)
-        folder.mkdir(parents=True)
-        record = {"model": model, "dataset": "toy", "items": [{"prompt": p, "response": r} for p, r in answers.items()]}
-        data = json.dumps(record).encode()
-        if gz:
-            (folder / "responses.json.gz").write_bytes(gzip.compress(data))
-        else:
-            (folder / "responses.json").write_bytes(data)
-    return root
-
-
-def toy_models():
-    styles = {"org/alpha": "alpha", "org/alpha-copy": "alpha", "org/beta": "beta", "org/gamma": "gamma", "org/delta": "delta"}
-    return {m: {p: answers_of(s, k) for k, p in enumerate(PROMPTS)} for m, s in styles.items()}
+from tests.helpers import PROMPTS, run_cli, toy_models, write_folder
 
 
 def test_folder_and_jsonl_give_the_same_dna(tmp_path):

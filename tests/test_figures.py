@@ -21,7 +21,7 @@ from phylo_llm.figures import (
 )
 from phylo_llm.simulate import simulate
 from phylo_llm.tree import iter_leaves
-from tests.conftest import DEMO, run_cli
+from tests.helpers import DEMO, run_cli
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from scipy.spatial.distance import squareform
 
 import phylo_llm as pl
 from phylo_llm.io import to_newick
-from tests.conftest import random_dna_matrix, unrooted_rf
+from tests.helpers import random_dna_matrix, unrooted_rf
 
 
 def patristic(tree, ids):

@@ -9,7 +9,7 @@ from Bio.Phylo.TreeConstruction import DistanceTreeConstructor
 
 import phylo_llm as pl
 from phylo_llm.io import to_newick
-from tests.conftest import random_dna_matrix, split_lengths, unrooted_rf
+from tests.helpers import random_dna_matrix, split_lengths, unrooted_rf
 
 
 def biopython_nj(dm: pl.DistanceMatrix):
@@ -229,7 +229,7 @@ def test_same_splits_as_anjl_canonical_nj_on_larger_float32_cases():
 def test_too_many_models_for_the_distance_matrix_is_one_line_and_writes_nothing(monkeypatch, tmp_path, capsys):
     import phylo_llm._memory as memory
     from phylo_llm.cli import main
-    from tests.conftest import DEMO
+    from tests.helpers import DEMO
 
     monkeypatch.setattr(memory, "available_memory", lambda: 1000)  # bytes
     assert main(["tree", str(DEMO / "dna.parquet"), "-o", str(tmp_path / "t.nwk")]) == 2

@@ -23,12 +23,13 @@ from phylo_llm.distance import distance_matrix, probe_distances
 from phylo_llm.io import parse_tree, to_newick
 from phylo_llm.simulate import simulate
 from phylo_llm.tree import build_tree, insert_placements, iter_preorder, place_distances, tree_split_masks
+from tests.helpers import parent_map
 
 
 def brute_force(tree, names, delta, criterion):
     """Best edge, error, height above the lower node and pendant length, by numerical optimisation per edge."""
     clades = list(iter_preorder(tree))
-    parent = {id(c): up for up in clades for c in up.clades}
+    parent = parent_map(tree)
     leaves = {c.name: c for c in tree.get_terminals()}
     w = 1.0 / delta**2 if criterion == "fm" else np.ones_like(delta)
     best = (np.inf, None, None)
@@ -114,7 +115,7 @@ def test_leave_one_out_returns_to_well_supported_edges(local):
         tree, dist = result.tree, probe_distances(probes)
         names = tuple(sorted(dist.ids))
         reference = {m.tobytes() for m in tree_split_masks(tree, names)[1]}
-        parent = {id(c): up for up in iter_preorder(tree) for c in up.clades}
+        parent = parent_map(tree)
         for leaf in tree.get_terminals():
             up = parent[id(leaf)]
             neighbours = [c for c in up.clades if c is not leaf] + ([up] if id(up) in parent else [])

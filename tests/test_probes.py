@@ -11,7 +11,7 @@ from phylo_llm.cli import main
 from phylo_llm.distance import probe_distances
 from phylo_llm.extract import extract, extract_dna
 from phylo_llm.simulate import simulate
-from tests.test_extract import toy_models, write_folder
+from tests.helpers import toy_models, write_folder
 
 
 def test_cache_round_trip_is_memory_mapped_and_exact_in_float32(tmp_path):

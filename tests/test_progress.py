@@ -7,7 +7,7 @@ import numpy as np
 import phylo_llm as pl
 from phylo_llm.progress import Progress
 from phylo_llm.tree._nj import nj_merges
-from tests.conftest import random_dna_matrix
+from tests.helpers import random_dna_matrix
 
 
 def test_quick_work_draws_nothing(capsys):

@@ -12,7 +12,7 @@ from Bio.Phylo.TreeConstruction import DistanceTreeConstructor
 
 import phylo_llm as pl
 from phylo_llm.io import to_newick
-from tests.conftest import split_lengths, unrooted_rf
+from tests.helpers import split_lengths, unrooted_rf
 
 PAPER = "llm-dna-web/dna-out/squad_cqa_hs_wg_arc_mmlu"
 RAND = "llm-dna-web/dna-out/rand"

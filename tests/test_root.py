@@ -10,7 +10,7 @@ import pytest
 import phylo_llm as pl
 from phylo_llm.io import parse_tree, to_newick
 from phylo_llm.tree import mad_root, midpoint_root, outgroup_root, root_tree, to_ete
-from tests.conftest import random_dna_matrix, unrooted_rf
+from tests.helpers import random_dna_matrix, unrooted_rf
 
 
 def root_distances(tree) -> dict[str, float]:

@@ -17,7 +17,7 @@ from phylo_llm.score import PairRanker, candidates, parent_ranks, relatives, sco
 from phylo_llm.score._taxonomy import cut_clusters, monophyly, robinson_foulds, taxonomy_splits, tree_splits
 from phylo_llm.simulate import simulate
 from phylo_llm.tree import flatten, patristic_matrix
-from tests.conftest import DEMO, random_dna_matrix, run_cli
+from tests.helpers import DEMO, random_dna_matrix, run_cli
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -7,7 +7,7 @@ import numpy as np
 import phylo_llm as pl
 from phylo_llm.io import to_newick
 from phylo_llm.simulate import simulate
-from tests.conftest import ete_tree
+from tests.helpers import ete_tree
 
 
 def test_same_seed_same_data():

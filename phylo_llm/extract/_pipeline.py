@@ -97,7 +97,18 @@ class Extraction:
 
 
 def extract_dna(source: str | Path, **options) -> tuple[DNA, AnswerStats]:
-    """Compute DNA from models' answers: :func:`extract` without the per-probe cache."""
+    """Compute DNA from models' answers: :func:`extract` without the per-probe cache.
+
+    Examples
+    --------
+    >>> import json, pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "answers.jsonl"
+    >>> rows = [{"model": m, "prompt": f"prompt {k}", "response": f"{m} says {k}"} for m in ("a/x", "b/y") for k in range(3)]
+    >>> _ = path.write_text("".join(json.dumps(r) + "\\n" for r in rows))
+    >>> dna, stats = extract_dna(path, dim=64)
+    >>> dna.ids, dna.dim, stats.answers
+    (('a/x', 'b/y'), 64, 6)
+    """
     result = extract(source, **options)
     return result.dna, result.stats
 

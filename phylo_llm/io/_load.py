@@ -44,6 +44,12 @@ def load_dna(
     -------
     DNA
         Warns (once) when several models have identical vectors.
+
+    Examples
+    --------
+    >>> dna = load_dna("data/demo/dna.parquet")
+    >>> dna.n_models, dna.dim
+    (70, 128)
     """
     path = existing(path)
     if path.is_dir():
@@ -59,12 +65,30 @@ def load_dna(
 
 
 def save_dna(dna: DNA, path: str | Path) -> None:
-    """Write DNA; ``.parquet`` is the canonical format (see :mod:`phylo_llm.io.tables`)."""
+    """Write DNA; ``.parquet`` is the canonical format (see :mod:`phylo_llm.io.tables`).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "demo.csv"
+    >>> save_dna(load_dna("data/demo/dna.parquet"), path)
+    >>> load_dna(path).n_models
+    70
+    """
     write_dna(dna, path)
 
 
 def load_distances(path: str | Path) -> DistanceMatrix:
-    """Load a distance matrix from PHYLIP (``.phy``, ``.phylip``, ``.dist``) or a square table."""
+    """Load a distance matrix from PHYLIP (``.phy``, ``.phylip``, ``.dist``) or a square table.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "d.phy"
+    >>> _ = path.write_text("3\\na 0 1 2\\nb 1 0 3\\nc 2 3 0\\n")
+    >>> load_distances(path).values[1, 2]
+    np.float64(3.0)
+    """
     path = existing(path)
     if format_for(path, "distances").name == "phylip":
         return read_phylip(path)
@@ -75,7 +99,17 @@ def load_distances(path: str | Path) -> DistanceMatrix:
 
 
 def save_distances(dm: DistanceMatrix, path: str | Path) -> None:
-    """Write a distance matrix; the format follows the suffix (``.phy``, ``.csv``, ``.tsv``, ``.parquet``)."""
+    """Write a distance matrix; the format follows the suffix (``.phy``, ``.csv``, ``.tsv``, ``.parquet``).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import phylo_llm as pl
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "demo.phy"
+    >>> save_distances(pl.distance_matrix(pl.load_dna("data/demo/dna.parquet")), path)
+    >>> load_distances(path).n_models
+    70
+    """
     if format_for(path, "distances").name == "phylip":
         write_phylip(dm, path)
     else:
@@ -83,17 +117,43 @@ def save_distances(dm: DistanceMatrix, path: str | Path) -> None:
 
 
 def load_probes(path: str | Path) -> ProbeEmbeddings:
-    """A per-probe cache written by ``phylo-llm extract --cache`` (memory-mapped, read lazily)."""
+    """A per-probe cache written by ``phylo-llm extract --cache`` (memory-mapped, read lazily).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from phylo_llm.simulate import simulate
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "demo.probes"
+    >>> save_probes(simulate(seed=0).probes(32), path)
+    >>> load_probes(path).values.shape
+    (70, 32, 4)
+    """
     return read_probes(existing(path))
 
 
 def save_probes(probes: ProbeEmbeddings, path: str | Path, dtype: str = "float16") -> None:
-    """Write a per-probe cache (see :mod:`phylo_llm.io.probes`)."""
+    """Write a per-probe cache (see :mod:`phylo_llm.io.probes`).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from phylo_llm.simulate import simulate
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "demo.probes"
+    >>> save_probes(simulate(seed=0).probes(32), path, dtype="float32")
+    >>> load_probes(path).values.dtype
+    dtype('float32')
+    """
     write_probes(probes, path, dtype)
 
 
 def load_input(path: str | Path, **dna_options) -> DNA | DistanceMatrix | ProbeEmbeddings:
-    """DNA, a distance matrix or a probe cache, whichever ``path`` holds (PHYLIP and square tables are distances)."""
+    """DNA, a distance matrix or a probe cache, whichever ``path`` holds (PHYLIP and square tables are distances).
+
+    Examples
+    --------
+    >>> type(load_input("data/demo/dna.parquet")).__name__
+    'DNA'
+    """
     path = existing(path)
     if is_probe_cache(path):
         return read_probes(path)

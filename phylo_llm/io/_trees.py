@@ -18,6 +18,16 @@ def write_tree(tree: Tree, path: str | Path, fmt: str | None = None) -> None:
 
     ``fmt`` is a name of :data:`TREE_FORMATS`; by default it follows the
     suffix of ``path`` (Newick when the suffix names no tree format).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from io import StringIO
+    >>> from Bio import Phylo
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "t.nex"
+    >>> write_tree(Phylo.read(StringIO("((a:1,b:2):1,c:3);"), "newick"), path)
+    >>> path.read_text().splitlines()[0]
+    '#NEXUS'
     """
     chosen = format_for(path, "tree", explicit=fmt, default="newick")
     text = chosen.handler().dumps(tree, **chosen.options)
@@ -26,7 +36,16 @@ def write_tree(tree: Tree, path: str | Path, fmt: str | None = None) -> None:
 
 
 def read_tree(path: str | Path) -> Tree:
-    """Read one Newick, NHX, NEXUS or PhyloXML tree (recognised by content), with one-line errors."""
+    """Read one Newick, NHX, NEXUS or PhyloXML tree (recognised by content), with one-line errors.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "t.nwk"
+    >>> _ = path.write_text("((a:1,b:2):1,c:3);")
+    >>> sorted(leaf.name for leaf in read_tree(path).get_terminals())
+    ['a', 'b', 'c']
+    """
     return parse_tree(read_text(path), str(path))
 
 

@@ -14,8 +14,9 @@ ancestors) with model ids matched case-insensitively and across the
 published folder-name form.
 """
 
-from .._deprecation import install_module_aliases as _install_module_aliases
-from ._knowledge import BUILTIN, PSEUDO_FAMILIES, RELATION_TYPES, Coverage, Lineage, LineageView, load_lineage, real_family
+import lazy_loader as _lazy
 
-__all__ = ["BUILTIN", "PSEUDO_FAMILIES", "RELATION_TYPES", "Coverage", "Lineage", "LineageView", "load_lineage", "real_family"]
+from .._deprecation import install_module_aliases as _install_module_aliases
+
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)
 _install_module_aliases(__name__)

@@ -51,6 +51,12 @@ class Lineage:
     model (:func:`phylo_llm.ids.model_key`); relation ids are written as the
     models table writes them. Data may hold two such ids as two models (an API
     endpoint beside the hub weights): :meth:`among` tells them apart.
+
+    Examples
+    --------
+    >>> lineage = load_lineage("data/demo")
+    >>> lineage.family("meta-llama/Llama-1-7B-Instruct"), lineage.ancestors("lmsys/Llama-1-7B-tune-1")
+    ('Llama', ['meta-llama/Llama-1-7B-Instruct', 'meta-llama/Llama-1-7B'])
     """
 
     models: pd.DataFrame  # indexed by model id
@@ -236,6 +242,11 @@ def load_lineage(*paths: str | Path) -> Lineage:
     PhyloLLMError
         Missing columns, unknown relation types, self-loops, duplicate edges
         and cycles (a model that is its own ancestor), naming the rows.
+
+    Examples
+    --------
+    >>> load_lineage("data/demo")
+    Lineage(70 models, 75 documented edges)
     """
     models: list[pd.DataFrame] = []
     relations: list[pd.DataFrame] = []

@@ -62,6 +62,14 @@ def relatives(model: str, dist: DistanceMatrix, lineage: Lineage, k: int = 10) -
     that relation at most this close; ``same_weights_pct`` is the noise
     floor), ``family``, ``organization`` and ``documented`` (what the lineage
     says links the two, empty when nothing).
+
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> dist = pl.distance_matrix(pl.load_dna("data/demo/dna.parquet"))
+    >>> table = relatives("meta-llama/Llama-1-7B-Instruct", dist, pl.load_lineage("data/demo"), k=3)
+    >>> list(table["rank"])
+    [1, 2, 3]
     """
     found = find_model(model, dist.ids)
     if found is None:
@@ -104,6 +112,14 @@ def candidates(
     Returns
     -------
     (table, threshold, qualifying) : the ranked pairs, the cut-off used and how many pairs passed it.
+
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> dist = pl.distance_matrix(pl.load_dna("data/demo/dna.parquet"))
+    >>> table, threshold, qualifying = candidates(dist, pl.load_lineage("data/demo"))
+    >>> list(table.columns[:3])
+    ['model_a', 'model_b', 'distance']
     """
     if threshold is None:
         documented = _documented_distances(dist, lineage)

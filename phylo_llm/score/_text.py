@@ -16,7 +16,15 @@ def _b(spread: dict | None) -> str:
 
 
 def format_report(report: dict, show_missing: int = 10) -> str:
-    """Plain-text tables: relations, families, tree fit, noise floor, models without metadata."""
+    """Plain-text tables: relations, families, tree fit, noise floor, models without metadata.
+
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> report = pl.score.score(pl.load_dna("data/demo/dna.parquet"), pl.load_lineage("data/demo"), permutations=5)
+    >>> format_report(report).splitlines()[0]
+    '70 models; distances: euclidean; tree: nj; chance baselines: 5 permutations (seed 0), shown as mean±sd'
+    """
     lines = []
     meta = report["input"]
     lines.append(

@@ -112,6 +112,6 @@ def build_tree(
     ...     [[0, 3, 7, 8], [3, 0, 6, 7], [7, 6, 0, 5], [8, 7, 5, 0]], dtype=float))
     >>> tree = build_tree(d, "nj")
     >>> print(pl.io.to_newick(tree))
-    ((a:1.0,b:2.0):2.0,c:2.0,d:3.0);
+    ((a:2.0,b:1.0):3.0,c:2.0,d:3.0);
     """
     return build_tree_with_stats(dist, method, clamp_negative=clamp_negative, progress=progress, overwrite=overwrite).tree

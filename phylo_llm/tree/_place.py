@@ -102,9 +102,10 @@ def place_distances(
     >>> from io import StringIO
     >>> from Bio import Phylo
     >>> tree = Phylo.read(StringIO("((a:1,b:1):1,c:2);"), "newick")
-    >>> found = place_distances(tree, ["q"], np.array([[1.5, 2.5, 3.5]]), ["a", "b", "c"])
-    >>> float(found.pendant[0]), float(found.error[0])
-    (0.5, 0.0)
+    >>> # q hangs 0.5 below a point 0.5 above a: distances to a, b, c are 1, 2 and 4
+    >>> found = place_distances(tree, ["q"], np.array([[1.0, 2.0, 4.0]]), ["a", "b", "c"])
+    >>> float(found.distal[0]), float(found.pendant[0]), round(float(found.error[0]), 12)
+    (0.5, 0.5, 0.0)
     """
     local = renamed_keyword("place_distances", "nearest", "local", nearest, local, None)
     if criterion not in PLACEMENT_CRITERIA:

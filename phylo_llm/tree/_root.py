@@ -25,6 +25,13 @@ def root_tree(tree: Tree, method: str = "midpoint", outgroup=None) -> Tree:
     tree : Bio.Phylo.BaseTree.Tree
     method : {"midpoint", "mad", "outgroup", "none"}
         ``"outgroup"`` needs ``outgroup``: leaf names (see :func:`outgroup_root`).
+
+    Examples
+    --------
+    >>> from io import StringIO
+    >>> from Bio import Phylo
+    >>> root_tree(Phylo.read(StringIO("((a:1,b:5):1,c:2);"), "newick"), "midpoint").rooted
+    True
     """
     if method == "midpoint":
         return midpoint_root(tree)
@@ -40,7 +47,16 @@ def root_tree(tree: Tree, method: str = "midpoint", outgroup=None) -> Tree:
 
 
 def midpoint_root(tree: Tree) -> Tree:
-    """Root at the middle of the longest leaf-to-leaf path (ties: the first leaves by name)."""
+    """Root at the middle of the longest leaf-to-leaf path (ties: the first leaves by name).
+
+    Examples
+    --------
+    >>> from io import StringIO
+    >>> from Bio import Phylo
+    >>> rooted = midpoint_root(Phylo.read(StringIO("((a:1,b:5):1,c:2);"), "newick"))
+    >>> [round(c.branch_length, 6) for c in rooted.root.clades]
+    [4.0, 1.0]
+    """
     ete = to_ete(tree)
     leaves = sorted(ete.get_leaves(), key=lambda leaf: leaf.name)
     if len(leaves) < 2:
@@ -64,6 +80,14 @@ def outgroup_root(tree: Tree, outgroup) -> Tree:
     One leaf: the middle of its own branch. Several: the branch whose two
     sides differ least from {outgroup, others}; if the outgroup is not a clade
     of the tree the best such branch is used (see :func:`best_split`).
+
+    Examples
+    --------
+    >>> from io import StringIO
+    >>> from Bio import Phylo
+    >>> rooted = outgroup_root(Phylo.read(StringIO("((a:1,b:1):1,c:1,d:1);"), "newick"), ["c"])
+    >>> sorted(len(side.get_terminals()) for side in rooted.root.clades)
+    [1, 3]
     """
     ete = to_ete(tree)
     names = {leaf.name for leaf in ete.get_leaves()}
@@ -79,6 +103,14 @@ def attribute_root(tree: Tree, lineage, key: str, value: str) -> tuple[Tree, lis
     """Root on the leaves whose lineage attribute ``key`` equals ``value`` (e.g. ``family``, ``T5``).
 
     Returns the rooted tree and the leaves used as outgroup; see :func:`outgroup_root`.
+
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> tree = pl.build_tree(pl.distance_matrix(pl.load_dna("data/demo/dna.parquet")))
+    >>> rooted, chosen = attribute_root(tree, pl.load_lineage("data/demo"), "family", "T5")
+    >>> rooted.rooted, len(chosen)
+    (True, 14)
     """
     chosen = lineage.select([leaf.name for leaf in iter_leaves(tree)], key, value)
     if not chosen:
@@ -130,6 +162,15 @@ def mad_root(tree: Tree) -> tuple[Tree, float]:
     Returns
     -------
     (tree, mad) : the rooted tree and its MAD value.
+
+    Examples
+    --------
+    >>> from io import StringIO
+    >>> from Bio import Phylo
+    >>> tree = Phylo.read(StringIO("((a:1,b:1):3,(c:1,d:1):1);"), "newick")
+    >>> rooted, mad = mad_root(tree)
+    >>> sorted(sorted(c.name for c in side.get_terminals()) for side in rooted.root.clades)
+    [['a', 'b'], ['c', 'd']]
     """
     ete = to_ete(tree)
     nodes = list(ete.traverse("preorder"))

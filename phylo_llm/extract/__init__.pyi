@@ -1,0 +1,20 @@
+# Public names of phylo_llm.extract, loaded lazily (lazy_loader.attach_stub reads this file).
+from ._encoders import EMPTY_ANSWER as EMPTY_ANSWER
+from ._encoders import HashingEncoder as HashingEncoder
+from ._encoders import encoder_spec as encoder_spec
+from ._encoders import make_encoder as make_encoder
+from ._pipeline import Extraction as Extraction
+from ._pipeline import dna_from_probes as dna_from_probes
+from ._pipeline import extract as extract
+from ._pipeline import extract_dna as extract_dna
+from ._pipeline import extract_like as extract_like
+from ._pipeline import project as project
+from ._pipeline import project_probes as project_probes
+from ._pipeline import projection_block as projection_block
+from ._pipeline import prompt_fingerprint as prompt_fingerprint
+from ._pipeline import prompt_set as prompt_set
+from ._responses import AnswerStats as AnswerStats
+from ._responses import ModelAnswers as ModelAnswers
+from ._responses import is_answers as is_answers
+from ._responses import iter_answers as iter_answers
+from ._responses import prompt_key as prompt_key

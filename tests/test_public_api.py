@@ -1,0 +1,51 @@
+"""The public surface: every exported name loads, every exported function shows an example, start-up stays light."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+
+import pytest
+
+import phylo_llm as pl
+
+PACKAGES = ["phylo_llm", "phylo_llm.tree", "phylo_llm.io", "phylo_llm.distance", "phylo_llm.figures"]
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_every_lazy_name_resolves(package):
+    """The .pyi stub lists what the package exports: each name must import (a typo would only fail on first use)."""
+    module = __import__(package, fromlist=["_"])
+    for name in module.__all__:
+        assert getattr(module, name) is not None, f"{package}.{name}"
+
+
+def test_exported_functions_and_classes_have_runnable_examples():
+    missing = []
+    for name in pl.__all__:
+        obj = getattr(pl, name)
+        if inspect.ismodule(obj) or not callable(obj) or (inspect.isclass(obj) and issubclass(obj, Exception)):
+            continue
+        if "Examples" not in (inspect.getdoc(obj) or ""):
+            missing.append(name)
+    assert not missing, f"exported without an Examples section: {missing}"
+
+
+def test_version_and_import_load_nothing_heavy():
+    """`import phylo_llm` and `phylo-llm --version` must not load NumPy, pandas, numba or matplotlib."""
+    code = (
+        "import sys, phylo_llm, phylo_llm.cli; phylo_llm.cli.build_parser(); "
+        "print(sorted(m for m in ('numpy', 'pandas', 'numba', 'matplotlib', 'scipy', 'Bio', 'ete3', 'sklearn') if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]", f"loaded at start-up: {loaded}"
+
+
+def test_small_trees_do_not_load_the_compiled_kernels():
+    code = (
+        "import sys, phylo_llm as pl; d = pl.distance_matrix(pl.load_dna('data/demo/dna.parquet')); pl.build_tree(d); "
+        "print('numba' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=pl.__path__[0] + "/..")
+    assert result.stdout.strip() == "False"
