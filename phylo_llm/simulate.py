@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from Bio.Phylo.BaseTree import Clade, Tree
 
+from . import io
 from .dna import DNA
 from .probes import ProbeEmbeddings
 
@@ -75,17 +76,12 @@ class Simulation:
 
 def write_simulation(sim: Simulation, folder) -> None:
     """Write ``dna.parquet``, ``lineage.csv`` (relations), ``models.csv`` and ``true_tree.nwk`` into ``folder``."""
-
-    from .io import save_dna, write_tree
-    from .io.atomic import atomic_output
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    save_dna(sim.dna, folder / "dna.parquet")
-    for name, table in (("lineage.csv", sim.relations), ("models.csv", sim.models)):
-        with atomic_output(folder / name) as handle:
-            table.to_csv(handle, index=False)
-    write_tree(sim.tree, folder / "true_tree.nwk")
+    io.save_dna(sim.dna, folder / "dna.parquet")
+    io.write_table(sim.relations, folder / "lineage.csv")
+    io.write_table(sim.models, folder / "models.csv")
+    io.write_tree(sim.tree, folder / "true_tree.nwk")
 
 
 def simulate(
