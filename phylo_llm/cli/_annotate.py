@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from .. import io
+from .. import io, tree
 from ..io._formats import TREE_FORMATS, format_for
-from ._options import add_quiet, add_rooting, say
+from ._options import add_quiet, add_rooting, read_paths, say
 from ._shared import root_and_annotate, write_tree_and_table
 
 NAME = "annotate"
@@ -22,10 +22,10 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    plan = io.OutputPlan(inputs=[args.input])
+    plan = io.OutputPlan(inputs=read_paths(args))
     plan.add(args.output)
     plan.add(args.csv, "--csv")
     fmt = format_for(args.output, "tree", args.format, default="nhx").name
     result, notes = root_and_annotate(args, io.read_tree(args.input), annotate=True)
     write_tree_and_table(args, plan, result, fmt)
-    say(args, f"{result.count_terminals()} leaves{notes} -> {args.output}")
+    say(args, f"{tree.count_leaves(result)} leaves{notes} -> {args.output}")

@@ -12,10 +12,12 @@ command with nothing half-written (exit 128 + signal).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import signal
 import sys
+import threading
 import warnings
 
 from .._version import __version__
@@ -74,16 +76,38 @@ def _stop(signum, frame) -> None:
     raise _Stopped(signum)
 
 
+#: Signals that stop a command cleanly (SIGINT as KeyboardInterrupt, the others as _Stopped).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def _stop_signals_handled():
+    """SIGTERM, SIGHUP and SIGQUIT unwind the command like Ctrl-C does, so its output plan leaves nothing behind.
+
+    While a compiled kernel runs, the library defers them until it returns
+    (:func:`phylo_llm._signals.deferred_signals`).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, _stop) for s in STOP_SIGNALS if s != signal.SIGINT}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return 2
-    previous = {s: signal.signal(s, _stop) for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None}
     warnings.showwarning = _one_line_warning
     try:
-        args.run(args)
+        with _stop_signals_handled():
+            args.run(args)
     except PhyloLLMError as exc:
         return _fail(str(exc))
     except BrokenPipeError:
@@ -104,9 +128,6 @@ def main(argv: list[str] | None = None) -> int:
     except _Stopped as stopped:
         print(f"{PROG}: stopped by signal {signal.Signals(stopped.signum).name}", file=sys.stderr)
         return 128 + stopped.signum
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
     return 0
 
 

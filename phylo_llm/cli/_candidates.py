@@ -6,7 +6,7 @@ import argparse
 
 from .. import io
 from ..distance import METRIC_CHOICES
-from ._options import add_input, add_lineage, integer, lineage_of, number, say
+from ._options import add_input, add_lineage, integer, lineage_of, number, read_paths, say
 
 NAME = "candidates"
 HELP = "close pairs without any documented relation, for review"
@@ -24,7 +24,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     from .. import inputs, score  # loaded when the command runs, not at start-up
 
-    plan = io.OutputPlan(inputs=[args.input])
+    plan = io.OutputPlan(inputs=read_paths(args))
     plan.add(args.output)
     dist = inputs.input_distances(args.input, args.metric, variant=args.variant, encoder=args.encoder, allow_mixed=args.allow_mixed)
     lineage = lineage_of(args)

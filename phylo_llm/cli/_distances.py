@@ -6,7 +6,7 @@ import argparse
 
 from .. import io
 from ..distance import METRIC_CHOICES
-from ._options import add_input, say
+from ._options import add_input, read_paths, say
 
 NAME = "distances"
 HELP = "write the pairwise distance matrix of DNA or a probe cache"
@@ -21,7 +21,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     from .. import inputs  # loaded when the command runs, not at start-up
 
-    plan = io.OutputPlan(inputs=[args.input])
+    plan = io.OutputPlan(inputs=read_paths(args))
     plan.add(args.output)
     io.format_for(args.output, "distances")  # refuse an unknown suffix before computing anything
     data = inputs.read_input(args.input, variant=args.variant, encoder=args.encoder, allow_mixed=args.allow_mixed)

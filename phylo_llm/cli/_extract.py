@@ -8,7 +8,7 @@ import time
 
 from .. import io
 from ..errors import PhyloLLMError
-from ._options import PROG, add_quiet, add_seed, integer, say, show_progress
+from ._options import PROG, add_quiet, add_seed, integer, read_paths, say, show_progress
 
 NAME = "extract"
 HELP = "compute DNA from models' raw answers (RepTrace: embed, concatenate, project)"
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> None:
     from .. import extract  # loaded when the command runs, not at start-up
 
     start = time.perf_counter()
-    plan = io.OutputPlan(inputs=[args.input])
+    plan = io.OutputPlan(inputs=read_paths(args))
     plan.add(args.output)
     plan.add(args.cache, "--cache")
     if io.is_probe_cache(args.input):  # re-extraction: no answer is embedded again

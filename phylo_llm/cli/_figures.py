@@ -7,7 +7,7 @@ import sys
 import time
 
 from .. import io
-from ._options import PROG, add_input, add_lineage, add_seed, lineage_of, say
+from ._options import PROG, add_input, add_lineage, add_seed, lineage_of, read_paths, say
 
 NAME = "figures"
 HELP = "regenerate the paper's figures (PNG and PDF) from a probe-set folder or DNA file"
@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> None:
     from ..figures import make_figures  # loaded when the command runs, not at start-up
 
     start = time.perf_counter()
-    plan = io.OutputPlan(inputs=[args.input])
+    plan = io.OutputPlan(inputs=read_paths(args))
     folder = plan.add_folder(args.output)
     lineage = lineage_of(args)
     with plan:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .. import io
-from ._options import add_input, say
+from ._options import add_input, read_paths, say
 
 NAME = "import"
 HELP = "convert DNA (any readable form) to the canonical parquet"
@@ -17,7 +17,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    plan = io.OutputPlan(inputs=[args.input])
+    plan = io.OutputPlan(inputs=read_paths(args))
     plan.add(args.output)
     io.format_for(args.output, "dna")  # refuse an unknown suffix before reading anything
     dna = io.load_dna(args.input, variant=args.variant, encoder=args.encoder, allow_mixed=args.allow_mixed)

@@ -100,6 +100,13 @@ def add_rooting(parser: argparse.ArgumentParser, root_default: str | None) -> No
     parser.add_argument("--csv", metavar="FILE", help="also write one row per leaf with its lineage features")
 
 
+def read_paths(args: argparse.Namespace) -> list[str]:
+    """Every file or folder the command reads (INPUT, --tree, --dna, --lineage): no output may be one of them."""
+    paths = [getattr(args, name, None) for name in ("input", "tree", "dna")]
+    paths += [p for p in (getattr(args, "lineage", None) or []) if p != "builtin"]
+    return [str(p) for p in paths if p]
+
+
 def show_progress(args: argparse.Namespace) -> bool:
     """Progress bars: on a terminal, unless ``--quiet``."""
     return not getattr(args, "quiet", False) and sys.stderr.isatty()

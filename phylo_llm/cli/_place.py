@@ -11,7 +11,7 @@ from ..distance import METRICS
 from ..errors import PhyloLLMError
 from ..io._formats import TREE_FORMATS, format_for
 from ..tree import PLACEMENT_CRITERIA
-from ._options import add_lineage, add_quiet, add_seed, integer, lineage_of, say, show_progress
+from ._options import add_lineage, add_quiet, add_seed, integer, lineage_of, read_paths, say, show_progress
 
 NAME = "place"
 HELP = "place new models into an existing tree (least squares, as APPLES) without rebuilding it"
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> None:
 
     tree.check_placement_options(args.bootstrap, args.local or None, 5)
     start = time.perf_counter()
-    plan = io.OutputPlan(inputs=[args.input, args.tree, args.dna])
+    plan = io.OutputPlan(inputs=read_paths(args))
     plan.add(args.output)
     plan.add(args.csv, "--csv")
     fmt = format_for(args.output, "tree", args.format, default="newick").name if args.output else None
@@ -70,5 +70,5 @@ def run(args: argparse.Namespace) -> None:
     if not args.csv and not args.quiet:
         shown = [c for c in ("model", "joins", "pendant_length", "bootstrap_share", "documented") if c in result.table]
         sys.stdout.write(result.table[shown].to_string(index=False, float_format=lambda v: f"{v:.4g}", max_colwidth=50) + "\n")
-    say(args, f"{len(result.table)} models placed into a {backbone.count_terminals()}-leaf tree, {time.perf_counter() - start:.2f} s"
+    say(args, f"{len(result.table)} models placed into a {tree.count_leaves(backbone)}-leaf tree, {time.perf_counter() - start:.2f} s"
               + (f" -> {args.output}" if args.output else ""))

@@ -7,7 +7,7 @@ import sys
 
 from .. import io
 from ..distance import METRIC_CHOICES
-from ._options import add_input, add_lineage, integer, lineage_of, say
+from ._options import add_input, add_lineage, integer, lineage_of, read_paths, say
 
 NAME = "relatives"
 HELP = "the nearest models to one model, against documented distances"
@@ -25,7 +25,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     from .. import inputs, score  # loaded when the command runs, not at start-up
 
-    plan = io.OutputPlan(inputs=[args.input])
+    plan = io.OutputPlan(inputs=read_paths(args))
     plan.add(args.csv, "--csv")
     dist = inputs.input_distances(args.input, args.metric, variant=args.variant, encoder=args.encoder, allow_mixed=args.allow_mixed)
     lineage = lineage_of(args)

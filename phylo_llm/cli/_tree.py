@@ -9,7 +9,7 @@ from .. import io, tree
 from ..distance import METRIC_CHOICES
 from ..io._formats import TREE_FORMATS, format_for
 from ..tree import SUPPORT_KINDS, TREE_METHODS
-from ._options import add_input, add_rooting, add_seed, integer, say, show_progress
+from ._options import add_input, add_rooting, add_seed, integer, read_paths, say, show_progress
 from ._shared import root_and_annotate, write_tree_and_table
 
 NAME = "tree"
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> None:
     from .. import inputs  # loaded when the command runs, not at start-up
 
     start = time.perf_counter()
-    plan = io.OutputPlan(inputs=[args.input])
+    plan = io.OutputPlan(inputs=read_paths(args))
     plan.add(args.output)
     plan.add(args.csv, "--csv")
     fmt = format_for(args.output, "tree", args.format, default="nhx" if args.annotate else "newick").name
@@ -63,6 +63,8 @@ def run(args: argparse.Namespace) -> None:
                    f"{int((values >= 0.7).sum())} of {len(values)} splits >= 0.70")
     else:
         dist = inputs.to_distances(data, args.metric)
+        if tree.needs_compiling(dist.n_models, args.method):
+            say(args, f"compiling the {args.method} kernel for this machine: a one-time wait of 5-20 s")
         build = tree.build_tree_with_stats(dist, args.method, progress=progress, overwrite=True)  # dist is not used again
         built = build.tree
         details = f", {build.negative_clamped} negative branch lengths set to 0" if args.method == "nj" else ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._memory import require_memory
+from .._signals import deferred_signals
 from ..dna import DNA, identical_groups
 from ..errors import PhyloLLMError
 from ..probes import ProbeEmbeddings
@@ -120,7 +121,10 @@ def distance_matrix(dna: DNA, metric: str | Metric = "euclidean", dtype=None) ->
         if single:
             values = values.astype(np.float32)
     if scale != 1.0:
-        values *= scale**2 if base == "sqeuclidean" else scale
+        with np.errstate(over="ignore"):  # what overflows is refused below, naming the pair
+            values *= scale
+            if base == "sqeuclidean":
+                values *= scale
     if base in ("cosine", "correlation"):
         # 1 - cos rounds to tiny non-zero numbers for parallel vectors: clip,
         # and make identical vectors (copies of the same weights) exactly 0 apart.
@@ -298,8 +302,10 @@ def blas_distances(vectors: np.ndarray, metric: str = "euclidean") -> np.ndarray
     for start in range(0, n, BLOCK):
         stop = min(start + BLOCK, n)
         gram = x[start:stop] @ x[start:].T
-        finish_distance_block(x, norms, gram, start, code, out)
-    mirror_upper(out)
+        with deferred_signals():
+            finish_distance_block(x, norms, gram, start, code, out)
+    with deferred_signals():
+        mirror_upper(out)
     return out
 
 

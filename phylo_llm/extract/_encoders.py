@@ -107,7 +107,7 @@ def make_encoder(spec: str, dim: int = 1024, max_chars: int | None = 300):
 def encoder_spec(name: str) -> tuple[str, int | None]:
     """The ``make_encoder`` spec and ``max_chars`` behind an encoder's recorded ``name`` (inverse of ``.name``)."""
     stem, _, limit = name.rpartition("-max")
-    if not stem:
+    if not stem or not (limit == "all" or limit.isdigit()):
         raise PhyloLLMError(f"unknown encoder {name!r}")
     max_chars = None if limit == "all" else int(limit)
     return ("hashing" if stem.startswith("hashing-") else stem), max_chars

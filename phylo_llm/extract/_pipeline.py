@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._memory import require_memory
 from ..dna import DNA
 from ..errors import PhyloLLMError, PhyloLLMWarning
 from ..probes import ProbeEmbeddings
@@ -171,7 +172,15 @@ def extract(
     matrix is flattened and projected to ``dim`` by the shared Gaussian matrix.
     Models are processed one at a time: memory does not grow with their number.
     """
+    for name, value in (("dim", dim), ("answer_dim", answer_dim)):
+        if value < 1:
+            raise PhyloLLMError(f"{name} must be a positive whole number, got {value}")
+    if probe_dim is not None and probe_dim < 0:
+        raise PhyloLLMError(f"probe_dim must be a positive whole number, got {probe_dim}")
+    if max_chars is not None and max_chars < 1:
+        raise PhyloLLMError(f"max_chars must be positive (or None for whole answers), got {max_chars}")
     prompts, missing, dataset, n_models = prompt_set(source, prompt_keys)
+    check_extraction_memory(n_models, len(prompts), answer_dim, dim, probe_dim)
     if missing and not allow_missing:
         listed = ", ".join(f"{m} ({len(v)} missing)" for m, v in list(missing.items())[:5])
         warnings.warn(
@@ -233,17 +242,49 @@ def extract(
     return Extraction(dna, stats, probes)
 
 
+def check_extraction_memory(n_models: int, n_probes: int, answer_dim: int, dim: int, probe_dim: int | None) -> None:
+    """Refuse, before anything is embedded, an extraction whose arrays this machine cannot hold.
+
+    The largest: one probe's projection block (``answer_dim x dim`` float32,
+    regenerated per probe), a batch's embeddings, the DNA (``n x dim``
+    float64) and the per-probe cache (``n x probes x probe_dim`` float32).
+    """
+    needed = (
+        4 * answer_dim * dim
+        + 4 * BATCH * n_probes * answer_dim
+        + 8 * n_models * dim
+        + (4 * n_models * n_probes * probe_dim if probe_dim else 0)
+    )
+    require_memory(needed, f"extracting {n_models} models x {n_probes} prompts (answer_dim {answer_dim}, dim {dim}"
+                   + (f", probe_dim {probe_dim})" if probe_dim else ")"), "choose smaller dimensions")
+
+
 def extract_like(source: str | Path, reference: ProbeEmbeddings, *, progress: bool = False) -> Extraction:
     """Embed new models' answers exactly as ``reference``'s were: same encoder, characters, answer size,
     seed, per-probe size and prompts (so they can be compared with, or placed among, its models)."""
     settings = reference.settings
     if not settings.get("prompt_keys") or "encoder" not in settings:
         raise PhyloLLMError(f"{reference.source}: this cache does not record its prompts and encoder; give the new models as a cache")
+    keys = settings["prompt_keys"]
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise PhyloLLMError(f"{reference.source}: damaged cache settings (prompt_keys must be a list of texts)")
+    if not isinstance(settings["encoder"], str):
+        raise PhyloLLMError(f"{reference.source}: damaged cache settings (encoder must be a text)")
     encoder, max_chars = encoder_spec(settings["encoder"])
+    limits = {"answer_dim": 65_536, "extraction_seed": 2**32 - 1, "probe_dim": 4096}
+    numbers = {key: _whole_setting(settings, key, high, reference.source) for key, high in limits.items()}
     return extract(
-        source, encoder=encoder, max_chars=max_chars, answer_dim=int(settings["answer_dim"]), seed=int(settings["extraction_seed"]),
-        probe_dim=int(settings["probe_dim"]), prompt_keys=list(settings["prompt_keys"]), progress=progress,
+        source, encoder=encoder, max_chars=max_chars, answer_dim=numbers["answer_dim"], seed=numbers["extraction_seed"],
+        probe_dim=numbers["probe_dim"], prompt_keys=list(keys), progress=progress,
     )
+
+
+def _whole_setting(settings: dict, key: str, high: int, source: str) -> int:
+    """A whole-number setting of a cache header, checked (a forged header is one line, not a traceback)."""
+    value = settings.get(key)
+    if type(value) is not int or not 0 <= value <= high:
+        raise PhyloLLMError(f"{source}: damaged cache settings ({key}={value!r}; expected a whole number from 0 to {high})")
+    return value
 
 
 def project_probes(embedded: np.ndarray, probe_dim: int, seed: int) -> np.ndarray:

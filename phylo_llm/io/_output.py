@@ -242,6 +242,8 @@ class OutputPlan:
         for other in self.inputs:
             if _same_place(target, other):
                 raise PhyloLLMError(f"{target}: this output is also an input; choose another name")
+            if target.exists() and _inside(target, other):
+                raise PhyloLLMError(f"{target}: this output would replace a file inside the input folder {other}; choose another name")
         for earlier in self.outputs:
             if isinstance(earlier, Path) and _same_place(target, earlier):
                 raise PhyloLLMError(f"{target}: named twice among the outputs of this command; give each output its own name")
@@ -305,3 +307,14 @@ def _same_place(a: Path, b: Path) -> bool:
     except OSError:
         pass
     return a.resolve() == b.resolve()
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """True when ``path`` lies inside ``folder`` (an input read as a folder: answers, published DNA, lineage CSVs)."""
+    if not folder.is_dir():
+        return False
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True

@@ -55,23 +55,49 @@ def write_probes(probes: ProbeEmbeddings, path: str | Path, dtype: str = "float1
 
 
 def read_probes(path: str | Path) -> ProbeEmbeddings:
-    """A cache, its array memory-mapped read-only."""
+    """A cache, its array memory-mapped read-only.
+
+    Everything in the header is checked against the file before anything is
+    allocated or mapped: the header length against the file size, the shape
+    (three positive whole numbers whose product, in bytes, is exactly what
+    the file holds after the header), the dtype, the ids (one text per model)
+    and the settings (a JSON object). A forged or damaged file is one line.
+    """
     path = Path(path)
+    total = path.stat().st_size
     with open(path, "rb") as handle:
         if handle.read(len(MAGIC)) != MAGIC:
             raise PhyloLLMError(f"{path}: not a phylo-llm probe cache")
         size = int.from_bytes(handle.read(8), "little")
+        if size > total - len(MAGIC) - 8:
+            raise PhyloLLMError(f"{path}: damaged probe cache (header of {size} bytes in a file of {total})")
         try:
             header = json.loads(handle.read(size))
-            shape, dtype, ids = tuple(int(x) for x in header["shape"]), header["dtype"], header["ids"]
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, UnicodeDecodeError) as exc:
             raise PhyloLLMError(f"{path}: damaged probe-cache header ({exc})") from None
+    shape, dtype, ids, settings = _checked_header(header, path)
     offset = len(MAGIC) + 8 + size
-    expected = offset + int(np.prod(shape)) * np.dtype(_DTYPES.get(dtype, "<f4")).itemsize
-    if dtype not in _DTYPES or len(shape) != 3 or path.stat().st_size != expected:
-        raise PhyloLLMError(f"{path}: damaged probe cache (expected {expected} bytes for shape {shape} {dtype}, found {path.stat().st_size})")
+    expected = offset + shape[0] * shape[1] * shape[2] * np.dtype(_DTYPES[dtype]).itemsize  # Python ints: no overflow
+    if total != expected:
+        raise PhyloLLMError(f"{path}: damaged probe cache (expected {expected} bytes for shape {shape} {dtype}, found {total})")
     values = np.memmap(path, dtype=_DTYPES[dtype], mode="r", offset=offset, shape=shape)
-    return ProbeEmbeddings(tuple(ids), values, header.get("settings", {}), str(path))
+    return ProbeEmbeddings(tuple(ids), values, settings, str(path))
+
+
+def _checked_header(header, path: Path) -> tuple[tuple[int, int, int], str, list[str], dict]:
+    """Shape, dtype, ids and settings of a cache header, or a one-line error saying which is wrong."""
+    if not isinstance(header, dict):
+        raise PhyloLLMError(f"{path}: damaged probe-cache header (not a JSON object)")
+    shape, dtype, ids, settings = header.get("shape"), header.get("dtype"), header.get("ids"), header.get("settings", {})
+    if not (isinstance(shape, list) and len(shape) == 3 and all(type(x) is int and x >= 1 for x in shape)):
+        raise PhyloLLMError(f"{path}: damaged probe-cache header (shape {shape!r} is not three positive whole numbers)")
+    if dtype not in _DTYPES:
+        raise PhyloLLMError(f"{path}: damaged probe-cache header (dtype {dtype!r}; expected one of {', '.join(_DTYPES)})")
+    if not (isinstance(ids, list) and len(ids) == shape[0] and all(isinstance(m, str) for m in ids)):
+        raise PhyloLLMError(f"{path}: damaged probe-cache header (ids must be {shape[0]} texts, one per model)")
+    if not isinstance(settings, dict):
+        raise PhyloLLMError(f"{path}: damaged probe-cache header (settings must be a JSON object)")
+    return (shape[0], shape[1], shape[2]), dtype, ids, settings
 
 
 def _plain(value):

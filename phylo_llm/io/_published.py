@@ -78,14 +78,25 @@ def read_published(path: Path, variant: str = "dna", encoder: str | None = None)
             raise PhyloLLMError(f"{dna_file}: no 'signature' list")
         summary_file = next((f for f in (home / f"{folder.name}_summary.json", folder / f"{folder.name}_summary.json") if f.is_file()), None)
         summary = _read_json(summary_file) if summary_file else {}
-        model = published_model_id(summary.get("model_name"), folder.name)
+        if not isinstance(summary, dict):
+            raise PhyloLLMError(f"{summary_file}: expected a JSON object, found {type(summary).__name__}")
+        name = summary.get("model_name")
+        if name is not None and not isinstance(name, str):
+            raise PhyloLLMError(f"{summary_file}: 'model_name' is not text")
+        model = published_model_id(name, folder.name)
         try:
             vector = [float(v) for v in signature]
         except (TypeError, ValueError):
             raise PhyloLLMError(f"{dna_file}: model {model!r}: 'signature' holds a non-numeric value") from None
+        meta = record.get("metadata") or {}
+        if not isinstance(meta, dict):
+            raise PhyloLLMError(f"{dna_file}: 'metadata' is not a JSON object")
         ids.append(model)
         vectors.append(vector)
-        rows.append(_metadata_row(record.get("metadata") or {}, summary, folder.name))
+        try:
+            rows.append(_metadata_row(meta, summary, folder.name))
+        except AttributeError:  # a nested field of the wrong JSON type
+            raise PhyloLLMError(f"{dna_file}: malformed metadata (a nested field is not a JSON object)") from None
     where = f"{path}" + (f" (encoder {encoder})" if encoder else "")
     if not ids:
         raise PhyloLLMError(f"{where}: no model folder holds a {variant} file (*_{variant}.json)")
@@ -97,9 +108,13 @@ def read_published(path: Path, variant: str = "dna", encoder: str | None = None)
         )
     check_equal_lengths(np.array([len(v) for v in vectors]), ids, where)
     meta = pd.DataFrame(rows, columns=list(PUBLISHED_COLUMNS))
-    for column in ("probe_count", "dna_dim", "answer_dim", "parameter_count"):
-        meta[column] = meta[column].astype("Int64")
-    meta["is_chat_model"] = meta["is_chat_model"].astype("boolean")
+    for column, kind in (("probe_count", "Int64"), ("dna_dim", "Int64"), ("answer_dim", "Int64"), ("parameter_count", "Int64"),
+                         ("is_chat_model", "boolean")):
+        try:
+            meta[column] = meta[column].astype(kind)
+        except (TypeError, ValueError):
+            row = next(i for i, v in enumerate(meta[column]) if not _fits(v, kind))
+            raise PhyloLLMError(f"{where}: model {ids[row]!r}: {column} {meta[column].iat[row]!r} is not a {'whole number' if kind == 'Int64' else 'true/false'}") from None
     return DNA(tuple(ids), np.array(vectors, dtype=np.float64), meta, where)
 
 
@@ -142,3 +157,12 @@ def _strip_count(probe_set_id: str | None) -> str | None:
         return None
     name, _, count = probe_set_id.rpartition("_")
     return name if name and count.isdigit() else probe_set_id
+
+
+def _fits(value, kind: str) -> bool:
+    """True when one metadata value converts to the column's type (missing values do)."""
+    try:
+        pd.Series([value]).astype(kind)
+    except (TypeError, ValueError):
+        return False
+    return True

@@ -15,8 +15,10 @@ by :func:`write_dna` is parquet with ``model`` (string), ``dna``
 from __future__ import annotations
 
 import json
+import lzma
 import re
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +47,8 @@ def read_frame(path: Path) -> pd.DataFrame:
         return pd.read_csv(path, sep=TEXT_SEPARATORS[suffix], dtype={"model": str}, keep_default_na=True)
     except pd.errors.EmptyDataError:
         raise PhyloLLMError(f"{path}: the file is empty") from None
-    except (pa.ArrowException, pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
+    except (pa.ArrowException, pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError, EOFError, zlib.error, lzma.LZMAError) as exc:
+        # Truncated or corrupt compressed files raise EOFError / zlib / lzma errors.
         raise PhyloLLMError(f"{path}: not a readable {suffix[1:]} file ({_first_line(exc)})") from None
 
 

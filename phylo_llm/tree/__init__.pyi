@@ -7,6 +7,7 @@ from ._build import build_tree as build_tree
 from ._build import build_tree_with_stats as build_tree_with_stats
 from ._build import check_memory as check_memory
 from ._build import memory_needed as memory_needed
+from ._build import needs_compiling as needs_compiling
 from ._ete import from_ete as from_ete
 from ._ete import to_ete as to_ete
 from ._features import features_of as features_of
@@ -35,6 +36,8 @@ from ._support import bootstrap_support as bootstrap_support
 from ._support import probe_resampling as probe_resampling
 from ._support import split_support as split_support
 from ._support import tree_split_masks as tree_split_masks
+from ._walk import copy_tree as copy_tree
+from ._walk import count_leaves as count_leaves
 from ._walk import iter_leaves as iter_leaves
 from ._walk import iter_preorder as iter_preorder
 from ._walk import parent_map as parent_map

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
@@ -11,9 +12,9 @@ from .._memory import require_memory
 from ..distance import DistanceMatrix
 from ..errors import PhyloLLMError
 from . import TREE_METHODS
-from ._linkage import LINKAGE_METHODS, linkage_merges
+from ._linkage import LINKAGE_METHODS, SCIPY_BELOW, linkage_merges
 from ._merges import tree_from_merges
-from ._nj import nj_merges
+from ._nj import NUMPY_BELOW, nj_merges
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,30 @@ def build_tree_with_stats(
         merges = linkage_merges(ordered.values, method, overwrite=mine, progress=progress)
     tree = tree_from_merges(ids, merges, rooted=method in LINKAGE_METHODS)
     return TreeBuild(tree, method, dist.n_models, merges.negative_clamped, time.perf_counter() - start)
+
+
+def needs_compiling(n_models: int, method: str = "nj") -> bool:
+    """True when a build of ``n_models`` will first compile its numba kernel (once per machine and install).
+
+    Small builds use NumPy or SciPy and compile nothing. Unknown (another
+    numba version's cache layout): ``False``, so nothing is announced wrongly.
+    """
+    if method == "nj":
+        if n_models < NUMPY_BELOW:
+            return False
+        from ._nj_kernel import kernel_for  # numba: imported only for builds that use it
+
+        kernels = [kernel_for(n_models)]
+    else:
+        if n_models < SCIPY_BELOW:
+            return False
+        from ._linkage_kernel import _label, _nn_chain  # numba: imported only for builds that use it
+
+        kernels = [_nn_chain, _label]
+    try:
+        return not all(os.path.exists(k._cache._cache_file._index_path) for k in kernels)
+    except AttributeError:
+        return False
 
 
 def memory_needed(n_models: int, itemsize: int = 8, copies: int = 1) -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._signals import deferred_signals
 from ..progress import Progress
 from ._merges import Merges
 from ._working import reporting, working_matrix
@@ -46,7 +47,7 @@ def linkage_table(
         return linkage(squareform(np.asarray(values, dtype=np.float64), checks=False), LINKAGE_METHODS[method])
     from ._linkage_kernel import _label, _nn_chain
 
-    with Progress(n - 1, method.upper(), enabled=progress) as bar, reporting(bar, progress):
+    with Progress(n - 1, method.upper(), enabled=progress) as bar, reporting(bar, progress), deferred_signals():
         table = _nn_chain(working_matrix(values, overwrite), method == "wpgma", progress)
     table = table[np.argsort(table[:, 2], kind="mergesort")]
     return _label(table, n)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._signals import deferred_signals
 from ..progress import Progress
 from ._merges import Merges
 from ._working import reporting, working_matrix
@@ -85,7 +86,8 @@ def nj_merges(
 
             from ._nj_kernel import kernel_for
 
-            children, lengths, last_nodes, d, _ = kernel_for(n)(matrix, prune, numba.get_num_threads(), progress)
+            with deferred_signals():
+                children, lengths, last_nodes, d, _ = kernel_for(n)(matrix, prune, numba.get_num_threads(), progress)
     return _merges(n, children, lengths, last_nodes, d, clamp)
 
 

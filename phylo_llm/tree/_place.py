@@ -20,7 +20,6 @@ on that leaf, where any other point would have infinite error.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,6 +28,7 @@ import pandas as pd
 from Bio.Phylo.BaseTree import Clade, Tree
 
 from .._deprecation import renamed_keyword
+from .._signals import deferred_signals
 from ..distance import Metric, distances_between, parse_metric
 from ..dna import DNA
 from ..errors import PhyloLLMError
@@ -39,7 +39,7 @@ from ..settings import check_comparable
 from . import PLACEMENT_CRITERIA
 from ._flat import FlatTree, distances_from_point, flatten
 from ._support import probe_resampling
-from ._walk import iter_preorder, parent_map
+from ._walk import copy_tree, iter_preorder, parent_map
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,8 @@ def place_distances(
         used = delta <= cut[:, None]
     from ._place_kernel import _place_kernel  # compiled: loaded when first needed
 
-    edge, distal, pendant, error = _place_kernel(flat.parent.astype(np.int64), flat.length, leaf_of, delta, used, criterion == "fm")
+    with deferred_signals():
+        edge, distal, pendant, error = _place_kernel(flat.parent.astype(np.int64), flat.length, leaf_of, delta, used, criterion == "fm")
     return Placements(tuple(ids), edge, distal, pendant, error)
 
 
@@ -142,7 +143,7 @@ def insert_placements(tree: Tree, placements: Placements) -> Tree:
     Several models on one edge are inserted from the lowest attachment point
     up, each at its own height.
     """
-    tree = copy.deepcopy(tree)
+    tree = copy_tree(tree)
     clades = list(iter_preorder(tree))
     parent_of = parent_map(tree)
     order = sorted(range(len(placements.ids)), key=lambda i: (int(placements.edge[i]), float(placements.distal[i]), placements.ids[i]))

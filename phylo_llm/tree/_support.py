@@ -21,7 +21,6 @@ in Newick) and as the ``support`` feature (NHX).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -36,7 +35,7 @@ from . import SUPPORT_KINDS
 from ._build import build_tree
 from ._features import features_of, set_features
 from ._flat import flatten
-from ._walk import iter_preorder
+from ._walk import copy_tree, iter_leaves, iter_preorder
 
 
 def probe_resampling(n_probes: int, replicates: int, seed: int = 0) -> np.ndarray:
@@ -72,7 +71,7 @@ class SupportCounter:
 
     def __init__(self, reference: Tree):
         self.reference = reference
-        self.names = tuple(sorted(leaf.name for leaf in reference.get_terminals()))
+        self.names = tuple(sorted(leaf.name for leaf in iter_leaves(reference)))
         self.nodes, masks = tree_split_masks(reference, self.names)
         self._keys = [np.packbits(m).tobytes() for m in masks]
         self._masks = masks.astype(np.float32)
@@ -111,7 +110,7 @@ class SupportCounter:
         if kind not in SUPPORT_KINDS:
             raise PhyloLLMError(f"unknown support {kind!r}; choose one of {', '.join(SUPPORT_KINDS)}")
         values = self.fbp() if kind == "fbp" else self.tbe()
-        tree = copy.deepcopy(self.reference)
+        tree = copy_tree(self.reference)
         clades = list(iter_preorder(tree))
         for node, value in zip(self.nodes, values):
             clade = clades[node]
