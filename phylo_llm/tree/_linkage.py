@@ -25,8 +25,10 @@ from ._working import reporting, working_matrix
 
 LINKAGE_METHODS = {"upgma": "average", "wpgma": "weighted"}
 
-#: Below this many models SciPy's ``linkage`` is used (same table; no compiled kernel to load).
-SCIPY_BELOW = 400
+#: Below this many models SciPy's ``linkage`` is used: the same table, no compiled kernel to load, and faster
+#: end to end up to at least 3,000 models (benchmarks/bench_small_trees.py). From here on distance matrices are
+#: float32 (``FLOAT32_FROM``) and the kernel joins in place: half the memory, and faster (bench_trees.py).
+SCIPY_BELOW = 4096
 
 
 def linkage_table(

@@ -38,9 +38,10 @@ from ..progress import Progress
 from ._merges import Merges
 from ._working import reporting, working_matrix
 
-#: Below this many models the NumPy loop is used: it needs no compiled kernel (numba costs ~0.5 s to load),
-#: and up to here its O(n^3) work takes less than that (benchmarks/bench_trees.py --small).
-NUMPY_BELOW = 400
+#: Below this many models the NumPy loop is used: it needs no compiled kernel (numba costs ~0.3 s to load),
+#: and up to here its O(n^3) work takes less than that (benchmarks/bench_small_trees.py: whole process 0.61 s
+#: vs 0.84 s at 400 models, even at 600).
+NUMPY_BELOW = 500
 
 ENGINES = ("auto", "numpy", "compiled")
 
