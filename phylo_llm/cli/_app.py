@@ -6,7 +6,8 @@ Each command module (``_tree``, ``_place``, ...) has ``NAME``, ``HELP``,
 the input (:class:`~phylo_llm.errors.PhyloLLMError`), in files (``OSError``:
 a full disk, a folder for a file) and memory exhaustion become one line on
 standard error and exit code 2; ``SIGINT``, ``SIGTERM`` and ``SIGHUP`` stop the
-command with nothing half-written (exit 128 + signal).
+command with nothing half-written (exit 128 + signal). Anything else is a bug of
+ours: one line and exit code 1 (``PHYLO_LLM_DEBUG=1`` shows the traceback).
 """
 
 from __future__ import annotations
@@ -128,6 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     except _Stopped as stopped:
         print(f"{PROG}: stopped by signal {signal.Signals(stopped.signum).name}", file=sys.stderr)
         return 128 + stopped.signum
+    except Exception as exc:  # a bug of ours: one line (exit 1), the traceback on request
+        if os.environ.get("PHYLO_LLM_DEBUG"):
+            raise
+        print(f"{PROG}: internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "
+              "(this is a bug: please report it with the command; PHYLO_LLM_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
     return 0
 
 
