@@ -39,7 +39,7 @@ from ..tree._features import features_of, set_features
 _PLAIN_LABEL = re.compile(r"[A-Za-z0-9.\-/+]+")
 # Characters NHX and FigTree comments cannot hold (ete3 splits on , ( ) : = and takes ' " as quotes
 # anywhere; Biopython ends a comment at ] and escapes with \), percent-encoded; % itself too.
-_FEATURE_UNSAFE = re.compile(r"[%\s\[\](){}:;,=&'\"\\\x00-\x1f\x7f]")
+_FEATURE_UNSAFE = re.compile(r"[%\[\](){}:;,=&'\"\\\x00-\x1f\x7f]")
 
 # One token of Newick text, after optional white space. Comments are scanned separately (they nest).
 _TOKEN = re.compile(r"\s*(?:([(),:;\[])|'((?:[^']|'')*)'|([^\s()\[\]':;,]+))")
@@ -98,7 +98,7 @@ def encode_feature(value) -> str:
     Examples
     --------
     >>> encode_feature("(random weights)")
-    '%28random%20weights%29'
+    '%28random weights%29'
     >>> decode_feature(encode_feature("a:b=c, 50%"))
     'a:b=c, 50%'
     """
