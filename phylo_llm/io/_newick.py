@@ -234,7 +234,7 @@ def parse_one(text: str, pos: int, source: str, rooted: bool | None = None, tran
     """
     root = NewickClade()
     node, parents = root, []
-    state = _NodeState()
+    state = _NodeState(translate)
     while True:
         match = _TOKEN.match(text, pos)
         if match is None:
@@ -263,14 +263,14 @@ def parse_one(text: str, pos: int, source: str, rooted: bool | None = None, tran
             if not parents:
                 raise PhyloLLMError(f"{source}: ',' outside parentheses at character {pos}")
             state.finish(node, source, translate)
-            state = _NodeState()
+            state = _NodeState(translate)
             node = NewickClade()
             parents[-1].clades.append(node)
         elif punct == ")":
             if not parents:
                 raise PhyloLLMError(f"{source}: unbalanced parentheses: ')' at character {pos} closes nothing")
             state.finish(node, source, translate)
-            state = _NodeState()
+            state = _NodeState(translate)
             node = parents.pop()
         elif punct == ";":
             if parents:
@@ -288,9 +288,10 @@ def parse_one(text: str, pos: int, source: str, rooted: bool | None = None, tran
 class _NodeState:
     """What has been read of the current node: its label, lengths and comments."""
 
-    __slots__ = ("comments", "features", "label", "lengths", "quoted", "want_length")
+    __slots__ = ("comments", "features", "label", "lengths", "quoted", "translate", "want_length")
 
-    def __init__(self):
+    def __init__(self, translate: dict | None = None):
+        self.translate = translate or {}
         self.label: str | None = None
         self.quoted = False
         self.lengths: list[str] = []
@@ -303,8 +304,10 @@ class _NodeState:
         return self.label is not None or bool(self.lengths) or self.want_length
 
     def describe(self, node) -> str:
+        if self.label is not None and not node.clades:
+            return f"leaf {self.translate.get(self.label, self.label)!r}"
         if self.label is not None:
-            return f"label {self.label!r}"
+            return f"the clade labelled {self.label!r}"
         return _describe(node)
 
     def token(self, node, quoted, word, source, pos):
