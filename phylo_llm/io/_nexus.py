@@ -25,6 +25,7 @@ from ._newick import newick_label, parse_one, read_comment, to_newick
 # NEXUS punctuation ()[]{}/\,;:=*'"`+-<> and white space need quotes; "_" would be read as a space.
 _NEXUS_PLAIN = re.compile(r"[A-Za-z0-9.!#$%&?@^|~]+")
 # A word of a NEXUS command: a quoted token, or a run of anything but white space and , ; [ '.
+_SPACE = re.compile(r"\s*")
 _WORD = re.compile(r"\s*(?:'((?:[^']|'')*)'|([^\s,;\['\]]+)|(,))")
 
 
@@ -135,7 +136,7 @@ def _translate(command: str, offset: int, source: str) -> dict[str, str]:
     pos = command.upper().index("TRANSLATE") + len("TRANSLATE")
     while True:
         while True:  # skip comments
-            stripped = len(command) - len(command[pos:].lstrip())
+            stripped = _SPACE.match(command, pos).end()
             if stripped < len(command) and command[stripped] == "[":
                 pos = read_comment(command, stripped, source)[1]
             else:
