@@ -67,9 +67,9 @@ def main() -> None:
         tree = random_tree(n)
         for fmt in ("newick", "nhx", "nexus", "phyloxml"):
             path = folder / f"t{n}.{SUFFIX[fmt]}"
-            ours_write = timed(lambda fmt=fmt, path=path: pl.write_tree(tree, path, fmt), args.repeats)
+            ours_write = timed(lambda fmt=fmt, path=path, tree=tree: pl.write_tree(tree, path, fmt), args.repeats)
             bio_fmt = "newick" if fmt == "nhx" else fmt
-            bio_write = timed(lambda bio_fmt=bio_fmt: Phylo.write(tree, io.StringIO(), bio_fmt), args.repeats)
+            bio_write = timed(lambda bio_fmt=bio_fmt, tree=tree: Phylo.write(tree, io.StringIO(), bio_fmt), args.repeats)
             text = path.read_text()
             ours_read = timed(lambda path=path: pl.read_tree(path), args.repeats)
             bio_read = timed(lambda text=text, bio_fmt=bio_fmt: Phylo.read(io.StringIO(text), bio_fmt), args.repeats)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import unquote
-
 import warnings
+from urllib.parse import unquote
 
 import pandas as pd
 import pytest

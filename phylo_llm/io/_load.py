@@ -14,7 +14,7 @@ from ._files import existing
 from ._formats import format_for
 from ._probes import is_probe_cache, read_probes, write_probes
 from ._published import is_published_layout, read_published
-from ._tables import read_dna_npz, read_dna_table, read_frame, write_dna
+from ._tables import read_dna_npz, read_dna_table, write_dna
 
 
 def load_dna(

@@ -32,7 +32,6 @@ from Bio.Phylo.Newick import Clade as NewickClade
 from Bio.Phylo.Newick import Tree as NewickTree
 
 from ..errors import PhyloLLMError
-from ..tree import iter_preorder
 from ..tree._features import features_of, set_features
 
 # Labels left unquoted: letters, digits and a few characters no Newick or NEXUS-tree reader treats specially.
@@ -233,7 +232,8 @@ def parse_one(text: str, pos: int, source: str, rooted: bool | None = None, tran
     ``translate`` maps leaf tokens to names (NEXUS); a token it lacks is the name itself.
     """
     root = NewickClade()
-    node, parents = root, []
+    node: NewickClade = root
+    parents: list[NewickClade] = []
     state = _NodeState(translate)
     while True:
         match = _TOKEN.match(text, pos)
@@ -412,21 +412,3 @@ def figtree_features(body: str) -> dict:
             value = value[1:-1]
         features[decode_feature(key.lstrip("!"))] = decode_feature(value.strip())
     return features
-
-
-def read_features(tree: Tree) -> None:
-    """Turn ``[&&NHX:...]`` and ``[&k=v,...]`` comments left on clades into ``features``, in place.
-
-    For trees read by other parsers (Biopython keeps comments as text); the
-    package's own readers set ``features`` directly.
-    """
-    for clade in iter_preorder(tree):
-        comment = getattr(clade, "comment", None)
-        if not comment:
-            continue
-        if comment.startswith("&&NHX"):
-            set_features(clade, {**features_of(clade), **_nhx_features(comment, "<tree>")})
-            clade.comment = None
-        elif comment.startswith("&") and "=" in comment:
-            set_features(clade, {**features_of(clade), **figtree_features(comment[1:])})
-            clade.comment = None

@@ -136,7 +136,8 @@ def _translate(command: str, offset: int, source: str) -> dict[str, str]:
     pos = command.upper().index("TRANSLATE") + len("TRANSLATE")
     while True:
         while True:  # skip comments
-            stripped = _SPACE.match(command, pos).end()
+            space = _SPACE.match(command, pos)  # always matches (maybe nothing)
+            stripped = space.end() if space else pos
             if stripped < len(command) and command[stripped] == "[":
                 pos = read_comment(command, stripped, source)[1]
             else:
