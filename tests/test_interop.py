@@ -390,3 +390,29 @@ def test_square_tables_with_either_corner_are_distances(tmp_path, corner, suffix
     dm = pl.io.load_input(path)
     assert isinstance(dm, pl.DistanceMatrix) and dm.ids == tuple(ids)
     np.testing.assert_array_equal(dm.values, [[0, 1, 2], [1, 0, 3], [2, 3, 0]])
+
+
+def test_trees_ete3_writes_are_read(tmp_path):
+    ete3 = pytest.importorskip("ete3")
+    names = ["org/with space", "it's", "EleutherAI/llemma_34b", "a,b:c"]
+    tree = ete3.Tree()
+    for i, name in enumerate(names):
+        tree.add_child(name=name, dist=0.5 + i)
+    path = tmp_path / "ete.nwk"
+    path.write_text(tree.write(format=1, quoted_node_names=True))  # double-quoted labels
+    back = pl.read_tree(path)
+    assert [(c.name, c.branch_length) for c in back.get_terminals()] == [(n, 0.5 + i) for i, n in enumerate(names)]
+
+
+def test_strict_phylip_needs_a_file_and_never_replaces_an_input(tmp_path):
+    dm = pl.DistanceMatrix(("a", "b"), np.array([[0.0, 1.0], [1.0, 0.0]]))
+    from phylo_llm.io._distances import write_phylip
+
+    with pytest.raises(pl.PhyloLLMError, match="names map"):
+        write_phylip(dm, "-", "strict")
+    dna = tmp_path / "x.names.tsv"
+    dna.write_text("model\t0\t1\na\t1\t2\nb\t2\t3\nc\t3\t5\n")  # DNA, named as the names map would be
+    before = dna.read_bytes()
+    result = run_cli("distances", dna, "-o", tmp_path / "x.phy", "--phylip", "strict")
+    assert result.returncode == 2 and "also an input" in result.stderr
+    assert dna.read_bytes() == before and not (tmp_path / "x.phy").exists()

@@ -41,7 +41,8 @@ _PLAIN_LABEL = re.compile(r"[A-Za-z0-9.\-/+]+")
 _FEATURE_UNSAFE = re.compile(r"[%\[\](){}:;,=&'\"\\\x00-\x1f\x7f]")
 
 # One token of Newick text, after optional white space. Comments are scanned separately (they nest).
-_TOKEN = re.compile(r"\s*(?:([(),:;\[])|'((?:[^']|'')*)'|([^\s()\[\]':;,]+))")
+# A label may also be double-quoted, as ete3 writes them (no escapes inside).
+_TOKEN = re.compile(r"""\s*(?:([(),:;\[])|'((?:[^']|'')*)'|"([^"]*)"|([^\s()\[\]':;,]+))""")
 _UNCLOSED_QUOTE = re.compile(r"\s*'")
 
 
@@ -109,7 +110,9 @@ def decode_feature(text: str) -> str:
     return unquote(text) if "%" in text else text
 
 
-def to_newick(tree: Tree | Clade, features: bool = False, *, comments: str = "nhx", labels: dict | None = None) -> str:
+def to_newick(
+    tree: Tree | Clade, features: bool = False, *, comments: str = "nhx", labels: dict | None = None, quote=newick_label
+) -> str:
     """Newick text of a tree, one line ending in ``;``.
 
     Leaf labels are the clade names; an internal node carries its name, or
@@ -118,7 +121,8 @@ def to_newick(tree: Tree | Clade, features: bool = False, *, comments: str = "nh
     ``features`` dict is written as a comment: ``comments="nhx"``
     (``[&&NHX:k=v:...]`` after the length) or ``"figtree"`` (``[&k="v",...]``
     before it, as FigTree and BEAST write them). ``labels`` maps leaf names to
-    the tokens to write (a NEXUS translation table).
+    the tokens to write (a NEXUS translation table); ``quote`` writes the
+    other labels (default :func:`newick_label`).
 
     Examples
     --------
@@ -143,16 +147,16 @@ def to_newick(tree: Tree | Clade, features: bool = False, *, comments: str = "nh
             continue
         if clade.clades:
             out.append(")")
-        out.append(_node_suffix(clade, features and comments, labels))
+        out.append(_node_suffix(clade, features and comments, labels, quote))
     out.append(";")
     return "".join(out)
 
 
-def _node_suffix(clade: Clade, comments, labels: dict | None) -> str:
+def _node_suffix(clade: Clade, comments, labels: dict | None, quote) -> str:
     text = ""
     if clade.name:
         name = str(clade.name)
-        text = labels[name] if labels is not None and not clade.clades else newick_label(name)
+        text = labels[name] if labels is not None and not clade.clades else quote(name)
     elif clade.clades and clade.confidence is not None:
         text = _format_support(clade.confidence)
     features = features_of(clade) if comments else {}
@@ -248,7 +252,11 @@ def parse_one(text: str, pos: int, source: str, rooted: bool | None = None, tran
                 raise PhyloLLMError(f"{source}: unclosed quote at character {pos + 1 + text[pos:].index(chr(39))}")
             raise PhyloLLMError(f"{source}: unexpected {rest[:20]!r} at character {len(text) - len(text[pos:].lstrip()) + 1}")
         pos = match.end()
-        punct, quoted, word = match.groups()
+        punct, quoted, double, word = match.groups()
+        if double is not None:
+            quoted = double.replace("'", "''")  # one form for both quotes: '' stands for '
+        elif quoted is None and word is not None and word.startswith('"'):
+            raise PhyloLLMError(f"{source}: unclosed double quote at character {match.start(4) + 1}")
         if punct == "[":
             body, pos = read_comment(text, match.end() - 1, source)
             state.comment(body, node, source)

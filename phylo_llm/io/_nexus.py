@@ -24,8 +24,9 @@ from ._newick import newick_label, parse_one, read_comment, to_newick
 
 # NEXUS punctuation ()[]{}/\,;:=*'"`+-<> and white space need quotes; "_" would be read as a space.
 _NEXUS_PLAIN = re.compile(r"[A-Za-z0-9.!#$%&?@^|~]+")
-# A word of a NEXUS command: a quoted token, or a run of anything but white space and , ; [ '.
 _SPACE = re.compile(r"\s*")
+_QUOTED = re.compile(r"'((?:[^']|'')*)'")
+# A word of a NEXUS command: a quoted token, or a run of anything but white space and , ; [ '.
 _WORD = re.compile(r"\s*(?:'((?:[^']|'')*)'|([^\s,;\['\]]+)|(,))")
 
 
@@ -70,7 +71,7 @@ def dumps(tree: Tree) -> str:
         "#NEXUS\nBEGIN TAXA;\n"
         f"  DIMENSIONS NTAX={len(names)};\n  TAXLABELS {' '.join(labels)};\nEND;\n"
         f"BEGIN TREES;\n  TRANSLATE\n{translate}\n  ;\n"
-        f"  TREE tree1 = {flag} {to_newick(tree, features=True, comments='figtree', labels=tokens)}\nEND;\n"
+        f"  TREE tree1 = {flag} {to_newick(tree, features=True, comments='figtree', labels=tokens, quote=nexus_label)}\nEND;\n"
     )
 
 
@@ -124,8 +125,7 @@ def _commands(text: str, source: str):
 
 
 def _end_of_quote(text: str, pos: int, source: str) -> int:
-    quote = re.compile(r"'((?:[^']|'')*)'")
-    match = quote.match(text, pos)
+    match = _QUOTED.match(text, pos)
     if match is None:
         raise PhyloLLMError(f"{source}: unclosed quote at character {pos + 1}")
     return match.end()

@@ -125,7 +125,7 @@ def parse(text: str, source: str = "<string>") -> list[Tree]:
     ([('a', 1.5), ('b', 2.0)], True)
     """
     text = text.removeprefix("\ufeff")
-    if re.search(r"<!DOCTYPE|<!ENTITY", text[:4096], re.IGNORECASE):
+    if re.search(r"<!DOCTYPE|<!ENTITY", text, re.IGNORECASE):
         raise PhyloLLMError(f"{source}: PhyloXML with a DOCTYPE or ENTITY declaration is refused")
     trees: list[Tree] = []
     stack: list[Clade] = []
