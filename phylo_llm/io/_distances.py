@@ -63,10 +63,11 @@ def read_distance_table(path: Path) -> DistanceMatrix | None:
     separator = TEXT_SEPARATORS[suffix]
     try:
         with open_text(path) as handle:
-            header = next(csv.reader(handle, delimiter=separator), [])
+            lines = csv.reader(handle, delimiter=separator)
+            header, first = next(lines, []), next(lines, None)
     except (UnicodeDecodeError, OSError, EOFError, zlib.error, lzma.LZMAError, csv.Error):
         return None  # not a table this reader understands: the DNA reader says what is wrong with it
-    if len(header) < 2 or header[0] not in ("", "model"):
+    if len(header) < 2 or header[0] not in ("", "model") or first is None:
         return None
     columns = header[1:]
     rows = read_frame(path, header=None, skiprows=1, usecols=[0], dtype={0: str}, keep_default_na=False)[0]
