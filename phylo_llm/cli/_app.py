@@ -100,6 +100,16 @@ def _stop_signals_handled():
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; the exit code. Called as the program (``argv`` None), a stop signal arriving after the
+    command ended no longer changes its outcome (it would end the interpreter with a signal instead of the code)."""
+    code = _main(argv)
+    if argv is None:
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
@@ -130,12 +140,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: stopped by signal {signal.Signals(stopped.signum).name}", file=sys.stderr)
         return 128 + stopped.signum
     except Exception as exc:  # a bug of ours: one line (exit 1), the traceback on request
+        stop = _stop_in_chain(exc)  # a signal during an import surfaces as the importer's own error
+        if stop is not None:
+            print(f"{PROG}: interrupted" if isinstance(stop, KeyboardInterrupt) else
+                  f"{PROG}: stopped by signal {signal.Signals(stop.signum).name}", file=sys.stderr)
+            return 130 if isinstance(stop, KeyboardInterrupt) else 128 + stop.signum
         if os.environ.get("PHYLO_LLM_DEBUG"):
             raise
         print(f"{PROG}: internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "
               "(this is a bug: please report it with the command; PHYLO_LLM_DEBUG=1 shows the traceback)", file=sys.stderr)
         return 1
     return 0
+
+
+def _stop_in_chain(exc: BaseException) -> BaseException | None:
+    """The KeyboardInterrupt or stop signal behind an exception (through ``__cause__``/``__context__``), if any."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, (KeyboardInterrupt, _Stopped)):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _fail(message: str) -> int:
