@@ -141,10 +141,12 @@ def _main(argv: list[str] | None) -> int:
         return 128 + stopped.signum
     except Exception as exc:  # a bug of ours: one line (exit 1), the traceback on request
         stop = _stop_in_chain(exc)  # a signal during an import surfaces as the importer's own error
+        if isinstance(stop, _Stopped):
+            print(f"{PROG}: stopped by signal {signal.Signals(stop.signum).name}", file=sys.stderr)
+            return 128 + stop.signum
         if stop is not None:
-            print(f"{PROG}: interrupted" if isinstance(stop, KeyboardInterrupt) else
-                  f"{PROG}: stopped by signal {signal.Signals(stop.signum).name}", file=sys.stderr)
-            return 130 if isinstance(stop, KeyboardInterrupt) else 128 + stop.signum
+            print(f"{PROG}: interrupted", file=sys.stderr)
+            return 130
         if os.environ.get("PHYLO_LLM_DEBUG"):
             raise
         print(f"{PROG}: internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "
@@ -156,11 +158,12 @@ def _main(argv: list[str] | None) -> int:
 def _stop_in_chain(exc: BaseException) -> BaseException | None:
     """The KeyboardInterrupt or stop signal behind an exception (through ``__cause__``/``__context__``), if any."""
     seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, (KeyboardInterrupt, _Stopped)):
-            return exc
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, (KeyboardInterrupt, _Stopped)):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
     return None
 
 
