@@ -12,7 +12,7 @@ from ..distance import DistanceMatrix
 from ..dna import DNA
 from . import palette
 from ._meta import families_of
-from ._style import DOUBLE_COLUMN, family_handles, legend_right, new_figure, note, styled
+from ._style import DOUBLE_COLUMN, family_handles, legend_right, new_figure, styled
 
 
 @styled
@@ -69,7 +69,10 @@ def distance_heatmap(dist: DistanceMatrix, order: list[str], info: Mapping[str, 
     grid = fig.add_gridspec(2, 2, width_ratios=[1, 40], height_ratios=[1, 40], wspace=0.01, hspace=0.01)
     ax = fig.add_subplot(grid[1, 1])
     left, top = fig.add_subplot(grid[1, 0], sharey=ax), fig.add_subplot(grid[0, 1], sharex=ax)
-    image = ax.imshow(ordered.values, cmap="viridis_r", interpolation="nearest", aspect="auto", gid="distance-image")
+    off = ordered.condensed()
+    low, high = np.percentile(off, [1, 99]) if len(off) else (0.0, 1.0)  # the zero diagonal would take the scale
+    image = ax.imshow(ordered.values, cmap="viridis_r", interpolation="nearest", aspect="auto", vmin=low, vmax=high,
+                      gid="distance-image")
     left.imshow(strip[:, None, :], aspect="auto", interpolation="nearest", gid="family-strip")
     top.imshow(strip[None, :, :], aspect="auto", interpolation="nearest", gid="family-strip")
     for a in (ax, left, top):
@@ -77,10 +80,9 @@ def distance_heatmap(dist: DistanceMatrix, order: list[str], info: Mapping[str, 
         a.set_yticks([])
         for spine in a.spines.values():
             spine.set_visible(False)
-    ax.set_xlabel(f"{dist.n_models} models in the order of the tree's leaves")
-    bar = fig.colorbar(image, ax=ax, location="bottom", fraction=0.04, pad=0.06, aspect=40)
-    bar.set_label(f"{dist.metric or 'DNA'} distance")
+    ax.set_xlabel(f"{dist.n_models} models in the order of the tree's leaves (strips: family)")
+    bar = fig.colorbar(image, ax=ax, location="bottom", fraction=0.035, pad=0.04, aspect=50, shrink=0.7, extend="both")
+    bar.set_label(f"{dist.metric or 'DNA'} distance (colours span the 1st to 99th percentile of all pairs)")
     legend_right(ax, family_handles(families), title="family")
     top.set_title(title or "Pairwise DNA distances, models in tree order", loc="left")
-    note(ax, "Blocks on the diagonal are clades of the tree; the strips give each model's family.", y=-0.2)
     return fig

@@ -14,7 +14,7 @@ from ..lineage import RELATION_TYPES
 from ..score import condensed_index, documented_pairs
 from . import palette
 from ._style import DOUBLE_COLUMN, legend_right, new_figure, note, styled
-from ._uncertainty import REPLICATES, Detection, detection
+from ._uncertainty import MIN_POINTS, REPLICATES, Detection, detection
 
 _GRID = np.linspace(0.0, 1.0, 201)
 
@@ -37,11 +37,12 @@ def relation_detections(dist: DistanceMatrix, lineage, min_pairs: int = 2) -> di
 
 
 @styled
-def roc_figure(dist: DistanceMatrix, lineage, title: str = "", replicates: int = REPLICATES, seed: int = 0):
+def roc_figure(dist: DistanceMatrix, lineage, title: str = "", replicates: int = REPLICATES, seed: int = 0, caption: str = ""):
     """ROC curves of documented pairs against all other pairs, one per relation, with 95% bootstrap bands.
 
     The legend gives each relation's number of pairs and AUC with its
-    interval; a note under the axes says what was resampled.
+    interval; a note under the axes says what was resampled, followed by
+    ``caption``.
 
     Examples
     --------
@@ -57,10 +58,14 @@ def roc_figure(dist: DistanceMatrix, lineage, title: str = "", replicates: int =
     ax.plot([0, 1], [0, 1], color="#999999", lw=0.8, ls="--", label="chance (AUC 0.5)", gid="chance")
     for k, (relation, hit) in enumerate(found.items()):
         colour = palette.relation_colour(relation)
-        (lo, hi), band_lo, band_hi = hit.bootstrap(_GRID, replicates, seed + k)
-        ax.fill_between(_GRID, band_lo, band_hi, color=colour, alpha=0.18, linewidth=0, step="post", gid=f"band:{relation}")
+        if hit.n >= MIN_POINTS:
+            (lo, hi), band_lo, band_hi = hit.bootstrap(_GRID, replicates, seed + k)
+            ax.fill_between(_GRID, band_lo, band_hi, color=colour, alpha=0.18, linewidth=0, step="post", gid=f"band:{relation}")
+            interval = f"[{lo:.2f}, {hi:.2f}]"
+        else:
+            interval = "(too few pairs for a CI)"
         ax.step(_GRID, hit.roc(_GRID), where="post", color=colour, lw=1.2, gid=f"roc:{relation}",
-                label=f"{relation} (n = {hit.n}) AUC {hit.auc:.2f} [{lo:.2f}, {hi:.2f}]")
+                label=f"{relation} (n = {hit.n}) AUC {hit.auc:.2f} {interval}")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.01)
     ax.set_aspect("equal")
@@ -69,8 +74,8 @@ def roc_figure(dist: DistanceMatrix, lineage, title: str = "", replicates: int =
     legend_right(ax, ax.get_legend_handles_labels()[0], title="relation (pairs) AUC [95% CI]")
     negatives = next(iter(found.values())).negatives if found else 0
     ax.set_title(title or f"Relation detection by DNA distance ({dist.n_models} models)", loc="left")
-    note(ax, f"Bands and intervals: 95% bootstrap over the documented pairs ({replicates:,} resamples); the "
-             f"{negatives:,} other pairs are held fixed. n = documented pairs.", y=-0.2)
+    note(ax, f"n: documented pairs. Bands and [intervals]: 95% bootstrap over the documented pairs ({replicates:,} "
+             f"resamples; {negatives:,} other pairs held fixed), drawn for n ≥ {MIN_POINTS}. {caption}".rstrip(), y=-0.2)
     return fig
 
 
@@ -78,8 +83,10 @@ def auc_intervals(dist: DistanceMatrix, lineage, replicates: int = REPLICATES, s
     """The numbers behind :func:`roc_figure`: per relation, pairs, AUC and its 95% bootstrap interval (same draws)."""
     out = {}
     for k, (relation, hit) in enumerate(relation_detections(dist, lineage).items()):
-        (lo, hi), _, _ = hit.bootstrap(_GRID, replicates, seed + k)
-        out[relation] = {"pairs": hit.n, "auc": hit.auc, "auc_ci95": [float(lo), float(hi)]}
+        out[relation] = {"pairs": hit.n, "auc": hit.auc}
+        if hit.n >= MIN_POINTS:
+            (lo, hi), _, _ = hit.bootstrap(_GRID, replicates, seed + k)
+            out[relation]["auc_ci95"] = [float(lo), float(hi)]
     return out
 
 
@@ -129,14 +136,15 @@ def dimension_ablation(variants: dict[int, DNA], lineage, reference: int | None 
         row: dict = {"dim": d, "models": len(common), "pearson_vs_ref": float(np.corrcoef(dists[d].condensed(), ref)[0, 1])}
         found[d] = relation_detections(dists[d], lineage)
         for k, (relation, hit) in enumerate(found[d].items()):
-            (lo, hi), _, _ = hit.bootstrap(_GRID, replicates, seed + k)
             row[f"auc_{relation}"] = hit.auc
-            row[f"auc_{relation}_ci95"] = [float(lo), float(hi)]
             row[f"pairs_{relation}"] = hit.n
+            if hit.n >= MIN_POINTS:
+                (lo, hi), _, _ = hit.bootstrap(_GRID, replicates, seed + k)
+                row[f"auc_{relation}_ci95"] = [float(lo), float(hi)]
         rows.append(row)
     relations = [r for r in RELATION_TYPES if any(r in f for f in found.values())]
-    fig = new_figure(DOUBLE_COLUMN, 3.6 if main is None else 4.3)
-    grid = fig.add_gridspec(2 if main is not None else 1, 2, height_ratios=[3.2, 1.0] if main is not None else None,
+    fig = new_figure(DOUBLE_COLUMN, 3.2 if main is None else 4.6)
+    grid = fig.add_gridspec(2 if main is not None else 1, 2, height_ratios=[3.0, 1.5] if main is not None else None,
                             width_ratios=[1, 1.35])
     left, right = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
     left.plot(dims, [r["pearson_vs_ref"] for r in rows], marker="o", ms=4, color="#333333", gid="pearson")
@@ -146,15 +154,20 @@ def dimension_ablation(variants: dict[int, DNA], lineage, reference: int | None 
     left.set_xlabel("DNA dimension")
     left.set_ylabel(f"Pearson r with the {reference}-d distances")
     left.set_title(f"Distance agreement ({len(common)} models)", loc="left")
-    offsets = np.linspace(-0.06, 0.06, max(len(relations), 1))
+    offsets = np.linspace(-0.15, 0.15, max(len(relations), 1))
+    handles = []
     for k, relation in enumerate(relations):
         colour = palette.relation_colour(relation)
         x = np.array(dims, dtype=float) * 2 ** offsets[k]  # side by side, so intervals do not hide each other
         auc = np.array([r.get(f"auc_{relation}", np.nan) for r in rows])
         ci = np.array([r.get(f"auc_{relation}_ci95", [np.nan, np.nan]) for r in rows])
         n = max(r.get(f"pairs_{relation}", 0) for r in rows)
-        right.errorbar(x, auc, yerr=[auc - ci[:, 0], ci[:, 1] - auc], color=colour, marker="o", ms=3.5, lw=1.0,
-                       elinewidth=0.7, capsize=1.5, label=f"{relation} (n = {n})", gid=f"auc:{relation}")
+        label = f"{relation} (n = {n})" + ("" if n >= MIN_POINTS else ", no CI")
+        if n >= MIN_POINTS:
+            handles.append(right.errorbar(x, auc, yerr=[auc - ci[:, 0], ci[:, 1] - auc], color=colour, marker="o", ms=3.5,
+                                          lw=1.0, elinewidth=0.7, capsize=1.5, label=label, gid=f"auc:{relation}"))
+        else:
+            handles += right.plot(x, auc, color=colour, marker="o", ms=3.5, lw=1.0, label=label, gid=f"auc:{relation}")
     if main is not None:
         at = main.dim
         base = relation_detections(distance_matrix(main.subset(common)), lineage)
@@ -162,15 +175,16 @@ def dimension_ablation(variants: dict[int, DNA], lineage, reference: int | None 
             if relation in base:
                 right.plot([at * 2 ** offsets[k]], [base[relation].auc], marker="D", ms=4.5, mfc="white",
                            mec=palette.relation_colour(relation), mew=1.0, ls="", gid=f"main-auc:{relation}")
-        right.plot([], [], marker="D", ms=4.5, mfc="white", mec="#333333", ls="", label=f"main {at}-d DNA (figure 4), same models")
-    right.axhline(0.5, color="#999999", ls="--", lw=0.8, label="chance")
+        handles += right.plot([], [], marker="D", ms=4.5, mfc="white", mec="#333333", ls="",
+                              label=f"main {at}-d DNA (figure 4), same models")
+    handles.append(right.axhline(0.5, color="#999999", ls="--", lw=0.8, label="chance"))
     right.set_xscale("log", base=2)
     right.set_xticks(dims, [str(d) for d in dims])
     right.minorticks_off()
     right.set_xlabel("DNA dimension")
-    right.set_ylabel("relation AUC (95% bootstrap CI)")
+    right.set_ylabel(f"relation AUC (95% bootstrap CI for n ≥ {MIN_POINTS})")
     right.set_title("Relation detection", loc="left")
-    legend_right(right, right.get_legend_handles_labels()[0], title="relation (pairs)")
+    legend_right(right, handles, title="relation (pairs)")
     if main is not None:
         _difference_table(fig.add_subplot(grid[1, :]), main, variants, common, lineage, relations)
     return fig, rows
@@ -183,8 +197,8 @@ def _difference_table(ax, main: DNA, variants: dict[int, DNA], common: list[str]
     everything = relation_detections(distance_matrix(main), lineage)
     same_models = relation_detections(distance_matrix(main.subset(common)), lineage)
     variant = relation_detections(distance_matrix(variants[dim].subset(common)), lineage)
-    header = ["relation", f"figure 4: main DNA, {main.n_models} models", f"main DNA, these {len(common)} models",
-              f"dim-{dim} file, these {len(common)} models"]
+    header = ["AUC (pairs)", f"figure 4: main DNA,\nall {main.n_models} models", f"main DNA,\nthese {len(common)} models",
+              f"{dim}-d dimension file,\nthese {len(common)} models"]
     cells = []
     for relation in relations:
         row = [relation]
@@ -192,16 +206,15 @@ def _difference_table(ax, main: DNA, variants: dict[int, DNA], common: list[str]
             hit = found.get(relation)
             row.append(f"{hit.auc:.2f} (n = {hit.n})" if hit else "-")
         cells.append(row)
-    table = ax.table(cellText=cells, colLabels=header, loc="upper left", cellLoc="left", colLoc="left",
-                     colWidths=[0.16, 0.26, 0.26, 0.26], edges="horizontal")
+    table = ax.table(cellText=cells, colLabels=header, cellLoc="left", colLoc="left", edges="open",
+                     bbox=(0.0, 0.3, 0.8, 0.7), colWidths=[0.26, 0.24, 0.24, 0.26])
     table.auto_set_font_size(False)
     table.set_fontsize(6)
-    table.scale(1, 0.95)
     table.set_gid("difference-table")
     made = "were extracted separately"
     counts = variants[dim].subset(common).metadata.get("probe_count")
     if counts is not None and counts.notna().all():
         short = int((counts < counts.max()).sum())
         made += f": {short} of {len(common)} models from fewer than {int(counts.max())} probes"
-    note(ax, f"Figure 4 and the {dim}-d points here differ by the models (column 2 to 3: pairs whose models lack a "
-             f"dimension file drop out) and by the extraction (3 to 4: the dimension files {made}).", y=0.0)
+    note(ax, f"Why figure 4's AUCs differ from the {dim}-d points here: the models (columns 2 to 3: pairs whose models "
+             f"lack a dimension file drop out) and the extraction (columns 3 to 4: the dimension files {made}).", y=0.22)

@@ -82,7 +82,7 @@ def evolutionary_speed(tree, info: Mapping[str, Mapping], min_models: int = MIN_
             ax.fill_between(fit.grid, *fit.band, color=colour, alpha=0.2, linewidth=0, gid=f"band:{family}")
             ax.plot(fit.grid, fit.intercept + fit.slope * fit.grid, color=colour, lw=1.1, gid=f"fit:{family}")
             entry.update(slope_per_year=fit.slope, slope_ci95=list(fit.slope_interval), intercept=fit.intercept)
-            text = f"{fit.slope:+.3f}/yr [{fit.slope_interval[0]:+.3f}, {fit.slope_interval[1]:+.3f}]"
+            text = f"{fit.slope:+.3f}/yr [{fit.slope_interval[0]:+.3f}, {fit.slope_interval[1]:+.3f}], {months} months"
         else:
             text = f"no fit: {months} release month{'s' if months != 1 else ''}"
         fitted[family] = entry

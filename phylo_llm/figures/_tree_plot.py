@@ -47,7 +47,7 @@ LABEL_MODES = ("auto", "all", "clades", "none")
 _MARKERS = ("^", "s", "D", "v", "P")
 _EDGE = "#4D4D4D"
 _GUIDE = "#D9D9D9"
-_MAX_LABEL_PT = 72.0  # longer ids are cut with an ellipsis (about 26 characters at 5 pt)
+_MAX_LABEL_PT = 80.0  # longer ids are cut with an ellipsis (about 30 characters at 5 pt)
 _ROW = 1.2  # label spacing, in label heights
 _TEXT = TextToPath()
 
@@ -159,12 +159,18 @@ def _text_width(text: str, size: float, bold: bool = False) -> float:
     return float(_TEXT.get_text_width_height_descent(text, prop, ismath=False)[0])
 
 
-def _fit_label(text: str, size: float, limit: float = _MAX_LABEL_PT) -> str:
-    if _text_width(text, size) <= limit:
+def _fit_label(text: str, size: float, limit: float = _MAX_LABEL_PT, bold: bool = False) -> str:
+    """``text``, or its longest prefix that fits in ``limit`` points with an ellipsis (binary search)."""
+    if _text_width(text, size, bold) <= limit:
         return text
-    while len(text) > 4 and _text_width(text + "…", size) > limit:
-        text = text[:-1]
-    return text + "…"
+    lo, hi = 1, len(text) - 1  # lo always fits (or is the floor), hi + 1 never does
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if _text_width(text[:mid] + "…", size, bold) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo] + "…"
 
 
 def _choose_labels(spacing_needed: float, positions: np.ndarray, priority: np.ndarray, circular_span: float | None) -> np.ndarray:
@@ -316,8 +322,8 @@ class _Circular(_Drawing):
         ring_end = ring_start + len(self.rings) * (self.RING + self.GAP)
         mark_r = ring_end + (0.03 if lv.marks and any(f.any() for f in lv.marks.values()) else 0.0)
         label_r = mark_r + 0.03
-        texts = [_fit_label(name, self.size, _MAX_LABEL_PT) for name in g.names]
         bold = lv.highlight
+        texts = [_fit_label(name, self.size, _MAX_LABEL_PT, b) for name, b in zip(g.names, bold)]
         widths = np.array([_text_width(t, self.size, b) for t, b in zip(texts, bold)])
         if mode == "none":
             widths[:] = 0.0
@@ -469,8 +475,8 @@ class _Rectangular(_Drawing):
         mode = self.labels_mode
         width = self.width
         legend_w = min(1.6, 0.32 * width)
-        texts = [_fit_label(name, self.size, 2 * _MAX_LABEL_PT) for name in g.names]
         bold = lv.highlight
+        texts = [_fit_label(name, self.size, 2 * _MAX_LABEL_PT, b) for name, b in zip(g.names, bold)]
         widths = np.array([_text_width(t, self.size, b) for t, b in zip(texts, bold)])
         row = self.size * _ROW  # points per leaf row when every leaf is labelled
         all_fit = mode == "all" or (mode == "auto" and n * row / 72 <= 9.0)

@@ -18,6 +18,8 @@ import numpy as np
 REPLICATES = 2000
 #: Coverage of every interval.
 LEVEL = 0.95
+#: Fewest points an interval is drawn for: below, a percentile bootstrap has too few distinct resamples to mean anything.
+MIN_POINTS = 5
 
 
 @dataclass(frozen=True)
