@@ -11,8 +11,7 @@ quick work prints nothing. The command line passes ``enabled=False`` under
 from __future__ import annotations
 
 import sys
-
-from tqdm.auto import tqdm
+import warnings
 
 
 class Progress:
@@ -37,7 +36,7 @@ class Progress:
         self.done = 0
         self._bar = None
         if enabled:
-            self._bar = tqdm(total=self.total, desc=label, delay=delay, mininterval=interval, file=sys.stderr,
+            self._bar = _tqdm()(total=self.total, desc=label, delay=delay, mininterval=interval, file=sys.stderr,
                              leave=True, dynamic_ncols=True, unit="step")
 
     def update(self, steps: int = 1) -> None:
@@ -56,3 +55,17 @@ class Progress:
             if exc[0] is None:
                 self.update_to(self.total)
             self._bar.close()
+
+
+def _tqdm():
+    """``tqdm.auto``'s class: a widget in Jupyter when ipywidgets is installed, else the text bar.
+
+    Imported when a bar is first wanted; without ipywidgets, tqdm.auto warns
+    once on import and falls back to text, which is what we want anyway.
+    """
+    from tqdm import TqdmWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TqdmWarning)
+        from tqdm.auto import tqdm
+    return tqdm

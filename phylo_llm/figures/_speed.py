@@ -62,10 +62,10 @@ def evolutionary_speed(tree, info: Mapping[str, Mapping], min_models: int = MIN_
             dated.setdefault(family, []).append((when, float(d)))
     families = sorted((f for f, p in dated.items() if len(p) >= min_models), key=lambda f: (-len(dated[f]), f))[:max_families]
     fitted: dict[str, dict] = {}
-    columns = 4
+    columns = 4 if families else 1
     panels = len(families) + 1
     rows = int(np.ceil(panels / columns))
-    fig = new_figure(DOUBLE_COLUMN, 1.45 * rows + 0.45)
+    fig = new_figure(DOUBLE_COLUMN if families else DOUBLE_COLUMN / 2, 1.45 * rows + 0.45 if families else 2.2)
     grid = fig.add_gridspec(rows, columns)
     axes = []
     all_points = np.array([p for f in families for p in dated[f]]) if families else np.zeros((0, 2))
@@ -111,9 +111,13 @@ def evolutionary_speed(tree, info: Mapping[str, Mapping], min_models: int = MIN_
     right.set_xlim(-0.6, len(groups) - 0.4)
     right.set_ylabel("edges from the root")
     right.set_title("Architectures (bar: median)", loc="left", fontsize=6.5, pad=2)
-    fig.supxlabel("release date (year)", fontsize=7)
-    fig.suptitle("Distance from the root against release date, per family (line: least squares, band: 95% bootstrap "
-                 f"over models); families with ≥ {min_models} dated models", x=0.01, ha="left", fontsize=7)
+    if families:
+        fig.supxlabel("release date (year)", fontsize=7)
+        fig.suptitle("Distance from the root against release date, per family (line: least squares, band: 95% bootstrap "
+                     f"over models); families with ≥ {min_models} dated models", x=0.01, ha="left", fontsize=7)
+    else:
+        fig.suptitle(f"No family has {min_models} or more models with a documented release date: edges from the root "
+                     "by architecture only", x=0.01, ha="left", fontsize=7)
     placement = {g[0]: {"models": int(len(g[1])), "median_root_distance": float(np.median(g[1])),
                         "median_edges_from_root": float(np.median(g[2]))} for g in groups}
     return fig, {"slopes": fitted, "architectures": placement}
