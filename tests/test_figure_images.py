@@ -13,7 +13,7 @@ from itertools import combinations
 
 import numpy as np
 import pytest
-from matplotlib.collections import Collection
+from matplotlib.collections import Collection, LineCollection
 from matplotlib.colors import to_hex
 from matplotlib.image import AxesImage
 from matplotlib.legend import Legend
@@ -75,7 +75,7 @@ def figures(paper_size):
         "tree": draw_tree(tree, info, lengths="sqrt", rings=("family", "release"), title="t"),
         "cladogram": draw_tree(tree, info, lengths="cladogram", labels="clades", rings=("family", "release")),
         "demo_tree": draw_tree(demo_tree, demo_info, layout="rectangular"),
-        "dna_map": dna_map(dna, info),
+        "dna_map": dna_map(dna.subset(dna.ids[::5]), info),  # t-SNE of every fifth model (fast): the legend is what is tested
         "heatmap": distance_heatmap(dist, [c.name for c in tree.get_terminals()], info),
         "roc": roc_figure(dist, lineage, replicates=200),
         "dimensions": dimension_ablation(variants, lineage, main=dna, replicates=200)[0],
@@ -172,31 +172,49 @@ def test_a_family_has_one_colour_in_every_figure(figures):
     assert seen.get("no documented family", {palette.UNKNOWN.lower()}) == {palette.UNKNOWN.lower()}
 
 
+def _along(xy: np.ndarray, steps: int) -> np.ndarray:
+    """Points along a polyline (display coordinates): a legend on a line between two vertices is on the data."""
+    xy = xy[np.isfinite(xy).all(axis=1)]
+    if len(xy) < 2:
+        return xy
+    t = np.linspace(0, 1, steps)[:, None, None]
+    return (xy[:-1][None] * (1 - t) + xy[1:][None] * t).reshape(-1, 2)
+
+
+def _box(box) -> np.ndarray:
+    """A grid of points over a display box (an image is data everywhere)."""
+    gx, gy = np.meshgrid(np.linspace(box.x0, box.x1, 25), np.linspace(box.y0, box.y1, 25))
+    return np.c_[gx.ravel(), gy.ravel()]
+
+
 def data_points(fig, renderer) -> np.ndarray:
-    """Display coordinates of everything that is data: markers, line and edge vertices, images, patches, tree labels."""
+    """Display coordinates of everything that is data: markers, lines and edges (along them), images, rings, tree labels."""
     points = []
     for ax in fig.axes:
-        if not ax.get_visible() or ax.get_label() == "<colorbar>":
+        if not ax.get_visible() or ax.get_label() == "<colorbar>" or ax.get_gid() == "release-colourbar":
             continue
         for artist in ax.get_children():
             if not artist.get_visible() or isinstance(artist, Legend):
                 continue
             if isinstance(artist, Line2D) and len(artist.get_xydata()):
-                points.append(artist.get_transform().transform(artist.get_xydata()))
+                points.append(_along(artist.get_transform().transform(artist.get_xydata()), 40))
             elif isinstance(artist, Collection):
                 offsets = artist.get_offsets()
-                if len(offsets) and np.ndim(offsets) == 2:
+                if len(offsets) and np.ndim(offsets) == 2 and not isinstance(artist, LineCollection):
                     points.append(artist.get_offset_transform().transform(offsets))
-                for path in artist.get_paths()[:5000] if not len(offsets) else []:
-                    points.append(artist.get_transform().transform(path.vertices))
+                else:  # every path's vertices at once: one transform call, then points along each edge
+                    paths = [p.vertices for p in artist.get_paths() if len(p.vertices) >= 2]
+                    if paths:
+                        starts = artist.get_transform().transform(np.vstack([v[:-1] for v in paths]))
+                        ends = artist.get_transform().transform(np.vstack([v[1:] for v in paths]))
+                        t = np.linspace(0, 1, 6)[:, None, None]
+                        points.append((starts[None] * (1 - t) + ends[None] * t).reshape(-1, 2))
             elif isinstance(artist, AxesImage):
-                box = artist.get_window_extent(renderer)
-                points.append(np.array([[box.x0, box.y0], [box.x1, box.y1], [box.x0, box.y1], [box.x1, box.y0]]))
+                points.append(_box(artist.get_window_extent(renderer)))
             elif isinstance(artist, Patch) and str(artist.get_gid() or "").startswith("ring-"):
                 points.append(artist.get_transform().transform(artist.get_path().vertices))
             elif isinstance(artist, Text) and artist.get_gid() in ("leaf-label", "clade-label"):
-                box = artist.get_window_extent(renderer)
-                points.append(np.array([[box.x0, box.y0], [box.x1, box.y1], [box.x0, box.y1], [box.x1, box.y0]]))
+                points.append(_box(artist.get_window_extent(renderer)))
     return np.vstack([p for p in points if len(p)])
 
 
