@@ -51,7 +51,7 @@ def encoder_ablation(dists: dict[str, DistanceMatrix], permutations: int = 999, 
         floor = 1 / (permutations + 1)
         shown = f"p ≤ {floor:.3g}" if p <= floor else f"p = {p:.3g}"
         ax.set_title(f"Mantel r = {r:.3f}, {shown}", loc="left")
-    top = max(h.get_array().max() for h in bins)
+    top = max(float(np.max(np.asarray(h.get_array()))) for h in bins)
     for h in bins:
         h.set_norm(LogNorm(1, top))
     bar = fig.colorbar(bins[-1], ax=fig.axes, location="right", fraction=0.03, pad=0.02, aspect=25)

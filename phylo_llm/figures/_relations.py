@@ -81,7 +81,7 @@ def roc_figure(dist: DistanceMatrix, lineage, title: str = "", replicates: int =
 
 def auc_intervals(dist: DistanceMatrix, lineage, replicates: int = REPLICATES, seed: int = 0) -> dict[str, dict]:
     """The numbers behind :func:`roc_figure`: per relation, pairs, AUC and its 95% bootstrap interval (same draws)."""
-    out = {}
+    out: dict[str, dict] = {}
     for k, (relation, hit) in enumerate(relation_detections(dist, lineage).items()):
         out[relation] = {"pairs": hit.n, "auc": hit.auc}
         if hit.n >= MIN_POINTS:
@@ -155,7 +155,7 @@ def dimension_ablation(variants: dict[int, DNA], lineage, reference: int | None 
     left.set_ylabel(f"Pearson r with the {reference}-d distances")
     left.set_title(f"Distance agreement ({len(common)} models)", loc="left")
     offsets = np.linspace(-0.15, 0.15, max(len(relations), 1))
-    handles = []
+    handles: list = []
     for k, relation in enumerate(relations):
         colour = palette.relation_colour(relation)
         x = np.array(dims, dtype=float) * 2 ** offsets[k]  # side by side, so intervals do not hide each other

@@ -67,7 +67,7 @@ def evolutionary_speed(tree, info: Mapping[str, Mapping], min_models: int = MIN_
     rows = int(np.ceil(panels / columns))
     fig = new_figure(DOUBLE_COLUMN if families else DOUBLE_COLUMN / 2, 1.45 * rows + 0.45 if families else 2.2)
     grid = fig.add_gridspec(rows, columns)
-    axes = []
+    axes: list = []
     all_points = np.array([p for f in families for p in dated[f]]) if families else np.zeros((0, 2))
     for k, family in enumerate(families):
         ax = fig.add_subplot(grid[k // columns, k % columns], sharex=axes[0] if axes else None, sharey=axes[0] if axes else None)

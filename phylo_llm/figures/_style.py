@@ -13,6 +13,7 @@ import functools
 import io
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -31,7 +32,7 @@ DOUBLE_COLUMN = 7.2
 #: Resolution of the PNG files (the PDF is vector).
 DPI = 300
 
-RC = {
+RC: dict[Any, Any] = {
     "font.size": 7,
     "axes.titlesize": 7.5,
     "axes.labelsize": 7,
@@ -85,7 +86,7 @@ def styled(function):
     return wrapper
 
 
-def new_figure(width: float, height: float, layout: str | None = "constrained") -> PaperFigure:
+def new_figure(width: float, height: float, layout: Any = "constrained") -> PaperFigure:
     """A :class:`PaperFigure` of the printed size ``width`` x ``height`` inches, with an Agg canvas (no pyplot)."""
     fig = PaperFigure(figsize=(width, height), layout=layout)
     FigureCanvasAgg(fig)

@@ -212,7 +212,7 @@ class _Drawing:
         if by_family:
             for node, family in pure_clades(self.g, self.leaves.family):
                 for sub in self._nodes_below(node):
-                    colours[sub] = palette.family_colour(family)
+                    colours[sub] = palette.family_colour(str(family))
         return colours
 
     def _nodes_below(self, node: int) -> np.ndarray:
@@ -246,7 +246,7 @@ class _Drawing:
         sections = []
         if "family" in self.rings or any(c != _EDGE for c in self.edge_colour):
             sections.append(("family", family_handles(self.leaves.family)))
-        other = []
+        other: list = []
         for k, (label, flags) in enumerate(self.leaves.marks.items()):
             if flags.any():
                 other.append(Line2D([], [], marker=_MARKERS[k % len(_MARKERS)], ls="", color="black", markersize=4,
@@ -367,7 +367,7 @@ class _Circular(_Drawing):
             count = np.array([g.last[node] - g.first[node] + 1 for node, _ in clades], dtype=float)
             step = (self.size + 1) * _ROW / (label_r * per_unit)
             keep = _choose_labels(step, span * (middle + 0.5) / n, count, 2 * np.pi)
-            for (node, family), m, c in zip(np.array(clades, dtype=object)[keep], middle[keep], count[keep]):
+            for (_, family), m, c in zip(np.array(clades, dtype=object)[keep], middle[keep], count[keep]):
                 self._radial_text(ax, f"{family} ({int(c)})", label_r, angle_of(m), self.size + 1, "#222222", False, "clade-label")
         elif mode != "none":
             step = self.size * _ROW / (label_r * per_unit)  # radians between two label baselines
