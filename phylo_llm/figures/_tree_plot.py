@@ -272,7 +272,8 @@ class _Drawing:
         g = self.g
         if g.lengths == "cladogram":
             return None
-        wanted = 0.2 * g.unit if g.lengths == "given" else (0.2 * g.unit) ** 2  # a true branch length
+        # a true branch length: a fifth of the depth, or (square-root drawing) half the longest edge
+        wanted = 0.2 * g.unit if g.lengths == "given" else (g.edge_length().max() * g.unit) ** 2 / 2
         target = 10 ** np.floor(np.log10(wanted))
         target *= max(step for step in (1, 2, 5) if step * target <= wanted)
         drawn = target / g.unit if g.lengths == "given" else np.sqrt(target) / g.unit
@@ -509,11 +510,13 @@ class _Rectangular(_Drawing):
         self._draw_marks(ax, mark_x)
         self._draw_support(ax, x, y)
         if mode == "clades":
-            for node, family in pure_clades(g, lv.family):
-                count = int(g.last[node] - g.first[node] + 1)
-                if count >= 2:
-                    ax.text(label_x, (g.first[node] + g.last[node]) / 2, f"{family} ({count})", fontsize=self.size + 1,
-                            va="center", color=palette.family_colour(family), gid="clade-label")
+            clades = [(node, f) for node, f in pure_clades(g, lv.family) if g.last[node] > g.first[node]]
+            middle = np.array([(g.first[node] + g.last[node]) / 2 for node, _ in clades])
+            count = np.array([g.last[node] - g.first[node] + 1 for node, _ in clades], dtype=float)
+            keep = _choose_labels((self.size + 1) * _ROW / per_row, middle, count, None)
+            for (_, family), m, c in zip(np.array(clades, dtype=object)[keep], middle[keep], count[keep]):
+                ax.text(label_x, m, f"{family} ({int(c)})", fontsize=self.size + 1, va="center", color="#222222",
+                        gid="clade-label")
         elif mode != "none":
             wanted = self.wanted_labels()
             if all_fit and wanted is None:
