@@ -49,8 +49,8 @@ def roc_figure(dist: DistanceMatrix, lineage, title: str = "", replicates: int =
     >>> import phylo_llm as pl
     >>> dna = pl.load_dna("data/demo/dna.parquet")
     >>> fig = roc_figure(pl.distance_matrix(dna), pl.load_lineage("data/demo"), replicates=200)
-    >>> [t.get_text().split(" (")[0] for t in fig.axes[0].get_legend().get_texts()][:2]
-    ['same_weights', 'finetune']
+    >>> [t.get_text().split(" (")[0] for t in fig.axes[0].get_legend().get_texts()][:3]
+    ['chance', 'same_weights', 'finetune']
     """
     found = relation_detections(dist, lineage)
     fig = new_figure(DOUBLE_COLUMN * 0.68, 3.3)

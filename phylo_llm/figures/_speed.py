@@ -82,7 +82,7 @@ def evolutionary_speed(tree, info: Mapping[str, Mapping], min_models: int = MIN_
             ax.fill_between(fit.grid, *fit.band, color=colour, alpha=0.2, linewidth=0, gid=f"band:{family}")
             ax.plot(fit.grid, fit.intercept + fit.slope * fit.grid, color=colour, lw=1.1, gid=f"fit:{family}")
             entry.update(slope_per_year=fit.slope, slope_ci95=list(fit.slope_interval), intercept=fit.intercept)
-            text = f"{fit.slope:+.3f}/yr [{fit.slope_interval[0]:+.3f}, {fit.slope_interval[1]:+.3f}], {months} months"
+            text = f"{fit.slope:+.3f}/yr [{fit.slope_interval[0]:+.3f}, {fit.slope_interval[1]:+.3f}]\n{months} release months"
         else:
             text = f"no fit: {months} release month{'s' if months != 1 else ''}"
         fitted[family] = entry
@@ -96,7 +96,7 @@ def evolutionary_speed(tree, info: Mapping[str, Mapping], min_models: int = MIN_
             ax.tick_params(labelleft=False)
     if len(all_points):
         pad = 0.08 * np.ptp(all_points[:, 1])
-        axes[0].set_ylim(all_points[:, 1].min() - pad, all_points[:, 1].max() + pad * 2.5)
+        axes[0].set_ylim(all_points[:, 1].min() - pad, all_points[:, 1].max() + pad * 3.5)  # room for the two-line note
     arch = [(info.get(name) or {}).get("architecture", "(unknown)") for name in flat.names]
     groups = [(a, depth[[x == a for x in arch]], hops[[x == a for x in arch]]) for a in ARCHITECTURES]
     groups = [g for g in groups if len(g[1])]
@@ -107,7 +107,8 @@ def evolutionary_speed(tree, info: Mapping[str, Mapping], min_models: int = MIN_
         right.scatter(k + jitter, h, s=4 if len(h) > 50 else 9, color="#555555", alpha=0.5 if len(h) > 50 else 0.9,
                       linewidths=0, gid=f"edges:{name}")
         right.plot([k - 0.3, k + 0.3], [np.median(h)] * 2, color="black", lw=1.2, gid=f"median:{name}")
-    right.set_xticks(range(len(groups)), [f"{g[0].replace('_', '-')}\n(n = {len(g[1])})" for g in groups], fontsize=5.5)
+    names = [g[0].replace("_", "\n") for g in groups]  # decoder / only: two lines, so neighbours never touch
+    right.set_xticks(range(len(groups)), [f"{name}\n(n = {len(g[1])})" for name, g in zip(names, groups)], fontsize=5.5)
     right.set_xlim(-0.6, len(groups) - 0.4)
     right.set_ylabel("edges from the root")
     right.set_title("Architectures (bar: median)", loc="left", fontsize=6.5, pad=2)
