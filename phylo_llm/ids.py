@@ -79,8 +79,8 @@ def positions(available: Sequence[str], wanted: Iterable[str], source: str, cont
     return np.array([pos[m] for m in wanted], dtype=np.intp)
 
 
-def check_unique(ids: Iterable[str], source: str) -> None:
-    """Refuse an id given twice, naming it and the two rows holding it.
+def check_unique(ids: Iterable[str], source: str, items: str = "rows") -> None:
+    """Refuse an id given twice, naming it and the two ``items`` (rows, leaves...) holding it.
 
     Examples
     --------
@@ -92,7 +92,7 @@ def check_unique(ids: Iterable[str], source: str) -> None:
     seen: dict[str, int] = {}
     for row, model in enumerate(ids):
         if model in seen:
-            raise PhyloLLMError(f"{source}: duplicate model id {model!r} (rows {seen[model] + 1} and {row + 1})")
+            raise PhyloLLMError(f"{source}: duplicate model id {model!r} ({items} {seen[model] + 1} and {row + 1})")
         seen[model] = row
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from urllib.parse import unquote
 
 import pandas as pd
 import pytest
@@ -51,14 +52,17 @@ def test_nhx_round_trip_through_ete3(tmp_path, lineage):
     tree = parse_tree("((org/base:1,org/chat:1):1,other/q:2,other/t5:3);")
     annotated, _ = annotate_tree(tree, lineage)
     pl.write_tree(annotated, tmp_path / "t.nhx", "nhx")
-    ete = EteTree(str(tmp_path / "t.nhx"), format=1)
+    ete = EteTree(str(tmp_path / "t.nhx"), format=1, quoted_node_names=True)  # as the README says
     q = ete.search_nodes(name="other/q")[0]
-    assert (q.family, q.organization, q.params_b) == ("Qwen", "Alibaba_Qwen", "7")
+    # NHX-special characters are percent-encoded: ete3 reads the file, unquote gives the exact value.
+    assert (q.family, q.organization, q.params_b) == ("Qwen", "Alibaba %28Qwen%29", "7")
+    assert unquote(q.organization) == "Alibaba (Qwen)"
     assert ete.get_common_ancestor("org/base", "org/chat").family == "Llama"
     assert ete.search_nodes(name="org/chat")[0].parent == "org/base"
     # And our own reader gets the same features back.
     back = pl.read_tree(tmp_path / "t.nhx")
     assert {c.name: c.features["family"] for c in back.get_terminals()}["other/t5"] == "T5"
+    assert {c.name: c.features for c in back.get_terminals()}["other/q"]["organization"] == "Alibaba (Qwen)"
 
 
 def test_leaf_table(lineage):

@@ -120,3 +120,117 @@ def test_mad_recovers_the_root_of_a_clock_like_tree(seed):
     true_sides = sorted(sorted(c.name for c in side.get_terminals()) for side in truth.root.clades)
     sides = sorted(sorted(c.name for c in side.get_terminals()) for side in rooted.root.clades)
     assert sides == true_sides
+
+
+# MAD with identical leaves. The reference implementation (mad.py, Tria, Landan & Dagan 2017) is not
+# installable from a package registry, so its published behaviour is reproduced here independently:
+# leaves at distance 0 from each other ("tip polytomies") count once, and the root minimises the RMS
+# relative deviation over pairs of the remaining leaves. The optimum on each branch is found by a
+# bounded scalar search (SciPy) over ete3 path lengths, not by the package's closed form.
+
+
+def brute_force_mad(tree) -> tuple[float, list[list[str]]]:
+    """Minimal ancestor deviation by search over every branch, copies (leaves at distance 0) counted once."""
+    from scipy.optimize import minimize_scalar
+
+    ete = to_ete(tree)
+    leaves = sorted(ete.get_leaves(), key=lambda leaf: leaf.name)
+    kept = []
+    for leaf in leaves:
+        if all(ete.get_distance(leaf, other) > 0 for other in kept):
+            kept.append(leaf)
+    pairs = list(itertools.combinations(kept, 2))
+    best = (np.inf, None)
+    for node in ete.traverse("preorder"):
+        if node.is_root() or node.dist == 0:
+            continue
+        below = {leaf.name for leaf in node.get_leaves()}
+        to_node = {leaf.name: ete.get_distance(leaf, node) for leaf in kept}
+
+        def deviation(x, node=node, below=below, to_node=to_node):
+            # Root x above `node` on its branch: leaves below are x farther, the others node.dist - x nearer.
+            root = {name: d + x if name in below else d - x for name, d in to_node.items()}
+            return np.mean([((root[a.name] - root[c.name]) / ete.get_distance(a, c)) ** 2 for a, c in pairs])
+
+        found = minimize_scalar(deviation, bounds=(0.0, node.dist), method="bounded", options={"xatol": 1e-12})
+        for x in (0.0, node.dist, found.x):
+            value = deviation(x)
+            if value < best[0] - 1e-15:
+                best = (value, sorted([sorted(below), sorted({leaf.name for leaf in leaves} - below)]))
+    return float(np.sqrt(best[0])), best[1]
+
+
+def with_copies(tree, names, copies: int = 2):
+    """The tree with `copies` extra leaves at distance 0 beside each named leaf (copies of the same weights)."""
+    from phylo_llm.tree import copy_tree, iter_leaves
+
+    tree = copy_tree(tree)
+    for leaf in list(iter_leaves(tree)):
+        if leaf.name in names:
+            from Bio.Phylo.BaseTree import Clade
+
+            leaf.clades = [Clade(name=leaf.name, branch_length=0.0)]
+            leaf.clades += [Clade(name=f"{leaf.name}-copy{k}", branch_length=0.0) for k in range(copies)]
+            leaf.name = None
+    return tree
+
+
+def sides_without_copies(tree) -> list[list[str]]:
+    return sorted(sorted(c.name for c in side.get_terminals() if "-copy" not in c.name) for side in tree.root.clades)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mad_equals_a_brute_force_search_with_and_without_copies(seed):
+    ids, x = random_dna_matrix(9, d=3, seed=seed)
+    x *= np.random.default_rng(seed).uniform(0.3, 3.0, size=(9, 1))  # unequal rates: the root is not the midpoint
+    tree = pl.build_tree(pl.distance_matrix(pl.DNA(ids, x)))
+    for copied in ([], ids[:1], [ids[2], ids[5]]):
+        test_tree = with_copies(tree, copied)
+        rooted, mad = mad_root(test_tree)
+        value, sides = brute_force_mad(test_tree)
+        assert mad == pytest.approx(value, rel=1e-6)
+        assert sorted(sorted(c.name for c in side.get_terminals()) for side in rooted.root.clades) == sides
+
+
+def test_copies_of_a_model_never_move_the_mad_root():
+    ids, x = random_dna_matrix(30, seed=11)
+    x *= np.random.default_rng(11).uniform(0.3, 3.0, size=(30, 1))
+    tree = pl.build_tree(pl.distance_matrix(pl.DNA(ids, x)))
+    rooted, mad = mad_root(tree)
+    before = sides_without_copies(rooted)
+    lengths = sorted(c.branch_length for c in rooted.root.clades)
+    for copied in (ids[:1], ids[3:9], ids[::2]):
+        again, again_mad = mad_root(with_copies(tree, copied, copies=3))
+        assert again_mad == pytest.approx(mad, rel=1e-9)
+        assert sides_without_copies(again) == before
+        assert sorted(c.branch_length for c in again.root.clades) == pytest.approx(lengths, rel=1e-9)
+
+
+def test_published_copies_do_not_move_the_mad_root(shared):
+    # The published paper set holds bit-identical DNA under two ids: its NJ tree rooted by MAD has the
+    # root of the same tree with the extra copies pruned (Biopython's prune).
+    import warnings
+
+    from phylo_llm.dna import identical_groups
+    from phylo_llm.tree import copy_tree
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dna = pl.load_dna(shared / "llm-dna-web" / "dna-out" / "squad_cqa_hs_wg_arc_mmlu")
+    groups = identical_groups(dna.ids, dna.vectors)
+    extra = [model for group in groups for model in sorted(group)[1:]]
+    assert extra
+    tree = pl.build_tree(pl.distance_matrix(dna))
+    pruned = copy_tree(tree)
+    for model in extra:
+        pruned.prune(model)
+    full, full_mad = mad_root(tree)
+    alone, alone_mad = mad_root(pruned)
+    assert full_mad == pytest.approx(alone_mad, rel=1e-9)
+    sides = sorted(sorted(c.name for c in side.get_terminals() if c.name not in extra) for side in full.root.clades)
+    assert sides == sorted(sorted(c.name for c in side.get_terminals()) for side in alone.root.clades)
+
+
+def test_mad_refuses_negative_branch_lengths():
+    with pytest.raises(pl.PhyloLLMError, match="non-negative branch lengths: leaf 'b' has -0.5"):
+        mad_root(parse_tree("((a:1,b:-0.5):1,c:2,d:1);"))

@@ -1,4 +1,6 @@
 # Public names of phylo_llm.io, loaded lazily (lazy_loader.attach_stub reads this file).
+from ._distances import PHYLIP_STYLES as PHYLIP_STYLES
+from ._distances import phylip_names_path as phylip_names_path
 from ._files import existing as existing
 from ._files import open_text as open_text
 from ._files import read_text as read_text

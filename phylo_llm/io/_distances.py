@@ -6,8 +6,10 @@ in the same order as the rows.
 
 from __future__ import annotations
 
-import io
+import csv
 import json
+import lzma
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +20,10 @@ import pyarrow.parquet as pq
 from ..distance import DistanceMatrix
 from ..errors import PhyloLLMError
 from ..ids import check_unique
-from ._files import read_text
+from ._files import open_text, read_text
 from ._formats import table_suffix
-from ._output import atomic_output, atomic_path
-from ._tables import TEXT_SEPARATORS
+from ._output import STDOUT, atomic_output, atomic_path
+from ._tables import TEXT_SEPARATORS, read_frame, write_table
 
 
 def is_distance_table(frame: pd.DataFrame) -> bool:
@@ -44,6 +46,40 @@ def distances_from_table(frame: pd.DataFrame, source: str) -> DistanceMatrix:
         i, j = map(int, np.argwhere(bad)[0])
         raise PhyloLLMError(f"{source}: non-numeric distance {block.iat[i, j]!r} between {ids[i]!r} and {ids[j]!r}")
     return DistanceMatrix(ids, numeric.to_numpy(dtype=np.float64, na_value=np.nan), "", source)
+
+
+def read_distance_table(path: Path) -> DistanceMatrix | None:
+    """The matrix of a square ``.csv``/``.tsv``/``.parquet`` table, or ``None`` when the file is not one.
+
+    Text tables may have ``model`` or nothing in the corner cell (the second
+    is scikit-bio's ``lsmat`` format); ids are read exactly as written (no
+    ``NA`` turned into a missing value, no number parsing); columns may come
+    in any order.
+    """
+    suffix = table_suffix(path)
+    if suffix not in TEXT_SEPARATORS:
+        frame = read_frame(path)
+        return distances_from_table(frame, str(path)) if is_distance_table(frame) else None
+    separator = TEXT_SEPARATORS[suffix]
+    try:
+        with open_text(path) as handle:
+            lines = csv.reader(handle, delimiter=separator)
+            header, first = next(lines, []), next(lines, None)
+    except (UnicodeDecodeError, OSError, EOFError, zlib.error, lzma.LZMAError, csv.Error):
+        return None  # not a table this reader understands: the DNA reader says what is wrong with it
+    if len(header) < 2 or header[0] not in ("", "model") or first is None:
+        return None
+    columns = header[1:]
+    rows = read_frame(path, header=None, skiprows=1, usecols=[0], dtype={0: str}, keep_default_na=False)[0]
+    if sorted(rows) != sorted(columns):  # e.g. a DNA table: not read whole a second time
+        return None
+    frame = read_frame(path, header=None, skiprows=1, dtype={0: str}, keep_default_na=False)
+    if frame.shape[1] != len(columns) + 1:
+        return None
+    check_unique(columns, str(path), "columns")
+    values = frame.iloc[:, 1:].replace("", np.nan)  # an empty cell is a missing distance, refused by name
+    values.columns = columns
+    return distances_from_table(pd.concat([frame[0].rename("model"), values], axis=1), str(path))
 
 
 def read_phylip(path: Path) -> DistanceMatrix:
@@ -85,33 +121,84 @@ def read_phylip(path: Path) -> DistanceMatrix:
     return DistanceMatrix(tuple(ids), values, "", str(path))
 
 
-def write_phylip(dm: DistanceMatrix, path: str | Path) -> None:
-    """Write the square relaxed-PHYLIP format (PHYLIP ``neighbor``, FastME, RapidNJ, scikit-bio read it)."""
-    bad = next((m for m in dm.ids if any(ch.isspace() for ch in m) or not m), None)
-    if bad is not None:
-        raise PhyloLLMError(f"{path}: model id {bad!r} contains whitespace, which PHYLIP cannot hold; use .csv or .parquet")
-    width = max(len(m) for m in dm.ids)
-    buffer = io.StringIO()
-    buffer.write(f"{dm.n_models}\n")
-    for model, row in zip(dm.ids, dm.values):
-        buffer.write(model.ljust(width) + "  " + " ".join(repr(float(v)) for v in row) + "\n")
+#: The PHYLIP dialects written: ``relaxed`` (names of any length, space-separated) or ``strict`` (10 columns).
+PHYLIP_STYLES: tuple[str, ...] = ("relaxed", "strict")
+
+
+def write_phylip(dm: DistanceMatrix, path: str | Path, style: str = "relaxed") -> None:
+    """Write a square PHYLIP distance matrix.
+
+    ``relaxed``: each row starts with the model id and a space (scikit-bio's
+    ``phylip_dm`` and the package read it; ids cannot hold white space).
+    ``strict``: names in exactly 10 columns, as PHYLIP ``neighbor`` and
+    ``fitch`` read them: models are named ``m1``, ``m2``... and the names map
+    (:func:`phylip_names_path`, ``phylip_name`` and ``model`` columns) is
+    written beside the matrix.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from phylo_llm.distance import DistanceMatrix
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> dm = DistanceMatrix(("org/a model", "org/b"), np.array([[0.0, 0.5], [0.5, 0.0]]))
+    >>> write_phylip(dm, folder / "d.phy", "strict")
+    >>> print((folder / "d.phy").read_text())
+    2
+    m1         0.0 0.5
+    m2         0.5 0.0
+    <BLANKLINE>
+    >>> (folder / "d.names.tsv").read_text().splitlines()
+    ['phylip_name\\tmodel', 'm1\\torg/a model', 'm2\\torg/b']
+    """
+    if style not in PHYLIP_STYLES:
+        raise PhyloLLMError(f"unknown PHYLIP style {style!r}; choose one of {', '.join(PHYLIP_STYLES)}")
+    if style == "strict":
+        names = [f"m{i + 1}" for i in range(dm.n_models)]
+        if str(path) == STDOUT:
+            raise PhyloLLMError("strict PHYLIP writes a names map beside the matrix: give a file name, not '-'")
+        width = 10
+    else:
+        bad = next((m for m in dm.ids if any(ch.isspace() for ch in m) or not m), None)
+        if bad is not None:
+            raise PhyloLLMError(
+                f"{path}: model id {bad!r} contains white space, which relaxed PHYLIP cannot hold; use strict PHYLIP, .csv or .parquet"
+            )
+        names = list(dm.ids)
+        width = max(len(m) for m in names)
     with atomic_output(path) as handle:
-        handle.write(buffer.getvalue())
+        handle.write(f"{dm.n_models}\n")
+        for name, row in zip(names, dm.values):
+            handle.write(name.ljust(width) + " " + " ".join(repr(float(v)) for v in row) + "\n")
+    if style == "strict":
+        write_table(pd.DataFrame({"phylip_name": names, "model": list(dm.ids)}), phylip_names_path(path))
+
+
+def phylip_names_path(path: str | Path) -> Path:
+    """Where strict PHYLIP output ``x.phy`` keeps its names map: ``x.names.tsv``.
+
+    Examples
+    --------
+    >>> str(phylip_names_path("out/x.phy"))
+    'out/x.names.tsv'
+    """
+    path = Path(path)
+    return path.parent / f"{path.stem}.names.tsv"
 
 
 def write_distance_table(dm: DistanceMatrix, path: str | Path) -> None:
-    """Write a square table (``.csv``, ``.tsv`` or ``.parquet``)."""
+    """Write a square table: ``.csv``/``.tsv`` with an empty corner cell (scikit-bio's ``lsmat``), ``.parquet`` with ``model``."""
     path = Path(path)
     suffix = table_suffix(path)
     frame = pd.DataFrame(dm.values, columns=list(dm.ids))
-    frame.insert(0, "model", list(dm.ids))
     if suffix == ".parquet":
+        frame.insert(0, "model", list(dm.ids))
         table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(
             {"phylo_llm": json.dumps({"format": "1", "kind": "distances", "metric": dm.metric})}
         )
         with atomic_path(path) as tmp:
             pq.write_table(table, tmp, compression="zstd")
     elif suffix in TEXT_SEPARATORS:
+        frame.insert(0, "", list(dm.ids))
         with atomic_output(path) as handle:
             frame.to_csv(handle, sep=TEXT_SEPARATORS[suffix], index=False, float_format="%.17g")
     else:

@@ -9,12 +9,12 @@ from ..dna import DNA, warn_identical
 from ..errors import PhyloLLMError
 from ..probes import ProbeEmbeddings
 from ..settings import check_settings
-from ._distances import distances_from_table, is_distance_table, read_phylip, write_distance_table, write_phylip
+from ._distances import read_distance_table, read_phylip, write_distance_table, write_phylip
 from ._files import existing
 from ._formats import format_for
 from ._probes import is_probe_cache, read_probes, write_probes
 from ._published import is_published_layout, read_published
-from ._tables import read_dna_npz, read_dna_table, read_frame, write_dna
+from ._tables import read_dna_npz, read_dna_table, write_dna
 
 
 def load_dna(
@@ -92,14 +92,19 @@ def load_distances(path: str | Path) -> DistanceMatrix:
     path = existing(path)
     if format_for(path, "distances").name == "phylip":
         return read_phylip(path)
-    frame = read_frame(path)
-    if not is_distance_table(frame):
-        raise PhyloLLMError(f"{path}: not a square distance table (a 'model' column plus one column per model)")
-    return distances_from_table(frame, str(path))
+    dm = read_distance_table(path)
+    if dm is None:
+        raise PhyloLLMError(f"{path}: not a square distance table (a corner cell 'model' or empty, then one column per model)")
+    return dm
 
 
-def save_distances(dm: DistanceMatrix, path: str | Path) -> None:
+def save_distances(dm: DistanceMatrix, path: str | Path, phylip: str = "relaxed") -> None:
     """Write a distance matrix; the format follows the suffix (``.phy``, ``.csv``, ``.tsv``, ``.parquet``).
+
+    ``phylip`` is the PHYLIP dialect, ``"relaxed"`` or ``"strict"`` (10-column
+    names, a names map beside the file; see :func:`phylo_llm.io._distances.write_phylip`).
+    Text tables have an empty corner cell, so scikit-bio reads them
+    (``skbio.DistanceMatrix.read(path, format="lsmat", delimiter=",")`` for CSV).
 
     Examples
     --------
@@ -111,7 +116,7 @@ def save_distances(dm: DistanceMatrix, path: str | Path) -> None:
     70
     """
     if format_for(path, "distances").name == "phylip":
-        write_phylip(dm, path)
+        write_phylip(dm, path, phylip)
     else:
         write_distance_table(dm, path)
 
@@ -162,9 +167,9 @@ def load_input(path: str | Path, **dna_options) -> DNA | DistanceMatrix | ProbeE
         if kind == "phylip":
             return read_phylip(path)
         if kind is not None:
-            frame = read_frame(path)
-            if is_distance_table(frame):
-                return distances_from_table(frame, str(path))
+            dm = read_distance_table(path)
+            if dm is not None:
+                return dm
     return load_dna(path, **dna_options)
 
 

@@ -38,13 +38,17 @@ FORMAT_VERSION = "1"
 _NULLABLE_INTEGERS = {pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int32Dtype()}
 
 
-def read_frame(path: Path) -> pd.DataFrame:
-    """Read a parquet or delimited text file into a DataFrame, with one-line errors."""
+def read_frame(path: Path, **text_options) -> pd.DataFrame:
+    """Read a parquet or delimited text file into a DataFrame, with one-line errors.
+
+    ``text_options`` replace the ``pandas.read_csv`` defaults for text files.
+    """
     suffix = table_suffix(path)
     try:
         if suffix == ".parquet":
             return pq.read_table(path).to_pandas(types_mapper=_NULLABLE_INTEGERS.get)
-        return pd.read_csv(path, sep=TEXT_SEPARATORS[suffix], dtype={"model": str}, keep_default_na=True)
+        options = {"dtype": {"model": str}, "keep_default_na": True, **text_options}
+        return pd.read_csv(path, sep=TEXT_SEPARATORS[suffix], **options)
     except pd.errors.EmptyDataError:
         raise PhyloLLMError(f"{path}: the file is empty") from None
     except (pa.ArrowException, pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError, EOFError, zlib.error, lzma.LZMAError) as exc:

@@ -7,6 +7,7 @@ from pathlib import Path
 from Bio.Phylo.BaseTree import Tree
 
 from ..errors import PhyloLLMError
+from ..ids import check_unique
 from ..tree import iter_leaves
 from ._files import read_text
 from ._formats import Format, format_for
@@ -50,30 +51,57 @@ def read_tree(path: str | Path) -> Tree:
 
 
 def detect_tree_format(text: str) -> Format | None:
-    """The tree format of ``text`` from its first characters; ``None`` when it is not a tree."""
-    stripped = text.lstrip()
+    """The tree format of ``text`` from its first characters; ``None`` when it is not a tree.
+
+    A byte-order mark and white space are skipped; Newick may open with
+    comments such as ``[&R]``.
+
+    Examples
+    --------
+    >>> detect_tree_format("\\ufeff[&R] (a,b);").name, detect_tree_format("#nexus begin trees;").name
+    ('newick', 'nexus')
+    """
+    stripped = text.removeprefix("\ufeff").lstrip()
     if stripped.upper().startswith("#NEXUS"):
         return format_for("", "tree", explicit="nexus")
     if stripped.startswith("<"):
         return format_for("", "tree", explicit="phyloxml")
-    if stripped.startswith("("):
+    if stripped.startswith(("(", "[")):
         return format_for("", "tree", explicit="newick")
     return None
 
 
 def parse_tree(text: str, source: str = "<string>") -> Tree:
-    """Parse tree text; the format is recognised from its first characters."""
+    """Parse tree text (the format recognised from its first characters); one tree, named and distinct leaves.
+
+    Raises
+    ------
+    PhyloLLMError
+        Malformed text, naming the culprit (branch lengths that are not finite
+        numbers name their leaf); not exactly one tree; unnamed leaves; a leaf
+        name given twice.
+
+    Examples
+    --------
+    >>> parse_tree("(a:1,b:nan);")
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: <string>: branch length 'nan' of leaf 'b' is not a finite number
+    >>> parse_tree("(a:1,(b:1,a:2):1);")
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: <string>: duplicate model id 'a' (leaves 1 and 3)
+    """
     fmt = detect_tree_format(text)
     if fmt is None:
         raise PhyloLLMError(f"{source}: not a tree file (Newick must start with '(', found {text.lstrip()[:20]!r})")
-    try:
-        trees = fmt.handler().parse(text)
-    except Exception as exc:  # Biopython raises many types for malformed text
-        raise PhyloLLMError(f"{source}: not a valid {fmt.name} tree ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    trees = fmt.handler().parse(text, source)
     if len(trees) != 1:
         raise PhyloLLMError(f"{source}: expected one tree, found {len(trees)}")
     tree = trees[0]
-    unnamed = sum(1 for leaf in iter_leaves(tree) if not leaf.name)
+    names = [leaf.name for leaf in iter_leaves(tree)]
+    unnamed = sum(1 for name in names if not name)
     if unnamed:
         raise PhyloLLMError(f"{source}: {unnamed} leaves have no name")
+    check_unique(names, source, "leaves")
     return tree

@@ -155,13 +155,32 @@ def mad_root(tree: Tree) -> tuple[Tree, float]:
     For a root ``R``, the ancestor of leaves ``a, c`` is their median with
     ``R``, so its relative deviation is ``r = (d(a,R) - d(c,R)) / d(a,c)``.
     The root is the point of the tree minimising the root-mean-square ``r``
-    over all leaf pairs at non-zero distance. On each branch that mean is a
+    over all pairs of distinct leaves. On each branch that mean is a
     quadratic in the root position, solved exactly; all branches are
     evaluated with two matrix products. Memory O(n^2), time O(n^3) by BLAS.
 
     Returns
     -------
     (tree, mad) : the rooted tree and its MAD value.
+
+    Raises
+    ------
+    PhyloLLMError
+        A negative branch length (the deviation of an ancestor is then undefined).
+
+    Notes
+    -----
+    Leaves at distance 0 from each other (copies of the same weights) are
+    one leaf for MAD, as in the reference implementation ``mad.py`` ("squeezing
+    tip polytomies"): each group counts once, so adding copies of a model never
+    moves the root. Lengths are taken as given, as ``mad.py -t`` does (without
+    ``-t`` it first sets lengths below 1e-6 to 0, a threshold in the tree's
+    units). Ties between root positions go to the first branch in preorder.
+
+    References
+    ----------
+    Tria, F. D. K., Landan, G. & Dagan, T. Phylogenetic rooting using minimal
+    ancestor deviation. Nat Ecol Evol 1, 0193 (2017).
 
     Examples
     --------
@@ -171,9 +190,17 @@ def mad_root(tree: Tree) -> tuple[Tree, float]:
     >>> rooted, mad = mad_root(tree)
     >>> sorted(sorted(c.name for c in side.get_terminals()) for side in rooted.root.clades)
     [['a', 'b'], ['c', 'd']]
+    >>> # A copy of c (at distance 0) changes nothing.
+    >>> copies = Phylo.read(StringIO("((a:1,b:1):3,((c:0,c2:0):1,d:1):1);"), "newick")
+    >>> mad_root(copies)[1] == mad
+    True
     """
     ete = to_ete(tree)
     nodes = list(ete.traverse("preorder"))
+    negative = next((node for node in nodes[1:] if node.dist < 0), None)
+    if negative is not None:
+        where = f"leaf {negative.name!r}" if negative.is_leaf() else "an internal branch"
+        raise PhyloLLMError(f"MAD rooting needs non-negative branch lengths: {where} has {negative.dist!r}")
     index = {node: i for i, node in enumerate(nodes)}
     leaves = [node for node in nodes if node.is_leaf()]
     leaf_index = {node: i for i, node in enumerate(leaves)}
@@ -197,14 +224,18 @@ def mad_root(tree: Tree) -> tuple[Tree, float]:
         j, p = index[node], index[node.up]
         to_node[:, j] = to_node[:, p] + node.dist * (1.0 - 2.0 * below[:, j])
     pair = to_node[:, [index[leaf] for leaf in leaves]]
-    # Pairs at zero distance (a leaf with itself, identical copies) have no defined deviation;
-    # path sums leave ~1e-16 residues there, so "zero" is relative to the tree's scale.
-    distinct = pair > 1e-12 * max(float(pair.max()), 1e-300)
-    np.fill_diagonal(distinct, False)
-    weight = np.divide(1.0, pair**2, out=np.zeros_like(pair), where=distinct)
-    n_pairs = np.count_nonzero(np.triu(distinct, 1))
+    # One leaf per group of identical leaves (joined by zero-length branches only), as mad.py does.
+    kept = _one_per_identical_group(nodes, leaves, index)
+    counted = kept[:, None] & kept[None, :]
+    np.fill_diagonal(counted, False)
+    with np.errstate(divide="ignore", over="ignore"):
+        weight = np.where(counted, 1.0 / np.where(counted, pair, 1.0) ** 2, 0.0)
+    n_kept = int(kept.sum())
+    n_pairs = n_kept * (n_kept - 1) // 2
     if n_pairs == 0:
         return tree, 0.0
+    if not np.isfinite(weight).all():
+        raise PhyloLLMError("MAD rooting: two leaves are too close to tell apart (a path length near 1e-150)")
     row = weight.sum(axis=1)
     sign = 2.0 * below - 1.0
     w_u, w_s = weight @ to_node, weight @ sign
@@ -220,6 +251,28 @@ def mad_root(tree: Tree) -> tuple[Tree, float]:
     best = int(np.argmin(value))
     mad = float(np.sqrt(max(value[best], 0.0) / n_pairs))
     return _rooted_on_branch(ete, nodes[best], float(position[best])), mad
+
+
+def _one_per_identical_group(nodes, leaves, index) -> np.ndarray:
+    """Mask of the leaves MAD counts: the first of each group joined only by zero-length branches."""
+    group = list(range(len(nodes)))  # union-find over nodes, merged across zero-length branches
+
+    def find(i: int) -> int:
+        while group[i] != i:
+            group[i] = group[group[i]]
+            i = group[i]
+        return i
+
+    for node in nodes[1:]:
+        if node.dist == 0:
+            group[find(index[node])] = find(index[node.up])
+    seen: set[int] = set()
+    kept = np.zeros(len(leaves), dtype=bool)
+    for i, leaf in enumerate(leaves):
+        root = find(index[leaf])
+        kept[i] = root not in seen
+        seen.add(root)
+    return kept
 
 
 def _farthest(ete, start, leaves):
