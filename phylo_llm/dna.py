@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ._deprecation import moved_names
+from ._display import html_summary, preview_ids
 from .errors import PhyloLLMError, PhyloLLMWarning
 from .ids import check_unique, positions
 
@@ -40,6 +41,8 @@ class DNA:
     >>> dna = DNA(["org/a", "org/b"], np.array([[0.0, 1.0], [1.0, 0.0]]))
     >>> dna.n_models, dna.dim
     (2, 2)
+    >>> dna
+    DNA(2 models x 2 dimensions, source='<memory>')
     """
 
     ids: tuple[str, ...]
@@ -68,6 +71,19 @@ class DNA:
     @property
     def dim(self) -> int:
         return int(self.vectors.shape[1])
+
+    def __repr__(self) -> str:
+        return f"DNA({self.n_models:,} models x {self.dim:,} dimensions, source={self.source!r})"
+
+    def _repr_html_(self) -> str:
+        rows: list[tuple[str, object]] = [("models", f"{self.n_models:,}"), ("dimensions", f"{self.dim:,}"), ("source", self.source)]
+        for column in ("probe_set", "probe_count", "encoder", "dna_dim", "extraction_seed"):
+            if column in self.metadata.columns:
+                values = self.metadata[column].dropna().astype(str).unique()
+                if len(values):
+                    rows.append((column, values[0] if len(values) == 1 else f"{len(values)} different values"))
+        rows.append(("ids", preview_ids(self.ids)))
+        return html_summary("DNA", rows)
 
     def subset(self, ids) -> DNA:
         """The DNA of the given models, in the given order."""

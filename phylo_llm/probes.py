@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._deprecation import moved_names
+from ._display import html_summary, preview_ids, settings_text
 from .errors import PhyloLLMError
 from .ids import check_unique, positions
 
@@ -46,6 +47,8 @@ class ProbeEmbeddings:
     >>> probes = ProbeEmbeddings(["org/a", "org/b"], np.zeros((2, 3, 4), dtype=np.float32), {"probe_dim": 4})
     >>> probes.n_models, probes.n_probes, probes.concatenated().shape
     (2, 3, (2, 12))
+    >>> probes
+    ProbeEmbeddings(2 models x 3 probes x 4 dimensions, float32, source='<memory>')
     """
 
     ids: tuple[str, ...]
@@ -67,6 +70,20 @@ class ProbeEmbeddings:
     @property
     def n_probes(self) -> int:
         return int(self.values.shape[1])
+
+    def __repr__(self) -> str:
+        n, p, k = self.values.shape
+        return f"ProbeEmbeddings({n:,} models x {p:,} probes x {k:,} dimensions, {self.values.dtype}, source={self.source!r})"
+
+    def _repr_html_(self) -> str:
+        n, p, k = self.values.shape
+        rows: list[tuple[str, object]] = [("models", f"{n:,}"), ("probes", f"{p:,}"), ("dimensions per probe", f"{k:,}"),
+                                          ("dtype", str(self.values.dtype)), ("source", self.source)]
+        described = settings_text(self.settings, ("probe_set", "encoder", "answer_dim", "extraction_seed", "max_chars"))
+        if described:
+            rows.append(("settings", described))
+        rows.append(("ids", preview_ids(self.ids)))
+        return html_summary("ProbeEmbeddings", rows)
 
     def subset(self, ids) -> ProbeEmbeddings:
         """The embeddings of the given models, in the given order (read into memory)."""

@@ -1,8 +1,9 @@
-"""The progress bar: quiet for quick work, drawn on standard error for slow work, never changing results."""
+"""The progress bar (tqdm): quiet for quick work, drawn on standard error for slow work, never changing results."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import phylo_llm as pl
 from phylo_llm.progress import Progress
@@ -23,8 +24,22 @@ def test_slow_work_draws_a_bar_that_ends_complete(capsys):
             bar.update()
     err = capsys.readouterr().err
     last = err.rstrip("\n").split("\r")[-1]  # the bar as finally drawn
-    assert last.startswith("slow [") and " 4/4 " in last and "100.0%" in last and err.endswith("\n")
+    assert last.startswith("slow: 100%") and " 4/4 " in last and err.endswith("\n")
     assert capsys.readouterr().out == ""
+
+
+def test_a_failed_block_leaves_the_bar_where_it_stopped(capsys):
+    with pytest.raises(RuntimeError), Progress(10, "failing", delay=0.0, interval=0.0) as bar:
+        bar.update_to(4)
+        raise RuntimeError("stop")
+    last = capsys.readouterr().err.rstrip("\n").split("\r")[-1]
+    assert last.startswith("failing:  40%") and " 4/10 " in last
+
+
+def test_reports_past_the_total_are_capped(capsys):
+    with Progress(5, "capped", delay=0.0, interval=0.0) as bar:
+        bar.update_to(9)  # a kernel may report its last block past the end
+    assert " 5/5 " in capsys.readouterr().err
 
 
 def test_disabled_bar_is_silent(capsys):

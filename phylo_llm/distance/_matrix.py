@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 from dataclasses import InitVar, dataclass
 
 import numpy as np
 
+from .._display import html_summary, preview_ids
 from ..errors import PhyloLLMError
 from ..ids import check_unique, positions
 
@@ -66,6 +68,22 @@ class DistanceMatrix:
     def __repr__(self) -> str:
         return f"DistanceMatrix({self.n_models} models, metric={self.metric or None!r}, source={self.source!r})"
 
+    def _repr_html_(self) -> str:
+        """A summary and the top-left corner of the matrix (never the whole of it)."""
+        k = min(self.n_models, 5)
+        corner = self.values[:k, :k]
+        head = "".join(f'<th title="{html.escape(i)}">{html.escape(_short(i))}</th>' for i in self.ids[:k])
+        body = "".join(
+            f'<tr><th style="text-align:left" title="{html.escape(i)}">{html.escape(_short(i))}</th>'
+            + "".join(f"<td>{v:.4g}</td>" for v in row) + "</tr>"
+            for i, row in zip(self.ids[:k], corner)
+        )
+        more = f"<p>first {k} of {self.n_models:,} rows and columns</p>" if self.n_models > k else ""
+        table = f"<table><tr><th></th>{head}</tr>{body}</table>{more}"
+        rows = [("models", f"{self.n_models:,}"), ("metric", self.metric or "unknown"), ("dtype", str(self.values.dtype)),
+                ("source", self.source), ("ids", preview_ids(self.ids))]
+        return html_summary("DistanceMatrix", rows, table)
+
     @property
     def n_models(self) -> int:
         return len(self.ids)
@@ -85,6 +103,11 @@ class DistanceMatrix:
         ids = tuple(ids)
         rows = positions(self.ids, ids, self.source, "distance matrix")
         return DistanceMatrix(ids, self.values[np.ix_(rows, rows)], self.metric, self.source, symmetric=True)
+
+
+def _short(model: str, width: int = 24) -> str:
+    """A model id cut to ``width`` characters for a table header (the full id is the cell's tooltip)."""
+    return model if len(model) <= width else model[: width - 1] + "…"
 
 
 def validate_distances(ids: tuple[str, ...], values: np.ndarray, source: str, check_symmetry: bool = True) -> None:

@@ -1,9 +1,11 @@
 """The paper's figures, regenerated: one function per figure, and ``make_figures`` for all of them.
 
-Every function returns a matplotlib figure (and the numbers behind it where
-there are any); :func:`save` writes PNG (300 dpi) and PDF. One style, one
-colour per meaning (:mod:`phylo_llm.figures.palette`, shared with the
-explorer), deterministic. The library never chooses a matplotlib backend.
+Every function returns a figure drawn at its printed size (no text under
+5 pt, legends outside the data) and, where there are any, the numbers behind
+it; a figure shows itself when it ends a notebook cell, and :func:`save`
+writes PNG (300 dpi) and PDF. One colour per meaning
+(:mod:`phylo_llm.figures.palette`, shared with the explorer), deterministic.
+The library never chooses a matplotlib backend nor touches pyplot's state.
 Names load on first use, so the palette is available without matplotlib.
 """
 

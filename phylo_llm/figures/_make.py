@@ -12,9 +12,13 @@ from ..dna import DNA
 from ..errors import PhyloLLMError, PhyloLLMWarning
 from ..io import atomic_output, is_published_layout, load_dna
 from ..lineage import Lineage
-from ..tree import build_tree, iter_leaves, mad_root
-from ._panels import dimension_ablation, distance_heatmap, dna_map, encoder_ablation, evolutionary_speed, roc_figure
+from ..tree import build_tree, mad_root
+from ._ablation import encoder_ablation
+from ._maps import distance_heatmap, dna_map
+from ._relations import auc_intervals, dimension_ablation, roc_figure
+from ._speed import evolutionary_speed
 from ._style import save
+from ._tree_layout import internal_share, tree_layout
 from ._tree_plot import draw_tree
 
 DIMENSIONS = (4, 32, 128, 1024, 4096)
@@ -36,22 +40,32 @@ def make_figures(source: str | Path, lineage: Lineage, out: str | Path, *, seed:
     dist = distance_matrix(dna)
     tree, mad = mad_root(build_tree(dist, "nj"))
     numbers: dict = {"models": dna.n_models, "dimensions": dna.dim, "tree": "neighbour joining, Euclidean, MAD-rooted", "mad": mad}
-    label = f"{dna.n_models} models"
-    layout = "circular" if dna.n_models > 60 else "rectangular"
-    save(draw_tree(tree, info, layout=layout, title=f"DNA tree of {label} (NJ, MAD root)"), out, "1_tree")
+    title = f"DNA tree of {dna.n_models} models (neighbour joining on Euclidean distances, MAD root)"
+    numbers["tree_figure"] = {}
+    for name, lengths, labels in (("1_tree", "sqrt", "auto"), ("1b_tree_cladogram", "cladogram", "clades")):
+        fig = draw_tree(tree, info, layout="circular" if dna.n_models > 60 else "rectangular", lengths=lengths,
+                        labels=labels, rings=("family", "release"), title=title)
+        save(fig, out, name)
+        numbers["tree_figure"][name] = {
+            "lengths": lengths,
+            "internal_edge_share": internal_share(tree_layout(tree, lengths)),
+            "labels_drawn": sum(t.get_gid() in ("leaf-label", "clade-label") for t in fig.findobj(lambda a: hasattr(a, "get_text"))),
+        }
+    numbers["tree_figure"]["given_lengths_internal_edge_share"] = internal_share(tree_layout(tree, "given"))
     save(dna_map(dna, info, seed=seed), out, "2_dna_map")
-    order = [leaf.name for leaf in iter_leaves(tree)]
+    order = list(tree_layout(tree).names)  # the tree figure's leaf order
     save(distance_heatmap(dist, order, info), out, "3_distance_heatmap")
-    fig = roc_figure(dist, lineage)
-    save(fig, out, "4_relation_roc")
     published = source.is_dir() and is_published_layout(source)
+    caption = "Figure 5's table splits the difference between these AUCs and its 128-d ones." if published else ""
+    save(roc_figure(dist, lineage, seed=seed, caption=caption), out, "4_relation_roc")
+    numbers["relation_roc"] = auc_intervals(dist, lineage, seed=seed)
     if published:
         variants = {}
         for d in DIMENSIONS:
             with contextlib.suppress(PhyloLLMError):  # a variant the folder lacks
                 variants[d] = _quiet(load_dna, source, variant=f"dna_dim{d}", allow_mixed=True)
         if len(variants) >= 2:
-            fig, rows = dimension_ablation(variants, lineage)
+            fig, rows = dimension_ablation(variants, lineage, main=dna, seed=seed)
             save(fig, out, "5_dimension_ablation")
             numbers["dimension_ablation"] = rows
         else:
@@ -68,7 +82,7 @@ def make_figures(source: str | Path, lineage: Lineage, out: str | Path, *, seed:
             say(f"skipped 6_encoder_ablation: {source} has no bge/ or mpnet/ encoder subfolders")
     else:
         say("skipped 5_dimension_ablation and 6_encoder_ablation: they need a published probe-set folder with variants")
-    fig, speed = evolutionary_speed(tree, info)
+    fig, speed = evolutionary_speed(tree, info, seed=seed)
     save(fig, out, "7_evolutionary_speed")
     numbers["evolutionary_speed"] = speed
     with atomic_output(Path(out) / "figures.json") as handle:

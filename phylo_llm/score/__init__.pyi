@@ -9,4 +9,6 @@ from ._relatives import Relatedness as Relatedness
 from ._relatives import candidates as candidates
 from ._relatives import relatives as relatives
 from ._report import score as score
+from ._tables import ScoreReport as ScoreReport
+from ._tables import report_tables as report_tables
 from ._text import format_report as format_report

@@ -12,6 +12,7 @@ from ..lineage import RELATION_TYPES, Lineage
 from ..progress import Progress
 from ..tree import build_tree, flatten, midpoint_root, patristic_matrix
 from ._pairs import PairRanker, documented_pairs, parent_ranks, quantiles, retrieval_summary
+from ._tables import ScoreReport
 from ._taxonomy import clustering_agreement, cut_clusters, monophyly, robinson_foulds, taxonomy_splits, tree_splits
 
 
@@ -24,7 +25,7 @@ def score(
     permutations: int = 100,
     seed: int = 0,
     progress: bool = False,
-) -> dict:
+) -> ScoreReport:
     """Score DNA, a distance matrix or a tree against documented lineage.
 
     Parameters
@@ -41,8 +42,10 @@ def score(
 
     Returns
     -------
-    dict
-        ``relations`` (per relation type: pair AUC by DNA and by tree
+    ScoreReport
+        A ``dict`` (``json.dumps`` writes it as it is; ``report.tables()``
+        gives every section as a tidy pandas table, see :func:`report_tables`)
+        with ``relations`` (per relation type: pair AUC by DNA and by tree
         distance, parent-retrieval ranks, baselines), ``families``
         (monophyly, Robinson-Foulds, ARI/NMI, baselines), ``tree_fit``
         (cophenetic correlation), ``noise_floor``, ``coverage``. See the
@@ -59,7 +62,7 @@ def score(
     ids = dist.ids if dist is not None else path.ids
     rng = np.random.default_rng(seed)
     coverage = lineage.coverage(ids)
-    report: dict = {
+    report = ScoreReport({
         "input": {
             "models": len(ids),
             "metric": (metric if isinstance(data, DNA) else dist.metric or "given") if dist is not None else None,
@@ -68,7 +71,7 @@ def score(
             "seed": seed,
         },
         "coverage": {"with_metadata": len(coverage.matched), "without": list(coverage.missing)},
-    }
+    })
     spaces = {"tree": path} if dist is None else {"dna": dist, "tree": path}
     pairs = documented_pairs(lineage, ids)
     with Progress(len(spaces) * permutations + permutations, "scoring baselines", enabled=progress) as bar:
