@@ -202,28 +202,29 @@ def documented_links(lineage: Lineage, ids: Sequence[str]) -> tuple[list[list], 
     """
     view = lineage.among(ids)
     node_of = {found: i for i, found in enumerate(view.resolved.values()) if found is not None}
+    edges: dict[str, list[tuple[str, str]]] = {}
+    for child, parent, relation in lineage.relations[["child", "parent", "relation"]].itertuples(index=False):
+        edges.setdefault(child, []).append((parent, str(relation)))
     parents: list[list] = [[] for _ in ids]
     related: list[list] = [[] for _ in ids]
     for i, model in enumerate(ids):
-        edges = view.parents(model)
-        for parent, relation in edges[["parent", "relation"]].itertuples(index=False):
+        found = view.resolved[model]
+        for parent, relation in edges.get(found, []) if found is not None else []:
             j = node_of.get(parent, -1)
-            parents[i].append([ids[j] if j >= 0 else str(parent), str(relation), j])
+            parents[i].append([ids[j] if j >= 0 else str(parent), relation, j])
             if j >= 0 and j != i:
-                related[i].append([j, str(relation), "parent"])
-                related[j].append([i, str(relation), "child"])
+                related[i].append([j, relation, "parent"])
+                related[j].append([i, relation, "child"])
     for links in related:
         links.sort(key=lambda link: (link[2], ids[link[0]]))
     return parents, related
 
 
-def lineage_facts(lineage: Lineage, ids: Sequence[str]) -> list[dict]:
-    """The card's lineage facts of each model (:data:`META_FIELDS`), as text; missing facts left out."""
-    view = lineage.among(ids)
+def lineage_facts(lineage: Lineage, ids: Sequence[str], infos: Sequence[dict]) -> list[dict]:
+    """The card's lineage facts of each model (:data:`META_FIELDS`) from its ``infos`` row, as text; missing facts left out."""
     facts = []
-    for model in ids:
-        info = view.info(model)
-        found = view.lineage.resolve(model)
+    for model, info in zip(ids, infos):
+        found = lineage.resolve(model)
         row = {key: _text(info[key]) for key, _ in META_FIELDS if key in info}
         if found is not None and found != model:
             row["lineage_id"] = found
@@ -317,7 +318,7 @@ def explorer_data(
     >>> dist = pl.distance_matrix(pl.load_dna("data/demo/dna.parquet"))
     >>> data = explorer_data(pl.build_tree(dist), dist, pl.load_lineage("data/demo"), np.zeros((70, 2)), k=3)
     >>> len(data["ids"]), data["colours"]["family"]["categories"][0]["name"]
-    (70, 'Llama')
+    (70, 'Qwen')
     """
     placed = [str(m) for m in placed]
     known = set(dist.ids)
@@ -329,15 +330,16 @@ def explorer_data(
         raise PhyloLLMError(f"map coordinates must be {dist.n_models} x 2 finite numbers, got shape {xy.shape}")
     coordinates: list[float | None] = [round(float(v), 3) for v in xy.ravel()]
     coordinates += [None, None] * (len(ids) - dist.n_models)
-    facts = lineage_facts(lineage, ids)
+    view = lineage.among(ids)
+    infos = [view.info(m) for m in ids]
+    facts = lineage_facts(lineage, ids, infos)
     available = [a for a in COLOUR_BY if a in lineage.models.columns or a == "family"]
     if colour_by not in lineage.models.columns and colour_by != "family":
         raise PhyloLLMError(f"--colour-by {colour_by!r}: the lineage has no such column "
                             f"(columns: {', '.join(lineage.models.columns)})")
     if colour_by not in available:
         available.append(colour_by)
-    view = lineage.among(ids)
-    colours = {a: attribute_colours(a, [view.info(m).get(a) for m in ids]) for a in available}
+    colours = {a: attribute_colours(a, [info.get(a) for info in infos]) for a in available}
     near, relations = nearest_models(dist, lineage, k)
     near += [{"model": [], "distance": [], "all_pairs_pct": [], "documented": []} for _ in range(len(ids) - len(near))]
     parents, related = documented_links(lineage, ids)

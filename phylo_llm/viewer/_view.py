@@ -140,7 +140,7 @@ def view(
     >>> import phylo_llm as pl
     >>> explorer = pl.view(None, pl.load_dna("data/demo/dna.parquet"), "data/demo")
     >>> explorer
-    Explorer('phylo-llm explorer', 70 models)
+    Explorer('phylo-llm explorer: dna.parquet', 70 models)
     >>> len(explorer.html) > 100_000
     True
     """

@@ -880,11 +880,21 @@ window.phyloExplorer = {
     return lines[0].find((i) => lines.every((line) => line.includes(i)));
   },
   leavesBelow: (i) => leavesBelow[i],
+  toggle: (i) => toggle(i),
+  isCollapsed: (i) => state.collapsed.has(i),
+  largestChild: () => nodes[0].children.reduce((a, b) => (leavesBelow[b.i] > leavesBelow[a.i] ? b : a)).i,
   visibleLeafIds: () => visible.leaves().filter((h) => nodes[h.data.i].model >= 0 && !state.collapsed.has(h.data.i)).map((h) => IDS[nodes[h.data.i].model]),
   highlighted: () => ({ tree: drawn.tree.map((m) => IDS[m]), map: drawn.map.map((m) => IDS[m]) }),
   selected: () => (state.selected >= 0 ? IDS[state.selected] : null),
   layout: setLayout,
   redraw: () => { drawTree(); drawMap(); },
+  // Draw one view now and wait for its pixels (getImageData flushes the canvas): the full cost of a frame, in ms.
+  drawNow: (view) => {
+    const t0 = performance.now();
+    if (view === "tree") drawTree(); else drawMap();
+    views[view].canvas.getContext("2d").getImageData(0, 0, 1, 1);
+    return performance.now() - t0;
+  },
   zoomTo: (view, k, x, y) => select(views[view].canvas).call(views[view].zoom.transform, zoomIdentity.translate(x, y).scale(k)),
 };
 document.body.dataset.ready = "1";
