@@ -194,9 +194,9 @@ def test_jupyter_shows_it_in_an_iframe(demo_page):
 def test_map_is_figure_two_embedding(demo):
     from sklearn.manifold import TSNE
 
-    dna, dist, _ = demo
-    expected = TSNE(n_components=2, perplexity=23.0, init="pca", random_state=3).fit_transform(dna.vectors)
-    np.testing.assert_allclose(map_coordinates(dna, dist, seed=3), expected, rtol=1e-6, atol=1e-6)
+    dna = demo[0].subset(demo[0].ids[:31])  # perplexity min(30, max(2, 30 / 3)) = 10
+    expected = TSNE(n_components=2, perplexity=10.0, init="pca", random_state=3).fit_transform(dna.vectors)
+    np.testing.assert_allclose(map_coordinates(dna, pl.distance_matrix(dna), seed=3), expected, rtol=1e-6, atol=1e-6)
 
 
 def test_map_of_three_models_keeps_their_distances():
@@ -243,17 +243,23 @@ def test_cli_given_tree_placed_models_and_subset(tmp_path, demo):
     (["--only", "family=Nope"], "0 models with family=Nope"),
     (["-k", "0"], "expected a whole number from 1 to 100"),
 ])
-def test_cli_refuses_in_one_line(tmp_path, extra, culprit):
+def test_cli_refuses_in_one_line(tmp_path, capsys, extra, culprit):
+    from phylo_llm.cli import main
+
     tree = pl.build_tree(pl.distance_matrix(pl.load_dna(DEMO / "dna.parquet")))
     tree.root.clades.append(Phylo.BaseTree.Clade(name="ghost/model", branch_length=1.0))
     pl.write_tree(tree, tmp_path / "t.nwk")
     out = tmp_path / "x.html"
-    result = run_cli("view", DEMO / "dna.parquet", "-o", out, "--lineage", DEMO,
-                     *[str(tmp_path / "t.nwk") if a == "TREE" else a for a in extra])
-    assert result.returncode == 2
-    last = result.stderr.strip().splitlines()[-1]
-    assert culprit in last and last.startswith("phylo-llm"), result.stderr
-    assert "Traceback" not in result.stderr
+    args = ["view", str(DEMO / "dna.parquet"), "-o", str(out), "--lineage", str(DEMO),
+            *[str(tmp_path / "t.nwk") if a == "TREE" else a for a in extra]]
+    try:
+        code = main(args)
+    except SystemExit as stop:  # argparse: usage, then the error line
+        code = stop.code
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]
+    assert code == 2 and culprit in last and last.startswith("phylo-llm"), err
+    assert "Traceback" not in err
     assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["t.nwk"]
 
 

@@ -277,6 +277,13 @@ def attribute_colours(attribute: str, values: Sequence[object]) -> dict:
     return {"label": attribute.replace("_", " "), "categories": categories, "codes": codes}
 
 
+def check_colour_by(lineage: Lineage, colour_by: str) -> None:
+    """Refuse an attribute the lineage does not have (``family`` always works: missing means unknown)."""
+    if colour_by not in lineage.models.columns and colour_by != "family":
+        raise PhyloLLMError(f"--colour-by {colour_by!r}: the lineage has no such column "
+                            f"(columns: {', '.join(lineage.models.columns)})")
+
+
 def explorer_data(
     tree: Tree,
     dist: DistanceMatrix,
@@ -334,9 +341,7 @@ def explorer_data(
     infos = [view.info(m) for m in ids]
     facts = lineage_facts(lineage, ids, infos)
     available = [a for a in COLOUR_BY if a in lineage.models.columns or a == "family"]
-    if colour_by not in lineage.models.columns and colour_by != "family":
-        raise PhyloLLMError(f"--colour-by {colour_by!r}: the lineage has no such column "
-                            f"(columns: {', '.join(lineage.models.columns)})")
+    check_colour_by(lineage, colour_by)
     if colour_by not in available:
         available.append(colour_by)
     colours = {a: attribute_colours(a, [info.get(a) for info in infos]) for a in available}

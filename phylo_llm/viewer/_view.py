@@ -17,7 +17,7 @@ from ..errors import PhyloLLMError
 from ..lineage import Lineage, load_lineage
 from ..probes import ProbeEmbeddings
 from ..tree import build_tree, count_leaves, root_tree
-from ._data import explorer_data
+from ._data import check_colour_by, check_leaves, explorer_data
 from ._html import explorer_html
 from ._map import map_coordinates
 
@@ -160,13 +160,16 @@ def view(
         tree = io.read_tree(tree)
     if lineage is None or isinstance(lineage, (str, os.PathLike)):
         lineage = load_lineage(*([lineage] if lineage is not None else []))
+    check_colour_by(lineage, colour_by)
+    if tree is not None:
+        if count_leaves(tree) > MAX_MODELS:
+            check_size(count_leaves(tree), "the tree")
+        check_leaves(tree, data.ids, placed)  # before any work: a mismatch is named at once
     dist = inputs.to_distances(data, metric)
     if tree is None:
         shown = build_tree(dist, method, progress=progress)
         what = f"{method.upper()} tree"
     else:
-        if count_leaves(tree) > MAX_MODELS:
-            check_size(count_leaves(tree), "the tree")
         shown = tree
         what = "given tree"
     if root != "none":

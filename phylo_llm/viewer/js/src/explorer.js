@@ -219,7 +219,7 @@ function highlightedModels() {
   const out = new Map();  // model -> colour of its ring
   for (const m of state.matches) out.set(m, MATCH);
   for (const [m, relation] of state.relatives) out.set(m, DATA.relation_colours[relation] || NEUTRAL);
-  if (state.selected >= 0) out.set(state.selected, SELECTED);
+  if (state.selected >= 0) { out.delete(state.selected); out.set(state.selected, SELECTED); }  // drawn last: on top
   return out;
 }
 // The visible node standing for a model: its leaf, or the collapsed clade holding it.
