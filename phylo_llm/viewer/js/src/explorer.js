@@ -350,9 +350,13 @@ function drawTree() {
       const i = leaf.data.i;
       const x = sx(i), y = sy(i);
       if (!inView(x, y)) continue;
-      const text = nodes[i].model >= 0 ? IDS[nodes[i].model] : collapsedLabel(i);
-      const label = state.collapsed.has(i) ? collapsedLabel(i) : text;
-      drawLabel(ctx, label, i, x, y, circular, k, t);
+      if (state.collapsed.has(i)) {
+        // A collapsed clade's label starts where its wedge ends.
+        const far = deepestPoint(i);
+        drawLabel(ctx, collapsedLabel(i), i, far[0] * k + t.x, far[1] * k + t.y, circular, k, t);
+      } else if (nodes[i].model >= 0) {
+        drawLabel(ctx, IDS[nodes[i].model], i, x, y, circular, k, t);
+      }
     }
   }
   if (spacing >= 16 && TREE.support) {
@@ -396,6 +400,13 @@ function drawTree() {
   }
   drawn.tree = drawnNow;
   record(stats.treeMs, performance.now() - t0);
+}
+function deepestPoint(i) {
+  if (state.layout === "circular") {
+    const r = (deepest[i] / maxDepth) * world.radius, a = angleOf(slotOf[i]);
+    return [world.cx + r * Math.cos(a), world.cy + r * Math.sin(a)];
+  }
+  return [14 + (deepest[i] / maxDepth) * (world.width - world.labelRoom - 28), position[2 * i + 1]];
 }
 function collapsedLabel(i) {
   const u = uniform[i];
