@@ -23,7 +23,6 @@ from phylo_llm.viewer import (
     attribute_colours,
     check_leaves,
     documented_links,
-    explorer_data,
     map_coordinates,
     nearest_models,
     tree_arrays,

@@ -75,8 +75,7 @@ def run(args: argparse.Namespace) -> None:
                            colour_by=args.colour_by, k=args.k, seed=args.seed, placed=placed, extra=extra,
                            layout=args.layout, progress=show_progress(args))
     page = explorer.html
-    with plan:
-        with io.atomic_output(args.output) as handle:
-            handle.write(page)
+    with plan, io.atomic_output(args.output) as handle:
+        handle.write(page)
     say(args, f"{explorer.data['subtitle']}; {len(page.encode('utf-8')) / 1e6:.1f} MB, "
               f"{time.perf_counter() - start:.2f} s -> {args.output}")

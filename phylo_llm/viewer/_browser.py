@@ -77,7 +77,12 @@ def open_explorer(context, path: str, timeout_ms: float = 120_000):
     page.on("console", lambda message: messages.append((message.type, message.text)))
     page.on("pageerror", lambda error: messages.append(("pageerror", str(error))))
     page.on("request", lambda request: requests.append(request.url))
-    page.on("dialog", lambda dialog: (messages.append(("dialog", dialog.message)), dialog.dismiss()))
+
+    def dialog(box) -> None:  # an alert would mean a script ran that should not have: recorded, dismissed
+        messages.append(("dialog", box.message))
+        box.dismiss()
+
+    page.on("dialog", dialog)
     # Nothing may leave the file: any other request is recorded above and refused here.
     page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
     page.goto("file://" + os.path.abspath(path), timeout=timeout_ms)

@@ -268,10 +268,11 @@ def attribute_colours(attribute: str, values: Sequence[object]) -> dict:
     for name in ("other families", "other"):
         if name in names and name not in order:
             order.append(name)
-    counts = Counter(names)
+    counts = Counter(name for name in names if name is not None)
+    unknown = sum(name is None for name in names)
     categories = [{"name": name, "colour": colour_of[name], "count": counts[name]} for name in order]
-    if None in counts:
-        categories.append({"name": "unknown", "colour": UNKNOWN, "count": counts[None]})
+    if unknown:
+        categories.append({"name": "unknown", "colour": UNKNOWN, "count": unknown})
     code = {name: j for j, name in enumerate(order)}
     codes = [code[name] if name is not None else len(order) for name in names]
     return {"label": attribute.replace("_", " "), "categories": categories, "codes": codes}

@@ -54,7 +54,7 @@ _PAGE = """<!DOCTYPE html>
 
 @cache
 def _static(name: str) -> str:
-    return resources.files("phylo_llm.viewer").joinpath("static", name).read_text(encoding="utf-8")
+    return resources.files("phylo_llm.viewer").joinpath("static").joinpath(name).read_text(encoding="utf-8")
 
 
 def _digest(text: str) -> str:

@@ -157,9 +157,9 @@ def view(
     if data.n_models < 2:
         raise PhyloLLMError(f"{data.source}: the explorer needs at least 2 models, got {data.n_models}")
     if isinstance(tree, (str, os.PathLike)):
-        tree = io.read_tree(tree)
+        tree = io.read_tree(Path(tree))
     if lineage is None or isinstance(lineage, (str, os.PathLike)):
-        lineage = load_lineage(*([lineage] if lineage is not None else []))
+        lineage = load_lineage(*([Path(lineage)] if lineage is not None else []))
     check_colour_by(lineage, colour_by)
     if tree is not None:
         if count_leaves(tree) > MAX_MODELS:
