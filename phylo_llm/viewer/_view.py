@@ -21,9 +21,9 @@ from ._data import check_colour_by, check_leaves, explorer_data
 from ._html import explorer_html
 from ._map import map_coordinates
 
-#: Most models one explorer shows. Measured (benchmarks/README.md, headless Chromium, software
-#: rendering, 2 cores): at 20,000 leaves the page loads in ~2 s and redraws the tree in ~60 ms; the
-#: file and the work behind it (n x n distances, t-SNE) grow as n^2, so beyond this a subset is asked for.
+#: Most models one explorer shows. Set above the 20,000 leaves the issue asks to stay usable; the browser cost
+#: grows linearly (3,000 random models: tree frame 13 ms median in software rendering, benchmarks/README.md),
+#: the work behind the page (n x n distances, t-SNE, nearest models) as n^2: beyond this a subset is asked for.
 MAX_MODELS = 25_000
 #: Layouts of the tree.
 LAYOUTS: tuple[str, ...] = ("rectangular", "circular")
