@@ -9,6 +9,7 @@ from . import lineage as lineage
 from . import score as score
 from . import settings as settings
 from . import tree as tree
+from . import viewer as viewer
 from ._version import __version__ as __version__
 from .distance import METRICS as METRICS
 from .distance import DistanceMatrix as DistanceMatrix
@@ -48,3 +49,5 @@ from .tree import outgroup_root as outgroup_root
 from .tree import place as place
 from .tree import root_tree as root_tree
 from .tree import split_support as split_support
+from .viewer import Explorer as Explorer
+from .viewer import view as view

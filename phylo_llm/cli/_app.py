@@ -27,7 +27,8 @@ from ._options import PROG
 
 #: The commands, in the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = (
-    "tree", "annotate", "extract", "place", "score", "relatives", "candidates", "figures", "distances", "import", "simulate",
+    "tree", "annotate", "extract", "place", "score", "relatives", "candidates", "figures", "view", "distances", "import",
+    "simulate",
 )
 
 EXAMPLES = """examples:
