@@ -123,3 +123,16 @@ def lineage_of(args: argparse.Namespace):
     from ..lineage import load_lineage  # pandas: loaded by the commands that need it, not at start-up
 
     return load_lineage(*(args.lineage or ["builtin"]))
+
+
+def add_cluster(parser: argparse.ArgumentParser) -> None:
+    """--scheduler and --workers: where the Dask tasks of a partitioned dataset run."""
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="partitioned dataset: run on the Dask scheduler at ADDRESS (e.g. tcp://host:8786; default: a LocalCluster)")
+    parser.add_argument("--workers", type=integer(1, 4096), metavar="N",
+                        help="partitioned dataset, LocalCluster: N worker processes (default: one per core)")
+
+
+def cluster_options(args: argparse.Namespace) -> dict:
+    """The engine options of :func:`add_cluster`, as keyword arguments of the hub functions."""
+    return {"scheduler": args.scheduler, "workers": args.workers}

@@ -13,3 +13,5 @@ from ._cluster import connect as connect
 from ._hubtree import HubTree as HubTree
 from ._hubtree import hub_tree as hub_tree
 from ._hubtree import hub_tree_memory as hub_tree_memory
+from ._hubtree import build_hub_tree as build_hub_tree
+from ._hubtree import dense_fits as dense_fits

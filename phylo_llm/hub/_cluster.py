@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from ..errors import PhyloLLMError
 
 #: Seconds to wait for a scheduler before giving up.
-CONNECT_TIMEOUT = 10
+CONNECT_TIMEOUT = 5
 #: Share of a worker's memory limit a hub computation plans to use (Dask starts spilling at 60% and pauses at 80%).
 MEMORY_SHARE = 0.6
 

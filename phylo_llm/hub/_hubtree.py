@@ -380,3 +380,39 @@ def _follow(client, futures: list, label: str, progress: bool) -> None:
             if future.status == "error":
                 future.result()
             bar.update()
+
+
+def dense_fits(n_models: int, method: str = "nj") -> bool:
+    """True when the dense build of ``n_models`` (its n x n distances, float32 from 4,096 models) fits in the
+    memory available now; the hub tree is used when it does not."""
+    from .._memory import available_memory
+    from ..distance import FLOAT32_FROM
+    from ..tree import memory_needed
+
+    available = available_memory()
+    itemsize = 4 if n_models >= FLOAT32_FROM else 8
+    return available is None or memory_needed(n_models, itemsize) <= 0.9 * available
+
+
+def build_hub_tree(
+    source, backbone: int | None = None, *, metric: str = "euclidean", seed: int = 0, scheduler: str | None = None,
+    workers: int | None = None, progress: bool = False,
+) -> HubTree:
+    """The hub tree of a dataset folder (on Dask: ``scheduler``, else a LocalCluster of ``workers``) or of
+    in-memory DNA (in this process).
+
+    Examples
+    --------
+    >>> from phylo_llm.simulate import simulate
+    >>> build_hub_tree(simulate(seed=0).dna, backbone=20).tree.count_terminals()
+    70
+    """
+    from ..distance import parse_metric
+
+    parsed = parse_metric(metric, csls=False, what="hub tree metric")
+    if isinstance(source, DNA):
+        return hub_tree_memory(source, backbone, metric=parsed.name, seed=seed)
+    from ._cluster import connect
+
+    with connect(scheduler, workers) as client:
+        return hub_tree(source, client, backbone, metric=parsed.name, seed=seed, progress=progress)
