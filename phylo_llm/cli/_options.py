@@ -136,3 +136,15 @@ def add_cluster(parser: argparse.ArgumentParser) -> None:
 def cluster_options(args: argparse.Namespace) -> dict:
     """The engine options of :func:`add_cluster`, as keyword arguments of the hub functions."""
     return {"scheduler": args.scheduler, "workers": args.workers}
+
+
+def dataset_of(args: argparse.Namespace):
+    """INPUT as a partitioned DNA dataset (read lazily, on Dask) when it is one, else ``None``."""
+    from pathlib import Path
+
+    from .. import hub, io  # loaded by the commands that read DNA, not at start-up
+
+    path = Path(args.input)
+    if hub.is_dataset(path) and not io.is_published_layout(path):
+        return hub.open_dataset(path, allow_mixed=args.allow_mixed)
+    return None

@@ -15,3 +15,7 @@ from ._hubtree import hub_tree as hub_tree
 from ._hubtree import hub_tree_memory as hub_tree_memory
 from ._hubtree import build_hub_tree as build_hub_tree
 from ._hubtree import dense_fits as dense_fits
+from ._neighbours import hub_candidates as hub_candidates
+from ._neighbours import hub_relatives as hub_relatives
+from ._neighbours import knn as knn
+from ._neighbours import read_rows as read_rows

@@ -10,3 +10,5 @@ from ._relatives import candidates as candidates
 from ._relatives import relatives as relatives
 from ._report import score as score
 from ._text import format_report as format_report
+from ._relatives import candidates_from_pairs as candidates_from_pairs
+from ._relatives import documented_threshold as documented_threshold

@@ -1,0 +1,161 @@
+"""Nearest relatives and undocumented near-copies among a partitioned dataset's models, on Dask.
+
+The k nearest neighbours of every model are exact: each task takes one
+partition's models as queries and scans every partition block by block
+(:func:`nearest`), so memory per task is one partition pair, never n x n.
+What a dense matrix gave for free is measured on purpose here: documented
+pairs' distances exactly (their models are gathered), the distribution of
+all pairs' distances on the pairs of a uniform sample of models (hashed ids,
+as the backbone), labelled as such.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..distance import DistanceMatrix, distance_matrix, parse_metric
+from ..dna import DNA
+from ..errors import PhyloLLMError
+from ..ids import find_model
+from ..lineage import Lineage
+from ..score import candidates_from_pairs, documented_pairs, documented_threshold, relatives
+from ._backbone import choose_backbone
+from ._dataset import DNADataset, read_part
+from ._knn import merge_nearest, nearest
+
+#: Models whose pairs stand for "all pairs" (2,000 models: about 2 million pairs).
+SAMPLE = 2_000
+
+
+def _offsets(data: DNADataset) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum([len(p) for p in data.ids])])
+
+
+def _task_knn(part: int, parts: list[str], dim: int, offsets: np.ndarray, k: int, metric: str, queries=None):
+    """The k nearest models of partition ``part``'s models (or of ``queries``: (global rows, vectors)) over every partition."""
+    if queries is None:
+        _, vectors = read_part(Path(parts[part]), dim)
+        rows = np.arange(offsets[part], offsets[part + 1])
+    else:
+        rows, vectors = queries
+    best = None
+    for j, path in enumerate(parts):
+        _, reference = read_part(Path(path), dim)
+        found = nearest(vectors, reference, k, metric, query_index=rows, reference_index=np.arange(offsets[j], offsets[j + 1]))
+        if found[0].shape[1] < k:  # a partition smaller than k: pad, so every block has k columns to merge
+            pad = k - found[0].shape[1]
+            found = (np.pad(found[0], ((0, 0), (0, pad)), constant_values=-1), np.pad(found[1], ((0, 0), (0, pad)), constant_values=np.inf))
+        best = found if best is None else merge_nearest(best, found, k)
+    return best
+
+
+def knn(data: DNADataset, client, k: int = 10, metric: str = "euclidean", progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Exact ``k`` nearest neighbours of every model of ``data`` (rows in dataset order), on Dask.
+
+    Returns
+    -------
+    (index, distance) : ``(n, k)`` arrays, nearest first; ties go to the earlier model.
+
+    Examples
+    --------
+    >>> from phylo_llm.hub import connect, open_dataset
+    >>> with connect(workers=2) as client:  # doctest: +SKIP
+    ...     index, distance = knn(open_dataset("hub/dna"), client, k=10)
+    """
+    from ._hubtree import _follow
+
+    if data.n_models < 2:
+        raise PhyloLLMError(f"{data.path}: nearest neighbours need at least 2 models")
+    base = parse_metric(metric, csls=False, what="nearest-neighbour metric").name
+    k = min(k, data.n_models - 1)
+    offsets = _offsets(data)
+    parts = [str(p) for p in data.parts]
+    futures = [client.submit(_task_knn, i, parts, data.dim, offsets, k, base, pure=True) for i in range(len(parts))]
+    _follow(client, futures, "nearest neighbours", progress)
+    results = client.gather(futures)
+    return np.vstack([r[0] for r in results]), np.vstack([r[1] for r in results])
+
+
+def read_rows(data: DNADataset, rows: np.ndarray) -> DNA:
+    """The DNA of the models at global ``rows`` (sorted, unique), reading only the partitions that hold them."""
+    offsets = _offsets(data)
+    rows = np.unique(rows)
+    ids: list[str] = []
+    vectors = []
+    for part in np.unique(np.searchsorted(offsets, rows, side="right") - 1):
+        inside = rows[(rows >= offsets[part]) & (rows < offsets[part + 1])] - offsets[part]
+        part_ids, values = data.read_part(int(part))
+        ids += [part_ids[i] for i in inside]
+        vectors.append(values[inside])
+    return DNA(tuple(ids), np.vstack(vectors), source=str(data.path))
+
+
+def _context(data: DNADataset, lineage: Lineage, extra: np.ndarray, metric: str, seed: int) -> tuple[DistanceMatrix, np.ndarray]:
+    """Distances among the documented models, a uniform sample and ``extra`` rows; and the sample's pair distances."""
+    ids = data.all_ids()
+    pairs = documented_pairs(lineage, ids)
+    sample = choose_backbone(ids, min(SAMPLE, len(ids)), seed) if len(ids) >= 3 else ids
+    position = {m: i for i, m in enumerate(ids)}
+    sample_rows = np.array([position[m] for m in sample], dtype=np.int64)
+    rows = np.concatenate([pairs["i"].to_numpy(np.int64), pairs["j"].to_numpy(np.int64), sample_rows, np.asarray(extra, np.int64)])
+    dist = distance_matrix(read_rows(data, rows), metric)
+    sampled = dist.subset(sample)
+    return dist, sampled.condensed()
+
+
+def hub_relatives(
+    model: str, data: DNADataset, lineage: Lineage, client, k: int = 10, metric: str = "euclidean", seed: int = 0,
+) -> pd.DataFrame:
+    """:func:`phylo_llm.relatives` for a partitioned dataset: exact nearest models, ``all_pairs_pct`` on sampled pairs.
+
+    Examples
+    --------
+    >>> from phylo_llm.hub import connect, open_dataset
+    >>> with connect(workers=2) as client:  # doctest: +SKIP
+    ...     table = hub_relatives("org/model", open_dataset("hub/dna"), pl.load_lineage(), client)
+    """
+    ids = data.all_ids()
+    found = find_model(model, ids)
+    if found is None:
+        raise PhyloLLMError(f"{data.path}: model {model!r} is not in the data")
+    base = parse_metric(metric, csls=False, what="nearest-neighbour metric").name
+    query = read_rows(data, np.array([found]))
+    parts = [str(p) for p in data.parts]
+    k = min(k, len(ids) - 1)
+    task = client.submit(_task_knn, 0, parts, data.dim, _offsets(data), k, base, (np.array([found]), query.vectors), pure=True)
+    index, _ = task.result()
+    dist, sampled = _context(data, lineage, np.concatenate([[found], index[0]]), base, seed)
+    return relatives(ids[found], dist, lineage, k=k, all_pairs=sampled)
+
+
+def hub_candidates(
+    data: DNADataset, lineage: Lineage, client, *, k: int = 10, threshold: float | None = None, limit: int | None = 1000,
+    metric: str = "euclidean", seed: int = 0, progress: bool = False,
+) -> tuple[pd.DataFrame, float, int, int]:
+    """:func:`phylo_llm.candidates` for a partitioned dataset, among every model's ``k`` exact nearest neighbours.
+
+    Returns
+    -------
+    (table, threshold, qualifying, saturated) : as :func:`phylo_llm.candidates`, and the number of models
+    whose ``k`` nearest neighbours are all within the threshold (they may have more such pairs: raise ``k``).
+    """
+    base = parse_metric(metric, csls=False, what="nearest-neighbour metric").name
+    dist, sampled = _context(data, lineage, np.array([], dtype=np.int64), base, seed)
+    if threshold is None:
+        threshold = documented_threshold(dist, lineage)
+    index, distance = knn(data, client, k, base, progress)
+    rows = np.repeat(np.arange(len(index)), index.shape[1])
+    close = (distance.ravel() <= threshold) & (index.ravel() >= 0)
+    a, b = rows[close], index.ravel()[close]
+    pairs = np.unique(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1), axis=0)
+    values = distance.ravel()[close]
+    lookup = {(int(x), int(y)): v for x, y, v in zip(np.minimum(a, b), np.maximum(a, b), values)}
+    pair_values = np.array([lookup[(int(x), int(y))] for x, y in pairs]) if len(pairs) else np.array([])
+    empty = np.array([], dtype=np.int64)
+    table, qualifying = candidates_from_pairs(data.all_ids(), pairs[:, 0] if len(pairs) else empty,
+                                              pairs[:, 1] if len(pairs) else empty, pair_values, lineage, sampled, limit)
+    saturated = int((distance[:, -1] <= threshold).sum())
+    return table, float(threshold), qualifying, saturated
