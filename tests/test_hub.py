@@ -27,7 +27,7 @@ from phylo_llm.hub import (
 )
 from phylo_llm.hub._dataset import write_part
 from phylo_llm.simulate import simulate_hub
-from tests.helpers import run_cli
+from tests.helpers import DEMO, run_cli
 
 
 def _splits(newick: str, taxa) -> set[frozenset]:
@@ -215,3 +215,32 @@ def test_cli_hub_tree_and_its_refusals(tmp_path):
         result = run_cli("tree", tmp_path / "dna", "-o", tmp_path / "bad.nwk", *args)
         assert result.returncode == 2 and culprit in result.stderr and result.stderr.count("\n") == 1, result.stderr
     assert not (tmp_path / "bad.nwk").exists()
+
+
+def test_relatives_and_candidates_on_a_dataset_match_the_dense_path(tmp_path):
+    result = run_cli("simulate", "--models", "1200", "--part-rows", "300", "--dim", "16", "-o", tmp_path / "hub")
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "hub" / "dna"
+    dna = pl.load_dna(folder)
+    dist = pl.distance_matrix(dna)
+    lineage = pl.load_lineage(tmp_path / "hub")
+    model = dna.ids[7]
+    result = run_cli("relatives", model, folder, "--lineage", tmp_path / "hub", "-k", "6", "--csv", tmp_path / "r.csv", "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    got = pd.read_csv(tmp_path / "r.csv")
+    want = pl.relatives(model, dist, lineage, k=6)
+    assert got["model"].tolist() == want["model"].tolist()
+    np.testing.assert_allclose(got["distance"], want["distance"], rtol=1e-9)
+    np.testing.assert_allclose(got["finetune_pct"], want["finetune_pct"])  # documented pairs: exact
+    np.testing.assert_allclose(got["all_pairs_pct"], want["all_pairs_pct"], atol=0.01)  # all pairs: sampled
+    # candidates among each model's 40 nearest, against a lineage that documents none of these models
+    threshold = float(np.quantile(dist.condensed(), 0.001))
+    result = run_cli("candidates", folder, "--lineage", DEMO, "-o", tmp_path / "c.csv", "--threshold", str(threshold),
+                     "--limit", "0", "-k", "40", "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    got = pd.read_csv(tmp_path / "c.csv")
+    iu, ju = np.triu_indices(dna.n_models, 1)
+    close = dist.values[iu, ju] <= threshold
+    want_pairs = {tuple(sorted((dna.ids[i], dna.ids[j]))) for i, j in zip(iu[close], ju[close])}
+    assert {tuple(sorted(p)) for p in got[["model_a", "model_b"]].itertuples(index=False)} == want_pairs
+    assert list(got["distance"]) == sorted(got["distance"])
