@@ -174,7 +174,7 @@ def test_hub_tree_is_complete_resolved_and_close_to_exact_nj():
     dendropy = pytest.importorskip("dendropy")
     hub = simulate_hub(1500, dim=64, seed=2)
     dna = pl.DNA(hub.ids, hub.observed(0, hub.n_models))
-    result = hub_tree_memory(dna, backbone=500)
+    result = hub_tree_memory(dna, backbone=500, cap=300)  # regions of 300 models: several of them
     leaves = [c.name for c in result.tree.get_terminals()]
     assert sorted(leaves) == sorted(dna.ids)
     internal = [c for c in pl.tree.iter_preorder(result.tree) if c.clades]
@@ -184,8 +184,8 @@ def test_hub_tree_is_complete_resolved_and_close_to_exact_nj():
     ours = _splits(pl.io.to_newick(result.tree), taxa)
     nj = _splits(pl.io.to_newick(pl.build_tree(pl.distance_matrix(dna))), taxa)
     recovered, recovered_nj = len(ours & truth) / len(truth), len(nj & truth) / len(truth)
-    assert result.refined_edges > 0
-    assert recovered > 0.5 * recovered_nj, (recovered, recovered_nj)
+    assert result.regions > 1
+    assert recovered > recovered_nj - 0.05, (recovered, recovered_nj)
 
 
 def test_hub_tree_is_the_same_whatever_the_partitions_and_workers(tmp_path):

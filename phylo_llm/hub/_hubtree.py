@@ -8,10 +8,10 @@ Three stages, none of which holds an n x n (or n x backbone) matrix:
 2. **Placement.** Every other model is placed by APPLES least squares on its
    25 nearest backbone leaves (:func:`place_block`), partition by partition
    (Dask tasks); ``8 x 1024 x B`` bytes per block of models.
-3. **Refinement.** Models that landed on the same edge are joined by a local
-   exact NJ with an anchor leaf on each side of the edge, and the subtrees
-   branching off the anchors' path are grafted onto the edge
-   (:mod:`phylo_llm.hub._refine`); groups larger than ``cap`` are hub trees themselves.
+3. **Refinement.** The backbone is cut into connected regions of at most
+   ``cap`` models (its leaves and the models placed on its edges); each region
+   is re-joined by exact NJ with anchor leaves standing for the regions around
+   it, and the region trees are merged (:mod:`phylo_llm.hub._refine`).
 
 Every model's placement depends only on its own DNA and the backbone, and
 every group's subtree only on its sorted members, so the tree is the same
@@ -34,7 +34,7 @@ from ..tree import Placements, build_tree
 from ._backbone import DEFAULT_BACKBONE, choose_backbone
 from ._dataset import DNADataset, read_part
 from ._placement import LOCAL, Backbone, backbone_of, place_block
-from ._refine import CAP, Graft, anchors, assemble, refine_group, single_graft
+from ._refine import CAP, Region, RegionTree, decompose, merge, region_tree
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,8 @@ class HubTree:
         Unrooted (drawn from the backbone NJ's root trifurcation), every model a leaf.
     n_models, backbone : int
         Models in the tree; of them, in the backbone.
-    refined_edges, largest_group : int
-        Backbone edges that received two or more models (refined), and the most models one edge received.
+    regions, largest_region : int
+        Regions re-joined by exact NJ, and the most models one of them held.
     seconds : dict
         Wall time of each stage.
     """
@@ -56,14 +56,14 @@ class HubTree:
     tree: Tree
     n_models: int
     backbone: int
-    refined_edges: int
-    largest_group: int
+    regions: int
+    largest_region: int
     seconds: dict = field(default_factory=dict)
 
     def summary(self) -> str:
         stages = ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items())
         return (f"hub tree: backbone of {self.backbone} models (exact NJ), {self.n_models - self.backbone} placed, "
-                f"{self.refined_edges} edges refined (largest group {self.largest_group}); {stages}")
+                f"{self.regions} regions re-joined by exact NJ (largest {self.largest_region} models); {stages}")
 
 
 def backbone_size(n_models: int, backbone: int | None) -> int:
@@ -136,42 +136,29 @@ def hub_tree_memory(
     ids = tuple(dna.ids[i] for i in rest)
     found = place_block(arrays, ids, dna.vectors[rest], metric, local)
     timer.lap("placement")
-    row = {m: i for i, m in zip(rest, ids)}
-    groups, singles = _groups(found)
-    below, above = anchors(arrays)
-    grafts = [single_graft(int(found.edge[i]), ids[i], found.distal[i], found.pendant[i]) for i in singles]
-    for edge, members in groups.items():
-        grafts += refine_group(edge, [ids[i] for i in members], dna.vectors[[row[ids[i]] for i in members]],
-                               found.distal[members], _anchor(arrays, above[edge]), _anchor(arrays, below[edge]),
-                               metric, cap, seed)
+    region_of, regions = decompose(arrays, np.bincount(found.edge, minlength=arrays.n_nodes), cap)
+    member = region_of[found.edge]
+    vectors = dna.vectors[rest]
+    trees = []
+    for region in regions:
+        at = np.flatnonzero(member == region.root)
+        trees.append(region_tree(region, arrays, [ids[i] for i in at], vectors[at], metric, cap, seed))
     timer.lap("refinement")
-    result = assemble(tree, grafts)
+    result = merge(trees)
     timer.lap("assembly")
-    return HubTree(result, dna.n_models, size, len(groups), max((len(m) for m in groups.values()), default=1), timer.seconds)
+    sizes = _region_sizes(regions, member)
+    return HubTree(result, dna.n_models, size, len(regions), int(sizes.max()), timer.seconds)
 
 
-def _groups(found: Placements) -> tuple[dict[int, np.ndarray], np.ndarray]:
-    """Models per backbone edge: the edges with two or more (positions), and the models alone on theirs."""
-    edges, counts = np.unique(found.edge, return_counts=True)
-    shared = set(edges[counts >= 2].tolist())
-    order = np.argsort(found.edge, kind="stable")
-    groups: dict[int, np.ndarray] = {}
-    singles = []
-    for edge, members in zip(*_split_sorted(found.edge[order], order)):
-        if edge in shared:
-            groups[edge] = members
-        else:
-            singles.append(int(members[0]))
-    return groups, np.array(singles, dtype=np.int64)
+def _region_sizes(regions: list[Region], member: np.ndarray) -> np.ndarray:
+    """Models per region: its backbone leaves and the models placed in it."""
+    counts = dict(zip(*np.unique(member, return_counts=True)))
+    return np.array([len(r.leaves) + int(counts.get(r.root, 0)) for r in regions])
 
 
 def _split_sorted(keys: np.ndarray, values: np.ndarray) -> tuple[list[int], list[np.ndarray]]:
     cuts = np.flatnonzero(np.diff(keys)) + 1
     return [int(k[0]) for k in np.split(keys, cuts)] if len(keys) else [], np.split(values, cuts) if len(keys) else []
-
-
-def _anchor(arrays: Backbone, leaf: int) -> tuple[str, np.ndarray]:
-    return arrays.ids[leaf], arrays.vectors[leaf]
 
 
 class _Stages:
@@ -222,17 +209,18 @@ def _task_edges(found: Placements) -> np.ndarray:
     return found.edge
 
 
-def _task_split(part: str, dim: int, found: Placements, batch_of_edge: dict) -> dict:
-    """One partition's models of refined edges, by refinement batch: batch -> (ids, vectors, edges, heights)."""
+def _task_split(part: str, dim: int, found: Placements, batch_of_region: dict, region_of: np.ndarray) -> dict:
+    """One partition's placed models by refinement batch: batch -> (ids, vectors, regions)."""
     from pathlib import Path
 
     ids, vectors = read_part(Path(part), dim)
     row = {m: i for i, m in enumerate(ids)}
+    member = region_of[found.edge]
+    batches = np.array([batch_of_region[int(r)] for r in member], dtype=np.int64)
     out: dict[int, tuple] = {}
-    batches = np.array([batch_of_edge.get(int(e), -1) for e in found.edge], dtype=np.int64)
-    for batch in np.unique(batches[batches >= 0]):
+    for batch in np.unique(batches):
         at = np.flatnonzero(batches == batch)
-        out[int(batch)] = ([found.ids[i] for i in at], vectors[[row[found.ids[i]] for i in at]], found.edge[at], found.distal[at])
+        out[int(batch)] = ([found.ids[i] for i in at], vectors[[row[found.ids[i]] for i in at]], member[at])
     return out
 
 
@@ -240,19 +228,17 @@ def _task_piece(split: dict, batch: int):
     return split.get(batch)
 
 
-def _task_refine(backbone: Backbone, above: np.ndarray, below: np.ndarray, metric: str, cap: int, seed: int, *pieces) -> list[Graft]:
-    """The grafts of one batch of refined edges (pieces from every partition)."""
+def _task_refine(backbone: Backbone, regions: list[Region], metric: str, cap: int, seed: int, *pieces) -> list[RegionTree]:
+    """The trees of one batch of regions (their placed models come from every partition)."""
     pieces = tuple(p for p in pieces if p is not None)
     ids = [m for p in pieces for m in p[0]]
-    vectors = np.vstack([p[1] for p in pieces])
-    edges = np.concatenate([p[2] for p in pieces])
-    heights = np.concatenate([p[3] for p in pieces])
-    grafts: list[Graft] = []
-    order = np.argsort(edges, kind="stable")
-    for edge, members in zip(*_split_sorted(edges[order], order)):
-        grafts += refine_group(edge, [ids[i] for i in members], vectors[members], heights[members],
-                               _anchor(backbone, above[edge]), _anchor(backbone, below[edge]), metric, cap, seed)
-    return grafts
+    vectors = np.vstack([p[1] for p in pieces]) if pieces else np.empty((0, backbone.vectors.shape[1]))
+    member = np.concatenate([p[2] for p in pieces]) if pieces else np.empty(0, dtype=np.int64)
+    out = []
+    for region in regions:
+        at = np.flatnonzero(member == region.root)
+        out.append(region_tree(region, backbone, [ids[i] for i in at], vectors[at], metric, cap, seed))
+    return out
 
 
 def hub_tree(
@@ -305,27 +291,21 @@ def hub_tree(
     _follow(client, placed, "placing models", progress)
     edges = np.concatenate(client.gather([client.submit(_task_edges, f, pure=True) for f in placed]))
     timer.lap("placement")
-    unique, counts = np.unique(edges, return_counts=True)
-    batch_of_edge = _batches(unique[counts >= 2], counts[counts >= 2], max(1, 4 * _workers(client)))
-    below, above = anchors(arrays)
-    split = [client.submit(_task_split, p, data.dim, f, batch_of_edge, pure=True) for p, f in zip(parts, placed)]
-    n_batches = len(set(batch_of_edge.values()))
+    region_of, regions = decompose(arrays, np.bincount(edges, minlength=arrays.n_nodes), cap)
+    sizes = _region_sizes(regions, region_of[edges])
+    batch_of_region = _batches(np.array([r.root for r in regions]), sizes, max(1, 4 * _workers(client)))
+    split = [client.submit(_task_split, p, data.dim, f, batch_of_region, region_of, pure=True) for p, f in zip(parts, placed)]
     refined = []
-    for batch in range(n_batches):
+    for batch in sorted(set(batch_of_region.values())):
         pieces = [client.submit(_task_piece, s, batch, pure=True) for s in split]
-        refined.append(client.submit(_task_refine, built, above, below, metric, cap, seed, *pieces, pure=True))
-    _follow(client, refined, "refining edges", progress)
-    grafts: list[Graft] = [g for batch in client.gather(refined) for g in batch]
-    found = client.gather(placed)
+        mine = [r for r in regions if batch_of_region[r.root] == batch]
+        refined.append(client.submit(_task_refine, built, mine, metric, cap, seed, *pieces, pure=True))
+    _follow(client, refined, "refining regions", progress)
+    trees = [t for batch in client.gather(refined) for t in batch]
     timer.lap("refinement")
-    shared = set(batch_of_edge)
-    for f in found:
-        for i in np.flatnonzero([int(e) not in shared for e in f.edge]):
-            grafts.append(single_graft(int(f.edge[i]), f.ids[i], f.distal[i], f.pendant[i]))
-    del found
-    tree = assemble(tree_of(arrays), grafts)
+    tree = merge(trees)
     timer.lap("assembly")
-    return HubTree(tree, data.n_models, size, len(shared), int(counts.max()) if len(counts) else 0, timer.seconds)
+    return HubTree(tree, data.n_models, size, len(regions), int(sizes.max()), timer.seconds)
 
 
 def tree_of(backbone: Backbone) -> Tree:
@@ -353,14 +333,14 @@ def check_worker_memory(client, size: int, dim: int, part_rows: int) -> None:
             + (" (or smaller partitions)" if fits < 3 else "") + ", or workers with more memory")
 
 
-def _batches(edges: np.ndarray, counts: np.ndarray, n_batches: int) -> dict:
-    """Refined edges shared out into batches of about equal work (largest groups first, each to the lightest batch)."""
-    load = np.zeros(min(n_batches, max(len(edges), 1)))
+def _batches(keys: np.ndarray, counts: np.ndarray, n_batches: int) -> dict:
+    """Regions shared out into batches of about equal work (largest first, each to the lightest batch)."""
+    load = np.zeros(min(n_batches, max(len(keys), 1)))
     out = {}
-    cost = counts.astype(np.float64) ** 2  # NJ work grows faster than the group
-    for i in np.lexsort((edges, -cost)):
+    cost = counts.astype(np.float64) ** 2  # NJ work grows faster than the region
+    for i in np.lexsort((keys, -cost)):
         b = int(np.argmin(load))
-        out[int(edges[i])] = b
+        out[int(keys[i])] = b
         load[b] += cost[i]
     return out
 
