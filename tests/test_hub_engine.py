@@ -130,3 +130,50 @@ def test_a_backbone_too_large_for_the_workers_is_refused_before_starting(tmp_pat
         assert not engine.client.has_what() or not any(engine.client.has_what().values())  # nothing ran
     finally:
         engine.stop()
+
+
+def _answers(root: Path, models: int, shards: int) -> Path:
+    """Model folders and JSON-lines shards of toy answers (each model its own style of answer)."""
+    from tests.helpers import write_folder
+
+    prompts = [f"prompt number {k}?" for k in range(12)]
+    rng = np.random.default_rng(0)
+    styles = {f"org{i % 7}/model-{i:04d}": f"s{int(rng.integers(40))} m{i}" for i in range(models)}
+    names = sorted(styles)
+    write_folder(root, {m: {p: f"{styles[m]} says {k} " * (1 + k % 3) for k, p in enumerate(prompts)} for m in names[shards:]})
+    for s, model in enumerate(names[:shards]):
+        rows = [json.dumps({"model": model, "prompt": p, "response": f"{styles[model]} says {k} " * (1 + k % 3)}) for k, p in enumerate(prompts)]
+        (root / f"shard-{s}.jsonl").write_text("\n".join(rows) + "\n")
+    return root
+
+
+def test_extraction_on_dask_matches_one_process_and_resumes_after_a_stop(tmp_path):
+    source = _answers(tmp_path / "answers", models=60, shards=3)
+    whole = run_cli("extract", source, "-o", tmp_path / "one.parquet", "--dim", "64")
+    assert whole.returncode == 0, whole.stderr
+    out = tmp_path / "dna"
+    # stopped (SIGTERM) as soon as the first unit is written: the finished units stay in dna.partial/
+    run = subprocess.Popen([sys.executable, "-m", "phylo_llm", "extract", str(source), "-o", str(out), "--dim", "64", "--batch", "4",
+                            "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    partial = tmp_path / "dna.partial"
+    try:
+        while run.poll() is None and not list(partial.glob("*.json")):
+            time.sleep(0.02)
+        run.send_signal(signal.SIGTERM)
+        _, stderr = run.communicate(timeout=120)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    finished = len(list(partial.glob("*.json")))
+    if run.returncode == 0:
+        pytest.skip("the extraction finished before it could be stopped")
+    assert finished >= 1 and not out.exists(), stderr
+    again = run_cli("extract", source, "-o", out, "--dim", "64", "--batch", "4", "--workers", "2")
+    assert again.returncode == 0, again.stderr
+    assert f"{finished} reused" in again.stderr
+    assert not partial.exists()
+    got, want = pl.load_dna(out), pl.load_dna(tmp_path / "one.parquet")
+    assert sorted(got.ids) == sorted(want.ids)
+    np.testing.assert_allclose(got.subset(want.ids).vectors, want.vectors, atol=1e-6)
+    refused = run_cli("extract", source, "-o", out, "--dim", "64")
+    assert refused.returncode == 2 and "not empty" in refused.stderr

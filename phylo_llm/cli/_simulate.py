@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .. import io
+from ..errors import PhyloLLMError
 from ._options import add_quiet, add_seed, integer, say, show_progress
 
 NAME = "simulate"
@@ -35,6 +36,8 @@ def run(args: argparse.Namespace) -> None:
         from .._memory import require_memory
 
         require_memory(4 * args.models * args.dim * 2, f"simulating {args.models} models x {args.dim} dimensions", "simulate fewer models")
+        if (folder / "dna").is_dir() and any((folder / "dna").iterdir()):
+            raise PhyloLLMError(f"{folder / 'dna'}: this folder is not empty; a partitioned dataset needs a new (or empty) folder")
         plan.add_folder(folder / "dna")
         hub = simulate_hub(args.models, dim=args.dim, seed=args.seed)
         with plan:

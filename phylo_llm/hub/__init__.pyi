@@ -19,3 +19,6 @@ from ._neighbours import read_rows as read_rows
 from ._placement import Backbone as Backbone
 from ._placement import backbone_of as backbone_of
 from ._placement import place_block as place_block
+from ._extract import ExtractionSummary as ExtractionSummary
+from ._extract import extract_dataset as extract_dataset
+from ._extract import work_folder as work_folder
