@@ -20,8 +20,8 @@ import pytest
 
 import phylo_llm as pl
 from phylo_llm.hub import DatasetWriter, hub_tree_memory
-from phylo_llm.hub._hubtree import largest_backbone
 from phylo_llm.hub._cluster import MEMORY_SHARE
+from phylo_llm.hub._hubtree import largest_backbone
 from phylo_llm.simulate import simulate_hub
 from tests.helpers import run_cli
 

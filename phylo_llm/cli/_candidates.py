@@ -6,7 +6,19 @@ import argparse
 
 from .. import io
 from ..distance import METRIC_CHOICES
-from ._options import add_cluster, add_input, add_lineage, cluster_options, dataset_of, integer, lineage_of, number, read_paths, say, show_progress
+from ._options import (
+    add_cluster,
+    add_input,
+    add_lineage,
+    cluster_options,
+    dataset_of,
+    integer,
+    lineage_of,
+    number,
+    read_paths,
+    say,
+    show_progress,
+)
 
 NAME = "candidates"
 HELP = "close pairs without any documented relation, for review"

@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 
 from .. import io, tree
-from ..errors import PhyloLLMError
 from ..distance import METRIC_CHOICES
+from ..errors import PhyloLLMError
 from ..io._formats import TREE_FORMATS, format_for
 from ..tree import SUPPORT_KINDS, TREE_METHODS
 from ._options import add_cluster, add_input, add_rooting, add_seed, cluster_options, integer, read_paths, say, show_progress
@@ -94,7 +94,7 @@ def _hub_tree(args: argparse.Namespace, progress: bool):
         if args.backbone:
             raise PhyloLLMError(f"{args.input}: --backbone builds the hub tree from DNA, without bootstrap")
         return None, None
-    source = None
+    source: object = None
     if hub.is_dataset(args.input) and not io.is_published_layout(Path(args.input)):
         source = hub.open_dataset(args.input, allow_mixed=args.allow_mixed)
         if not args.backbone and hub.dense_fits(source.n_models, args.method):

@@ -24,7 +24,7 @@ BATCH = 64
 
 
 def prompt_set(
-    source: str | Path, only: list[str] | None = None, known: dict[str, str] | None = None
+    source: str | Path | list[Path], only: list[str] | None = None, known: dict[str, str] | None = None
 ) -> tuple[list[str], dict[str, list[str]], str | None, int]:
     """First pass: the shared prompt set, the models missing some of it, the dataset name, the model count.
 
@@ -118,7 +118,7 @@ def extract_dna(source: str | Path, **options) -> tuple[DNA, AnswerStats]:
 
 
 def extract(
-    source: str | Path,
+    source: str | Path | list[Path],
     *,
     encoder: str = "hashing",
     answer_dim: int = 1024,
@@ -135,10 +135,10 @@ def extract(
 
     Parameters
     ----------
-    source : path
+    source : path, or list of paths
         A folder in the llm-dna layout (one folder per model holding
-        ``responses.json`` or ``responses.json.gz``) or a JSONL file of
-        ``{"model", "prompt", "response"}`` rows.
+        ``responses.json`` or ``responses.json.gz``, and/or JSONL shards) or a
+        JSONL file of ``{"model", "prompt", "response"}`` rows; a list of them is read in order.
     encoder : str
         ``"hashing"`` (built-in character n-grams) or ``"st:<model>"`` (a local
         sentence-transformers model).

@@ -6,6 +6,9 @@ from ._dataset import DatasetWriter as DatasetWriter
 from ._dataset import DNADataset as DNADataset
 from ._dataset import is_dataset as is_dataset
 from ._dataset import open_dataset as open_dataset
+from ._extract import ExtractionSummary as ExtractionSummary
+from ._extract import extract_dataset as extract_dataset
+from ._extract import work_folder as work_folder
 from ._hubtree import HubTree as HubTree
 from ._hubtree import build_hub_tree as build_hub_tree
 from ._hubtree import dense_fits as dense_fits
@@ -19,6 +22,3 @@ from ._neighbours import read_rows as read_rows
 from ._placement import Backbone as Backbone
 from ._placement import backbone_of as backbone_of
 from ._placement import place_block as place_block
-from ._extract import ExtractionSummary as ExtractionSummary
-from ._extract import extract_dataset as extract_dataset
-from ._extract import work_folder as work_folder

@@ -52,6 +52,17 @@ class DNADataset:
         DNA dimension.
     settings : dict
         Extraction settings shared by every partition (``{}`` when none are recorded).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import numpy as np
+    >>> folder = pathlib.Path(tempfile.mkdtemp()) / "dna"
+    >>> with DatasetWriter(folder, dim=2, part_rows=2) as out:
+    ...     out.write(["a", "b", "c"], np.eye(3, 2))
+    >>> data = open_dataset(folder)
+    >>> data.ids, data.read_part(1)[1]
+    ((('a', 'b'), ('c',)), array([[0., 0.]]))
     """
 
     path: Path
@@ -109,7 +120,15 @@ class DNADataset:
 
 
 def is_dataset(path: str | Path) -> bool:
-    """True when ``path`` is a folder holding ``.parquet`` files (a partitioned DNA dataset)."""
+    """True when ``path`` is a folder holding ``.parquet`` files (a partitioned DNA dataset).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> is_dataset(folder), is_dataset("data/demo/dna.parquet")
+    (False, False)
+    """
     path = Path(path)
     return path.is_dir() and any(p.suffix == ".parquet" for p in path.iterdir())
 
@@ -263,6 +282,17 @@ class DatasetWriter:
         Rows per partition.
     first_part : int
         Number of the first partition file.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import numpy as np
+    >>> folder = pathlib.Path(tempfile.mkdtemp()) / "dna"
+    >>> with DatasetWriter(folder, dim=3, part_rows=100) as out:
+    ...     for start in range(0, 250, 50):  # streamed: one partition in memory at a time
+    ...         out.write([f"m{i}" for i in range(start, start + 50)], np.zeros((50, 3)))
+    >>> sorted(p.name for p in folder.iterdir())
+    ['part-00000.parquet', 'part-00001.parquet', 'part-00002.parquet']
     """
 
     def __init__(self, folder: str | Path, dim: int, settings: dict | None = None, part_rows: int = PART_ROWS,

@@ -33,7 +33,14 @@ BATCH = 256
 
 @dataclass(frozen=True)
 class ExtractionSummary:
-    """What :func:`extract_dataset` did."""
+    """What :func:`extract_dataset` did: models extracted, partitions written, units reused from an earlier run,
+    models dropped for missing prompts, and answer counts.
+
+    Examples
+    --------
+    >>> ExtractionSummary(10, 2, 1, 0, 1000, 3, 0, 0).reused
+    1
+    """
 
     models: int
     parts: int
@@ -46,7 +53,13 @@ class ExtractionSummary:
 
 
 def work_folder(output: str | Path) -> Path:
-    """Where finished partitions wait until all are done: ``OUT.partial`` beside the output folder."""
+    """Where finished partitions wait until all are done: ``OUT.partial`` beside the output folder.
+
+    Examples
+    --------
+    >>> work_folder("runs/dna").as_posix()
+    'runs/dna.partial'
+    """
     output = Path(output)
     return output.with_name(output.name + ".partial")
 
@@ -55,7 +68,8 @@ def units_of(source: str | Path, batch: int = BATCH) -> list[list[str]]:
     """The answer files of ``source`` in units: each JSON-lines shard alone, model folders by ``batch``."""
     from ..extract._responses import JSONL_SUFFIXES, answer_units
 
-    shards, folders, units = [], [], []
+    shards: list[str] = []
+    folders: list[str] = []
     for path in answer_units(source):
         (shards if path.name.lower().endswith(JSONL_SUFFIXES) else folders).append(str(path))
     units = [[s] for s in shards] + [folders[i:i + batch] for i in range(0, len(folders), batch)]
@@ -68,7 +82,10 @@ def _task_survey(unit: list[str]) -> tuple[list[str], Counter, dict, Counter]:
     """The models of a unit, how many of them answered each prompt, the prompt texts, the dataset names."""
     from ..extract import iter_answers, prompt_key
 
-    ids, seen, texts, datasets = [], Counter(), {}, Counter()
+    ids: list[str] = []
+    seen: Counter = Counter()
+    texts: dict[str, str] = {}
+    datasets: Counter = Counter()
     for record in iter_answers([Path(u) for u in unit]):
         ids.append(record.model)
         keys = set()

@@ -51,6 +51,13 @@ class HubTree:
         Regions re-joined by exact NJ, and the most models one of them held.
     seconds : dict
         Wall time of each stage.
+
+    Examples
+    --------
+    >>> from phylo_llm.simulate import simulate
+    >>> result = hub_tree_memory(simulate(seed=0).dna, backbone=20)
+    >>> result.backbone, result.regions
+    (20, 1)
     """
 
     tree: Tree
@@ -364,7 +371,13 @@ def _follow(client, futures: list, label: str, progress: bool) -> None:
 
 def dense_fits(n_models: int, method: str = "nj") -> bool:
     """True when the dense build of ``n_models`` (its n x n distances, float32 from 4,096 models) fits in the
-    memory available now; the hub tree is used when it does not."""
+    memory available now; the hub tree is used when it does not.
+
+    Examples
+    --------
+    >>> dense_fits(1000), dense_fits(10_000_000)
+    (True, False)
+    """
     from .._memory import available_memory
     from ..distance import FLOAT32_FROM
     from ..tree import memory_needed

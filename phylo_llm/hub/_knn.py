@@ -61,6 +61,7 @@ def nearest(
     reference = np.ascontiguousarray(reference, dtype=np.float64)
     ref_index = np.arange(len(reference)) if reference_index is None else np.asarray(reference_index, dtype=np.int64)
     self_match = query_index is not None
+    own = np.asarray(query_index, dtype=np.int64) if query_index is not None else np.empty(0, dtype=np.int64)
     k = min(k, len(reference) - (1 if self_match else 0))
     if k < 1:
         raise PhyloLLMError("no neighbour to find: the reference holds no other model")
@@ -71,14 +72,12 @@ def nearest(
         stop = min(start + BLOCK, len(queries))
         block = cross_distances(queries[start:stop], reference, base)
         if self_match:
-            assert query_index is not None
-            mine = np.asarray(query_index[start:stop])[:, None] == ref_index[None, :]
-            block[mine] = np.inf
+            block[own[start:stop, None] == ref_index[None, :]] = np.inf
         candidates = np.argpartition(block, wide - 1, axis=1)[:, :wide] if wide < len(reference) else \
             np.broadcast_to(np.arange(len(reference)), block.shape).copy()
         exact = direct_distances(queries[start:stop], reference, candidates, base)
         if self_match:
-            exact[ref_index[candidates] == np.asarray(query_index[start:stop])[:, None]] = np.inf
+            exact[ref_index[candidates] == own[start:stop, None]] = np.inf
         order = np.lexsort((ref_index[candidates], exact), axis=1)[:, :k]
         index[start:stop] = np.take_along_axis(ref_index[candidates], order, axis=1)
         distance[start:stop] = np.take_along_axis(exact, order, axis=1)

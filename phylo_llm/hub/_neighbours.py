@@ -80,7 +80,14 @@ def knn(data: DNADataset, client, k: int = 10, metric: str = "euclidean", progre
 
 
 def read_rows(data: DNADataset, rows: np.ndarray) -> DNA:
-    """The DNA of the models at global ``rows`` (sorted, unique), reading only the partitions that hold them."""
+    """The DNA of the models at global ``rows`` (sorted, unique), reading only the partitions that hold them.
+
+    Examples
+    --------
+    >>> from phylo_llm.hub import open_dataset
+    >>> read_rows(open_dataset("hub/dna"), np.array([0, 70_000])).n_models  # doctest: +SKIP
+    2
+    """
     offsets = _offsets(data)
     rows = np.unique(rows)
     ids: list[str] = []
@@ -141,6 +148,12 @@ def hub_candidates(
     -------
     (table, threshold, qualifying, saturated) : as :func:`phylo_llm.candidates`, and the number of models
     whose ``k`` nearest neighbours are all within the threshold (they may have more such pairs: raise ``k``).
+
+    Examples
+    --------
+    >>> from phylo_llm.hub import connect, open_dataset
+    >>> with connect(workers=2) as client:  # doctest: +SKIP
+    ...     table, threshold, qualifying, saturated = hub_candidates(open_dataset("hub/dna"), pl.load_lineage(), client)
     """
     base = parse_metric(metric, csls=False, what="nearest-neighbour metric").name
     dist, sampled = _context(data, lineage, np.array([], dtype=np.int64), base, seed)

@@ -36,6 +36,15 @@ class Backbone:
     ``leaf_node[j]`` is the node of leaf ``ids[j]``; ``depth`` the distance from
     the root, ``level`` the number of edges from it; ``up[j, v]`` the ``2^j``-th
     ancestor of ``v`` (the root's is itself).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import phylo_llm as pl
+    >>> ids, vectors = ("a", "b", "c"), np.array([[0.0], [1.0], [5.0]])
+    >>> backbone = backbone_of(pl.build_tree(pl.distance_matrix(pl.DNA(ids, vectors))), ids, vectors)
+    >>> backbone.n_nodes, backbone.leaf_node.tolist()
+    (4, [1, 2, 3])
     """
 
     ids: tuple[str, ...]
@@ -53,7 +62,16 @@ class Backbone:
 
 
 def backbone_of(tree: Tree, ids, vectors: np.ndarray) -> Backbone:
-    """Arrays of ``tree`` whose leaves are ``ids`` (rows of ``vectors``), negative lengths counted as given."""
+    """Arrays of ``tree`` whose leaves are ``ids`` (rows of ``vectors``), negative lengths counted as given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import phylo_llm as pl
+    >>> ids, vectors = ("a", "b", "c"), np.array([[0.0], [1.0], [5.0]])
+    >>> backbone_of(pl.build_tree(pl.distance_matrix(pl.DNA(ids, vectors))), ids, vectors).depth.tolist()
+    [0.0, 1.0, 0.0, 4.0]
+    """
     clades = list(iter_preorder(tree))
     index = {id(c): i for i, c in enumerate(clades)}
     n = len(clades)

@@ -131,7 +131,7 @@ def decompose(backbone: Backbone, placed: np.ndarray, cap: int = CAP) -> tuple[n
     for j, node in enumerate(backbone.leaf_node):
         leaves.setdefault(int(region_of[node]), []).append(j)
     cuts_under: dict[int, list[tuple[int, int]]] = {}
-    for c in np.flatnonzero(cut):
+    for c in np.flatnonzero(cut).tolist():
         cuts_under.setdefault(int(region_of[backbone.parent[c]]), []).append((int(c), int(below[c])))
     roots = [0, *np.flatnonzero(cut).tolist()]
     regions = [Region(r, tuple(leaves.get(r, ())), int(above[r]) if r else -1, int(below[r]), tuple(cuts_under.get(r, ())))
