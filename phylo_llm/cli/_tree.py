@@ -38,6 +38,8 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backbone", type=integer(3, 10_000_000), metavar="B",
                         help="hub tree: exact NJ on B models, every other model placed and refined (default when the dense "
                         "build would not fit in memory: B = 10,000)")
+    parser.add_argument("--region", type=integer(3, 100_000), default=2000, metavar="R",
+                        help="hub tree: the backbone is cut into regions of at most R models, each re-joined by exact NJ (default: 2,000)")
     add_cluster(parser)
 
 
@@ -112,5 +114,5 @@ def _hub_tree(args: argparse.Namespace, progress: bool):
     if not args.backbone:
         say(args, f"{source.n_models} models: the dense build would not fit in memory; building the hub tree "
                   f"(exact NJ on a backbone of {hub.DEFAULT_BACKBONE}, the others placed and refined)")
-    return hub.build_hub_tree(source, args.backbone, metric=args.metric, seed=args.seed, progress=progress,
+    return hub.build_hub_tree(source, args.backbone, metric=args.metric, seed=args.seed, cap=args.region, progress=progress,
                               **cluster_options(args)), None

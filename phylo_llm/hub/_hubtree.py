@@ -388,7 +388,7 @@ def dense_fits(n_models: int, method: str = "nj") -> bool:
 
 
 def build_hub_tree(
-    source, backbone: int | None = None, *, metric: str = "euclidean", seed: int = 0, scheduler: str | None = None,
+    source, backbone: int | None = None, *, metric: str = "euclidean", seed: int = 0, cap: int = CAP, scheduler: str | None = None,
     workers: int | None = None, progress: bool = False,
 ) -> HubTree:
     """The hub tree of a dataset folder (on Dask: ``scheduler``, else a LocalCluster of ``workers``) or of
@@ -404,8 +404,8 @@ def build_hub_tree(
 
     parsed = parse_metric(metric, csls=False, what="hub tree metric")
     if isinstance(source, DNA):
-        return hub_tree_memory(source, backbone, metric=parsed.name, seed=seed)
+        return hub_tree_memory(source, backbone, metric=parsed.name, seed=seed, cap=cap)
     from ._cluster import connect
 
     with connect(scheduler, workers) as client:
-        return hub_tree(source, client, backbone, metric=parsed.name, seed=seed, progress=progress)
+        return hub_tree(source, client, backbone, metric=parsed.name, seed=seed, cap=cap, progress=progress)
