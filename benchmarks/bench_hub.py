@@ -94,7 +94,7 @@ def anjl_tree(dna_folder: Path, out: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", type=int, nargs="+", required=True)
-    parser.add_argument("--backbone", type=int, default=None, help="default: the command's")
+    parser.add_argument("--backbone", type=int, default=10_000, help="backbone size (default: 10,000, the command's)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--dim", type=int, default=128)
     parser.add_argument("--compare", action="store_true", help="also exact NJ and anjl dynamic_nj, scored against the truth")
@@ -107,9 +107,8 @@ def main() -> None:
             folder = Path(work) / f"hub{n}"
             seconds, peak, _ = run_measured([*cli, "simulate", "--models", str(n), "--dim", str(args.dim), "-o", str(folder), "-q"])
             print(f"n={n}: simulate {seconds:.1f} s, peak {peak:.2f} GB", flush=True)
-            hub = [*cli, "tree", str(folder / "dna"), "-o", str(folder / "hub.nwk"), "--workers", str(args.workers)]
-            if args.backbone:
-                hub += ["--backbone", str(args.backbone)]
+            hub = [*cli, "tree", str(folder / "dna"), "-o", str(folder / "hub.nwk"), "--workers", str(args.workers),
+                   "--backbone", str(args.backbone)]
             seconds, peak, stderr = run_measured(hub)
             print(f"n={n}: hub tree {seconds:.1f} s, peak {peak:.2f} GB (all processes)\n  {stderr.strip()}", flush=True)
             if not args.skip_accuracy:

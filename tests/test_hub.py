@@ -244,3 +244,21 @@ def test_relatives_and_candidates_on_a_dataset_match_the_dense_path(tmp_path):
     want_pairs = {tuple(sorted((dna.ids[i], dna.ids[j]))) for i, j in zip(iu[close], ju[close])}
     assert {tuple(sorted(p)) for p in got[["model_a", "model_b"]].itertuples(index=False)} == want_pairs
     assert list(got["distance"]) == sorted(got["distance"])
+
+
+def test_approximate_index_has_high_recall_and_exact_distances(tmp_path):
+    pytest.importorskip("faiss")
+    from phylo_llm.hub import connect, knn, recall_at_k
+
+    dna = _hub_dna(3000, dim=16, seed=6)
+    _write_dataset(tmp_path / "dna", dna, part_rows=700)
+    data = open_dataset(tmp_path / "dna")
+    with connect(workers=1) as client:
+        index, distance = knn(data, client, 10, index="ivf")
+        exact_index, _ = knn(data, client, 10)
+        recall = recall_at_k(data, client, index, 10, sample=300)
+    assert recall >= 0.9
+    assert recall == pytest.approx(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(index, exact_index)]), abs=0.05)
+    vectors = data.load().vectors
+    rows = np.arange(0, 3000, 97)
+    np.testing.assert_allclose(distance[rows], np.linalg.norm(vectors[rows, None, :] - vectors[index[rows]], axis=2), rtol=1e-9)

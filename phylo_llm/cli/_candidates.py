@@ -33,6 +33,8 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=integer(0, 10**9, zero_means="0 = all"), default=1000, help="keep the closest N pairs (default: 1000; 0 = all)")
     parser.add_argument("-k", type=integer(1, 10_000), default=10,
                         help="partitioned dataset: pairs are searched among each model's k exact nearest neighbours (default: 10)")
+    parser.add_argument("--index", choices=("exact", "ivf"), default="exact",
+                        help="partitioned dataset: exact blockwise search, or faiss's IVF index (approximate; pip install 'phylo-llm[hub]')")
     add_cluster(parser)
 
 
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace) -> None:
         with hub.connect(**cluster_options(args)) as client:
             table, threshold, qualifying, saturated = hub.hub_candidates(
                 data, lineage, client, k=args.k, threshold=args.threshold, limit=args.limit or None, metric=args.metric,
-                progress=show_progress(args))
+                index=args.index, progress=show_progress(args))
         if saturated:
             say(args, f"{saturated} models have all {args.k} nearest neighbours within the threshold: raise -k to see all their pairs")
     else:

@@ -22,3 +22,5 @@ from ._neighbours import read_rows as read_rows
 from ._placement import Backbone as Backbone
 from ._placement import backbone_of as backbone_of
 from ._placement import place_block as place_block
+from ._neighbours import recall_at_k as recall_at_k
+from ._neighbours import INDEXES as INDEXES

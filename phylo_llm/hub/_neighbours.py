@@ -24,7 +24,7 @@ from ..lineage import Lineage
 from ..score import candidates_from_pairs, documented_pairs, documented_threshold, relatives
 from ._backbone import choose_backbone
 from ._dataset import DNADataset, read_part
-from ._knn import merge_nearest, nearest
+from ._knn import direct_distances, merge_nearest, nearest
 
 #: Models whose pairs stand for "all pairs" (2,000 models: about 2 million pairs).
 SAMPLE = 2_000
@@ -52,8 +52,17 @@ def _task_knn(part: int, parts: list[str], dim: int, offsets: np.ndarray, k: int
     return best
 
 
-def knn(data: DNADataset, client, k: int = 10, metric: str = "euclidean", progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Exact ``k`` nearest neighbours of every model of ``data`` (rows in dataset order), on Dask.
+def knn(
+    data: DNADataset, client, k: int = 10, metric: str = "euclidean", progress: bool = False, *, index: str = "exact",
+    lists: int | None = None, probes: int = 64, seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` nearest neighbours of every model of ``data`` (rows in dataset order), on Dask.
+
+    ``index="exact"``: blockwise exact search, one task per partition (each
+    scans every partition). ``index="ivf"``: faiss's inverted-file index
+    (``lists`` k-means cells, default ``4 sqrt(n)``; ``probes`` of them searched
+    per query), built and searched in one task, found distances re-measured
+    exactly; approximate: measure its recall with :func:`recall_at_k`.
 
     Returns
     -------
@@ -73,6 +82,17 @@ def knn(data: DNADataset, client, k: int = 10, metric: str = "euclidean", progre
     k = min(k, data.n_models - 1)
     offsets = _offsets(data)
     parts = [str(p) for p in data.parts]
+    if index not in INDEXES:
+        raise PhyloLLMError(f"unknown nearest-neighbour index {index!r}; choose one of {', '.join(INDEXES)}")
+    if index == "ivf":
+        if base not in ("euclidean", "sqeuclidean", "cosine"):
+            raise PhyloLLMError(f"the ivf index supports euclidean, sqeuclidean and cosine distances, not {base}")
+        try:
+            import faiss  # noqa: F401  # optional: pip install 'phylo-llm[hub]'
+        except ImportError:
+            raise PhyloLLMError("the ivf index needs faiss: pip install 'phylo-llm[hub]' (or faiss-cpu)") from None
+        cells = lists or max(1, min(int(4 * np.sqrt(data.n_models)), data.n_models // 39))
+        return client.submit(_task_ivf, parts, data.dim, offsets, k, base, cells, min(probes, cells), seed, pure=True).result()
     futures = [client.submit(_task_knn, i, parts, data.dim, offsets, k, base, pure=True) for i in range(len(parts))]
     _follow(client, futures, "nearest neighbours", progress)
     results = client.gather(futures)
@@ -140,7 +160,7 @@ def hub_relatives(
 
 def hub_candidates(
     data: DNADataset, lineage: Lineage, client, *, k: int = 10, threshold: float | None = None, limit: int | None = 1000,
-    metric: str = "euclidean", seed: int = 0, progress: bool = False,
+    metric: str = "euclidean", seed: int = 0, index: str = "exact", progress: bool = False,
 ) -> tuple[pd.DataFrame, float, int, int]:
     """:func:`phylo_llm.candidates` for a partitioned dataset, among every model's ``k`` exact nearest neighbours.
 
@@ -159,10 +179,10 @@ def hub_candidates(
     dist, sampled = _context(data, lineage, np.array([], dtype=np.int64), base, seed)
     if threshold is None:
         threshold = documented_threshold(dist, lineage)
-    index, distance = knn(data, client, k, base, progress)
-    rows = np.repeat(np.arange(len(index)), index.shape[1])
-    close = (distance.ravel() <= threshold) & (index.ravel() >= 0)
-    a, b = rows[close], index.ravel()[close]
+    found, distance = knn(data, client, k, base, progress, index=index, seed=seed)
+    rows = np.repeat(np.arange(len(found)), found.shape[1])
+    close = (distance.ravel() <= threshold) & (found.ravel() >= 0)
+    a, b = rows[close], found.ravel()[close]
     pairs = np.unique(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1), axis=0)
     values = distance.ravel()[close]
     lookup = {(int(x), int(y)): v for x, y, v in zip(np.minimum(a, b), np.maximum(a, b), values)}
@@ -172,3 +192,62 @@ def hub_candidates(
                                               pairs[:, 1] if len(pairs) else empty, pair_values, lineage, sampled, limit)
     saturated = int((distance[:, -1] <= threshold).sum())
     return table, float(threshold), qualifying, saturated
+
+
+#: Index kinds of :func:`knn`: exact blockwise search, or faiss's inverted-file index (approximate).
+INDEXES = ("exact", "ivf")
+
+
+def _task_ivf(parts: list[str], dim: int, offsets: np.ndarray, k: int, metric: str, lists: int, probes: int, seed: int):
+    """Approximate k nearest neighbours of every model with a faiss IVF-Flat index (one task: the index holds
+    every vector, float32), then every found distance re-measured exactly."""
+    import faiss  # optional ([hub] extra): loaded when asked for
+
+    vectors = np.vstack([read_part(Path(p), dim)[1] for p in parts]).astype(np.float32)
+    if metric == "cosine":
+        faiss.normalize_L2(vectors)
+    n = len(vectors)
+    quantizer = faiss.IndexFlatL2(dim)
+    index = faiss.IndexIVFFlat(quantizer, dim, lists)
+    train = np.random.default_rng(seed).choice(n, size=min(n, 64 * lists), replace=False)
+    index.cp.seed = seed
+    index.train(vectors[np.sort(train)])
+    index.add(vectors)
+    index.nprobe = probes
+    _, found = index.search(vectors, k + 1)
+    out_i = np.full((n, k), -1, dtype=np.int64)
+    out_d = np.full((n, k), np.inf)
+    full = np.vstack([read_part(Path(p), dim)[1] for p in parts])
+    for start in range(0, n, 4096):
+        rows = np.arange(start, min(start + 4096, n))
+        cand = found[rows]
+        cand = np.where(cand == rows[:, None], -1, cand)  # a model is not its own neighbour
+        valid = cand >= 0
+        exact = direct_distances(full[rows], full, np.where(valid, cand, 0), metric)
+        exact[~valid] = np.inf
+        order = np.lexsort((np.where(valid, cand, np.iinfo(np.int64).max), exact), axis=1)[:, :k]
+        out_i[rows] = np.take_along_axis(np.where(valid, cand, -1), order, axis=1)
+        out_d[rows] = np.take_along_axis(exact, order, axis=1)
+    return out_i, out_d
+
+
+def recall_at_k(data: DNADataset, client, found: np.ndarray, k: int, metric: str = "euclidean", sample: int = 1000,
+                seed: int = 0) -> float:
+    """Share of the exact ``k`` nearest neighbours that ``found`` lists, over a uniform sample of models.
+
+    Examples
+    --------
+    >>> from phylo_llm.hub import connect, open_dataset
+    >>> with connect(workers=2) as client:  # doctest: +SKIP
+    ...     data = open_dataset("hub/dna")
+    ...     index, _ = knn(data, client, 10, index="ivf")
+    ...     recall_at_k(data, client, index, 10)
+    """
+    ids = data.all_ids()
+    rows = np.array(sorted(ids.index(m) for m in choose_backbone(ids, min(sample, len(ids)), seed))) if len(ids) > sample \
+        else np.arange(len(ids))
+    queries = read_rows(data, rows)
+    task = client.submit(_task_knn, 0, [str(p) for p in data.parts], data.dim, _offsets(data), k, metric, (rows, queries.vectors))
+    exact, _ = task.result()
+    hits = [len(set(exact[i]) & set(found[r, :k])) for i, r in enumerate(rows)]
+    return float(np.sum(hits) / exact.size)
