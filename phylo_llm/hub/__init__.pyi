@@ -15,12 +15,12 @@ from ._hubtree import dense_fits as dense_fits
 from ._hubtree import hub_tree as hub_tree
 from ._hubtree import hub_tree_memory as hub_tree_memory
 from ._knn import nearest as nearest
+from ._neighbours import INDEXES as INDEXES
 from ._neighbours import hub_candidates as hub_candidates
 from ._neighbours import hub_relatives as hub_relatives
 from ._neighbours import knn as knn
 from ._neighbours import read_rows as read_rows
+from ._neighbours import recall_at_k as recall_at_k
 from ._placement import Backbone as Backbone
 from ._placement import backbone_of as backbone_of
 from ._placement import place_block as place_block
-from ._neighbours import recall_at_k as recall_at_k
-from ._neighbours import INDEXES as INDEXES

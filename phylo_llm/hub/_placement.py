@@ -22,7 +22,7 @@ from Bio.Phylo.BaseTree import Tree
 
 from .._signals import deferred_signals
 from ..errors import PhyloLLMError
-from ..tree import PLACEMENT_CRITERIA, Placements, iter_preorder
+from ..tree import PLACEMENT_CRITERIA, Placements, preorder_arrays
 from ._knn import nearest
 
 #: Nearest backbone leaves each model is fitted to (APPLES' default for local placement).
@@ -72,16 +72,8 @@ def backbone_of(tree: Tree, ids, vectors: np.ndarray) -> Backbone:
     >>> backbone_of(pl.build_tree(pl.distance_matrix(pl.DNA(ids, vectors))), ids, vectors).depth.tolist()
     [0.0, 1.0, 0.0, 4.0]
     """
-    clades = list(iter_preorder(tree))
-    index = {id(c): i for i, c in enumerate(clades)}
+    clades, parent, length = preorder_arrays(tree)
     n = len(clades)
-    parent = np.full(n, -1, dtype=np.int64)
-    length = np.zeros(n)
-    for i, clade in enumerate(clades):
-        for child in clade.clades:
-            parent[index[id(child)]] = i
-        if i:
-            length[i] = clade.branch_length or 0.0
     if not np.isfinite(length).all():
         raise PhyloLLMError("the backbone tree has branch lengths that are not finite numbers")
     depth = np.zeros(n)

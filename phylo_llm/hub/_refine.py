@@ -35,7 +35,7 @@ from Bio.Phylo.BaseTree import Clade, Tree
 
 from ..distance import distance_matrix
 from ..dna import DNA
-from ..tree import build_tree, iter_preorder
+from ..tree import build_tree, preorder_arrays
 from ._placement import Backbone
 
 #: Largest region joined by one dense NJ (float64: 32 MB at 2,000 models).
@@ -196,15 +196,8 @@ def _depths(root: Clade):
 
 
 def _arrays(root: Clade) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    clades = list(iter_preorder(root))
-    index = {id(c): i for i, c in enumerate(clades)}
-    parent = np.full(len(clades), -1, dtype=np.int64)
-    for i, clade in enumerate(clades):
-        for child in clade.clades:
-            parent[index[id(child)]] = i
-    length = np.array([max(c.branch_length or 0.0, 0.0) for c in clades])
-    length[0] = 0.0
-    return parent, length, tuple("" if c.clades else str(c.name) for c in clades)
+    clades, parent, length = preorder_arrays(root)
+    return parent, np.maximum(length, 0.0), tuple("" if c.clades else str(c.name) for c in clades)
 
 
 def merge(trees: list[RegionTree]) -> Tree:
