@@ -202,11 +202,27 @@ def _task_backbone(metric: str, *pieces) -> Backbone:
     return backbone_of(tree, dna.ids, dna.vectors)
 
 
-def _task_place(part: str, dim: int, backbone: Backbone, metric: str, local: int) -> Placements:
-    """Placements of one partition's models that are not in the backbone."""
+#: Models per placement task: a partition is placed in slices of this many rows, so that even a dataset of
+#: one or two partitions keeps every worker busy.
+PLACE_ROWS = 10_000
+
+
+def _slices(data: DNADataset) -> list[tuple[str, int, int]]:
+    """(partition, first row, end row) of every placement task."""
+    return [(str(path), start, min(start + PLACE_ROWS, len(ids))) for path, ids in zip(data.parts, data.ids)
+            for start in range(0, len(ids), PLACE_ROWS)]
+
+
+def _read_slice(piece: tuple[str, int, int], dim: int) -> tuple[tuple[str, ...], np.ndarray]:
     from pathlib import Path
 
-    ids, vectors = read_part(Path(part), dim)
+    ids, vectors = read_part(Path(piece[0]), dim)
+    return ids[piece[1]:piece[2]], vectors[piece[1]:piece[2]]
+
+
+def _task_place(piece: tuple[str, int, int], dim: int, backbone: Backbone, metric: str, local: int) -> Placements:
+    """Placements of one slice of a partition: its models that are not in the backbone."""
+    ids, vectors = _read_slice(piece, dim)
     taken = set(backbone.ids)
     keep = [i for i, m in enumerate(ids) if m not in taken]
     return place_block(backbone, tuple(ids[i] for i in keep), vectors[keep], metric, local)
@@ -216,11 +232,9 @@ def _task_edges(found: Placements) -> np.ndarray:
     return found.edge
 
 
-def _task_split(part: str, dim: int, found: Placements, batch_of_region: dict, region_of: np.ndarray) -> dict:
-    """One partition's placed models by refinement batch: batch -> (ids, vectors, regions)."""
-    from pathlib import Path
-
-    ids, vectors = read_part(Path(part), dim)
+def _task_split(piece: tuple[str, int, int], dim: int, found: Placements, batch_of_region: dict, region_of: np.ndarray) -> dict:
+    """One slice's placed models by refinement batch: batch -> (ids, vectors, regions)."""
+    ids, vectors = _read_slice(piece, dim)
     row = {m: i for i, m in enumerate(ids)}
     member = region_of[found.edge]
     batches = np.array([batch_of_region[int(r)] for r in member], dtype=np.int64)
@@ -294,19 +308,20 @@ def hub_tree(
     built = client.submit(_task_backbone, metric, *taken, pure=True)
     arrays = built.result()
     timer.lap("backbone")
-    placed = [client.submit(_task_place, p, data.dim, built, metric, local, pure=True) for p in parts]
+    pieces = _slices(data)
+    placed = [client.submit(_task_place, p, data.dim, built, metric, local, pure=True) for p in pieces]
     _follow(client, placed, "placing models", progress)
     edges = np.concatenate(client.gather([client.submit(_task_edges, f, pure=True) for f in placed]))
     timer.lap("placement")
     region_of, regions = decompose(arrays, np.bincount(edges, minlength=arrays.n_nodes), cap)
     sizes = _region_sizes(regions, region_of[edges])
     batch_of_region = _batches(np.array([r.root for r in regions]), sizes, max(1, 4 * _workers(client)))
-    split = [client.submit(_task_split, p, data.dim, f, batch_of_region, region_of, pure=True) for p, f in zip(parts, placed)]
+    split = [client.submit(_task_split, p, data.dim, f, batch_of_region, region_of, pure=True) for p, f in zip(pieces, placed)]
     refined = []
     for batch in sorted(set(batch_of_region.values())):
-        pieces = [client.submit(_task_piece, s, batch, pure=True) for s in split]
+        inputs = [client.submit(_task_piece, s, batch, pure=True) for s in split]
         mine = [r for r in regions if batch_of_region[r.root] == batch]
-        refined.append(client.submit(_task_refine, built, mine, metric, cap, seed, *pieces, pure=True))
+        refined.append(client.submit(_task_refine, built, mine, metric, cap, seed, *inputs, pure=True))
     _follow(client, refined, "refining regions", progress)
     trees = [t for batch in client.gather(refined) for t in batch]
     timer.lap("refinement")
