@@ -241,7 +241,9 @@ def _task_split(piece: tuple[str, int, int], dim: int, found: Placements, batch_
     out: dict[int, tuple] = {}
     for batch in np.unique(batches):
         at = np.flatnonzero(batches == batch)
-        out[int(batch)] = ([found.ids[i] for i in at], vectors[[row[found.ids[i]] for i in at]], member[at])
+        picked = vectors[[row[found.ids[i]] for i in at]]
+        compact = picked.astype(np.float32)  # as partitions store them: half the memory while pieces wait
+        out[int(batch)] = ([found.ids[i] for i in at], compact if np.array_equal(compact, picked) else picked, member[at])
     return out
 
 
