@@ -139,12 +139,17 @@ def cluster_options(args: argparse.Namespace) -> dict:
 
 
 def dataset_of(args: argparse.Namespace):
-    """INPUT as a partitioned DNA dataset (read lazily, on Dask) when it is one, else ``None``."""
+    """INPUT as a partitioned DNA dataset (read lazily, on Dask) when it is one, else ``None`` (and then
+    ``--scheduler``/``--workers``, which only datasets use, are refused rather than ignored)."""
     from pathlib import Path
 
     from .. import hub, io  # loaded by the commands that read DNA, not at start-up
+    from ..errors import PhyloLLMError
 
     path = Path(args.input)
-    if hub.is_dataset(path) and not io.is_published_layout(path):
+    if path.is_dir() and hub.is_dataset(path) and not io.is_published_layout(path):
         return hub.open_dataset(path, allow_mixed=args.allow_mixed)
+    if getattr(args, "scheduler", None) or getattr(args, "workers", None):
+        raise PhyloLLMError(f"{args.input}: --scheduler and --workers run a partitioned dataset (a folder of parquet files) on Dask; "
+                            "this input is computed in this process")
     return None

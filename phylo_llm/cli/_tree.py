@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
+from typing import Any
 
 from .. import io, tree
 from ..distance import METRIC_CHOICES
 from ..errors import PhyloLLMError
 from ..io._formats import TREE_FORMATS, format_for
 from ..tree import SUPPORT_KINDS, TREE_METHODS
-from ._options import add_cluster, add_input, add_rooting, add_seed, cluster_options, integer, read_paths, say, show_progress
+from ._options import (
+    add_cluster,
+    add_input,
+    add_rooting,
+    add_seed,
+    cluster_options,
+    dataset_of,
+    integer,
+    read_paths,
+    say,
+    show_progress,
+)
 from ._shared import root_and_annotate, write_tree_and_table
 
 NAME = "tree"
@@ -96,9 +107,8 @@ def _hub_tree(args: argparse.Namespace, progress: bool):
         if args.backbone:
             raise PhyloLLMError(f"{args.input}: --backbone builds the hub tree from DNA, without bootstrap")
         return None, None
-    source: object = None
-    if hub.is_dataset(args.input) and not io.is_published_layout(Path(args.input)):
-        source = hub.open_dataset(args.input, allow_mixed=args.allow_mixed)
+    source: Any = dataset_of(args)
+    if source is not None:
         if not args.backbone and hub.dense_fits(source.n_models, args.method):
             return None, None
     else:
