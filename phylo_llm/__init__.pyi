@@ -3,6 +3,7 @@
 from . import distance as distance
 from . import extract as extract
 from . import figures as figures
+from . import hub as hub
 from . import inputs as inputs
 from . import io as io
 from . import lineage as lineage

@@ -181,3 +181,158 @@ def _true_tree(ids: tuple[str, ...], latent: dict[str, np.ndarray], relations: p
     for sub, model in zip(top.clades, roots):
         sub.branch_length = float(np.linalg.norm(latent[model] - origin))
     return Tree(root=top, rooted=True)
+
+
+#: Share of hub models of each kind of derivation (the rest are fine-tunes); no merges, so the truth is a tree.
+HUB_KINDS = {"same_weights": 0.15, "continued_pretraining": 0.05}
+
+
+@dataclass(frozen=True)
+class HubSimulation:
+    """A model hub of ``n`` models descending from a few hundred base models, and its true tree.
+
+    The latent DNA of every model is held (float32, ``n x dim``); observed DNA
+    (latent + sampling noise) is drawn chunk by chunk by :meth:`observed`, so
+    a million models are written without holding two copies.
+
+    Attributes
+    ----------
+    ids : tuple of str
+        ``f{family:04d}/m{index:07d}``: the family is the base model the model descends from.
+    parent : numpy.ndarray
+        Index of each model's parent (``-1`` for base models); parents come first.
+    relation : numpy.ndarray
+        Kind of derivation of each model (``""`` for base models).
+    latent : numpy.ndarray
+        ``(n, dim)`` float32 latent DNA.
+    """
+
+    ids: tuple[str, ...]
+    parent: np.ndarray
+    relation: np.ndarray
+    latent: np.ndarray
+    noise: float
+    seed: int
+
+    @property
+    def n_models(self) -> int:
+        return len(self.ids)
+
+    def observed(self, start: int, stop: int) -> np.ndarray:
+        """Observed DNA of models ``start:stop`` (float32); each chunk has its own generator, so any chunking agrees."""
+        out = np.empty((stop - start, self.latent.shape[1]), dtype=np.float32)
+        step = HUB_CHUNK
+        for first in range(start - start % step, stop, step):
+            rng = np.random.default_rng([self.seed, 1, first])
+            block = self.latent[first:first + step] + rng.normal(0.0, self.noise, (min(step, self.n_models - first), self.latent.shape[1]))
+            lo, hi = max(first, start), min(first + step, stop)
+            out[lo - start:hi - start] = block[lo - first:hi - first]
+        return out
+
+    def relations(self) -> pd.DataFrame:
+        """Documented parent edges: ``child, parent, relation, evidence, confidence``."""
+        child = np.flatnonzero(self.parent >= 0)
+        ids = np.array(self.ids, dtype=object)
+        return pd.DataFrame({"child": ids[child], "parent": ids[self.parent[child]], "relation": self.relation[child],
+                             "evidence": "simulated", "confidence": "high"})
+
+    def models(self) -> pd.DataFrame:
+        """One row per model: ``model, family, is_base``."""
+        return pd.DataFrame({"model": self.ids, "family": [m.split("/", 1)[0] for m in self.ids], "is_base": self.parent < 0})
+
+    def tree(self) -> Tree:
+        """The true lineage, rooted (a model with derivatives is an internal node with itself as a zero-length leaf)."""
+        n = self.n_models
+        step = np.zeros(n)
+        child = np.flatnonzero(self.parent >= 0)
+        for lo in range(0, len(child), HUB_CHUNK):  # drift lengths, in chunks (no n x dim float64 temporary)
+            rows = child[lo:lo + HUB_CHUNK]
+            diff = self.latent[rows].astype(np.float64) - self.latent[self.parent[rows]]
+            step[rows] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        roots = np.flatnonzero(self.parent < 0)
+        origin = self.latent[roots].astype(np.float64).mean(axis=0)
+        step[roots] = np.linalg.norm(self.latent[roots] - origin, axis=1)
+        has_children = np.zeros(n, dtype=bool)
+        has_children[self.parent[child]] = True
+        clades = [Clade(branch_length=float(step[i]), clades=[Clade(name=self.ids[i], branch_length=0.0)])
+                  if has_children[i] else Clade(name=self.ids[i], branch_length=float(step[i])) for i in range(n)]
+        for i in child:  # parents come first, so children are appended in index order
+            clades[self.parent[i]].clades.append(clades[i])
+        return Tree(root=Clade(clades=[clades[i] for i in roots]), rooted=True)
+
+
+#: Models per generator block of :meth:`HubSimulation.observed` (and rows per written partition by default).
+HUB_CHUNK = 50_000
+
+
+def simulate_hub(n_models: int, dim: int = 128, noise: float = 0.45, seed: int = 0, n_bases: int | None = None) -> HubSimulation:
+    """Simulate a model hub: base models, then models derived from earlier ones, with their DNA.
+
+    Each new model derives from a uniformly chosen earlier model (a random
+    recursive tree: a few very popular bases, depth growing like log n), by
+    fine-tuning (80%), a quantized copy (15%) or continued pretraining (5%),
+    drifting as :data:`DRIFT` says; base models are drawn N(0, 1) per dimension,
+    as in :func:`simulate`.
+
+    Parameters
+    ----------
+    n_models : int
+        At least 3.
+    dim, noise, seed
+        As :func:`simulate`.
+    n_bases : int, optional
+        Base models (default ``max(3, round(sqrt(n) / 2))``: 500 for a million models).
+
+    Examples
+    --------
+    >>> hub = simulate_hub(1000, dim=16, seed=0)
+    >>> hub.n_models, int((hub.parent < 0).sum()), hub.tree().count_terminals()
+    (1000, 16, 1000)
+    """
+    if n_models < 3:
+        raise ValueError("a hub needs at least 3 models")
+    bases = min(n_models, n_bases or max(3, round(np.sqrt(n_models) / 2)))
+    rng = np.random.default_rng([seed, 0])
+    index = np.arange(n_models)
+    parent = np.where(index < bases, -1, np.floor(rng.random(n_models) * np.maximum(index, 1)).astype(np.int64))
+    draw = rng.random(n_models)
+    relation = np.where(draw < HUB_KINDS["same_weights"], "same_weights",
+                        np.where(draw < sum(HUB_KINDS.values()), "continued_pretraining", "finetune")).astype(object)
+    relation[:bases] = ""
+    family = np.empty(n_models, dtype=np.int64)
+    depth = np.zeros(n_models, dtype=np.int64)
+    family[:bases] = index[:bases]
+    for i in range(bases, n_models):  # parents come first
+        family[i] = family[parent[i]]
+        depth[i] = depth[parent[i]] + 1
+    latent = np.empty((n_models, dim), dtype=np.float32)
+    latent[:bases] = rng.normal(0.0, 1.0, (bases, dim))
+    sd = np.array([DRIFT.get(r, 0.0) for r in relation])
+    for level in range(1, int(depth.max()) + 1):  # a generation at a time: its parents are all drawn
+        rows = np.flatnonzero(depth == level)
+        for lo in range(0, len(rows), HUB_CHUNK):
+            chunk = rows[lo:lo + HUB_CHUNK]
+            latent[chunk] = latent[parent[chunk]] + rng.normal(0.0, 1.0, (len(chunk), dim)) * sd[chunk, None]
+    ids = tuple(f"f{f:04d}/m{i:07d}" for f, i in zip(family, index))
+    return HubSimulation(ids, parent, relation, latent, noise, seed)
+
+
+def write_hub_simulation(hub: HubSimulation, folder, part_rows: int = HUB_CHUNK, progress: bool = False) -> None:
+    """Write ``dna/`` (a partitioned dataset, streamed), ``lineage.csv``, ``models.csv`` and ``true_tree.nwk`` into ``folder``.
+
+    Both folders must exist (an :class:`~phylo_llm.io.OutputPlan` creates them, and removes them if writing fails).
+    """
+    from .hub import DatasetWriter  # the partitioned dataset format
+    from .progress import Progress
+
+    folder = Path(folder)
+    settings = {"probe_set": "simulated", "encoder": "simulated"}
+    with DatasetWriter(folder / "dna", hub.latent.shape[1], settings, part_rows) as out, \
+            Progress(hub.n_models, "writing DNA", enabled=progress) as bar:
+        for start in range(0, hub.n_models, part_rows):
+            stop = min(start + part_rows, hub.n_models)
+            out.write(hub.ids[start:stop], hub.observed(start, stop))
+            bar.update(stop - start)
+    io.write_table(hub.relations(), folder / "lineage.csv")
+    io.write_table(hub.models(), folder / "models.csv")
+    io.write_tree(hub.tree(), folder / "true_tree.nwk")

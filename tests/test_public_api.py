@@ -10,7 +10,7 @@ import pytest
 
 import phylo_llm as pl
 
-PACKAGES = ["phylo_llm", "phylo_llm.tree", "phylo_llm.io", "phylo_llm.distance", "phylo_llm.figures"]
+PACKAGES = ["phylo_llm", "phylo_llm.tree", "phylo_llm.io", "phylo_llm.distance", "phylo_llm.figures", "phylo_llm.hub"]
 
 
 @pytest.mark.parametrize("package", PACKAGES)
@@ -36,7 +36,7 @@ def test_version_and_import_load_nothing_heavy():
     """`import phylo_llm` and `phylo-llm --version` must not load NumPy, pandas, numba or matplotlib."""
     code = (
         "import sys, phylo_llm, phylo_llm.cli; phylo_llm.cli.build_parser(); "
-        "print(sorted(m for m in ('numpy', 'pandas', 'numba', 'matplotlib', 'scipy', 'Bio', 'ete3', 'sklearn') if m in sys.modules))"
+        "print(sorted(m for m in ('numpy', 'pandas', 'numba', 'matplotlib', 'scipy', 'Bio', 'ete3', 'sklearn', 'dask', 'distributed') if m in sys.modules))"
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert loaded == "[]", f"loaded at start-up: {loaded}"

@@ -8,7 +8,7 @@ import time
 
 from .. import io
 from ..errors import PhyloLLMError
-from ._options import PROG, add_quiet, add_seed, integer, read_paths, say, show_progress
+from ._options import PROG, add_cluster, add_quiet, add_seed, cluster_options, integer, read_paths, say, show_progress
 
 NAME = "extract"
 HELP = "compute DNA from models' raw answers (RepTrace: embed, concatenate, project)"
@@ -17,7 +17,8 @@ HELP = "compute DNA from models' raw answers (RepTrace: embed, concatenate, proj
 def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", metavar="RESPONSES",
                         help="folder of model folders with responses.json(.gz), a JSONL of {model, prompt, response}, or a probe cache")
-    parser.add_argument("-o", "--output", required=True, help="DNA file (.parquet canonical; .csv, .tsv, .npz)")
+    parser.add_argument("-o", "--output", required=True,
+                        help="DNA file (.parquet canonical; .csv, .tsv, .npz), or a folder: a partitioned dataset, extracted on Dask")
     parser.add_argument("--encoder", default="hashing", help="'hashing' (built in, default) or 'st:<local sentence-transformers model>'")
     parser.add_argument("--dim", type=integer(1, 65_536), default=2048,
                         help="DNA dimension (default: 2048; 128 is the paper's, and loses ranking detail)")
@@ -29,6 +30,8 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache", metavar="FILE", help="also write the per-probe embeddings (for --bootstrap, place, re-extraction)")
     parser.add_argument("--cache-dim", type=integer(1, 4096), default=128, help="per-probe embedding size in the cache (default: 128)")
     parser.add_argument("--cache-dtype", choices=("float16", "float32"), default="float16", help="(default: float16)")
+    parser.add_argument("--batch", type=integer(1, 1_000_000), default=256, help="folder output: model folders per Dask task (default: 256)")
+    add_cluster(parser)
     add_quiet(parser)
 
 
@@ -37,6 +40,8 @@ def run(args: argparse.Namespace) -> None:
 
     start = time.perf_counter()
     plan = io.OutputPlan(inputs=read_paths(args))
+    if _is_folder(args.output):
+        return _extract_dataset(args, plan, start)
     plan.add(args.output)
     plan.add(args.cache, "--cache")
     if io.is_probe_cache(args.input):  # re-extraction: no answer is embedded again
@@ -63,3 +68,34 @@ def run(args: argparse.Namespace) -> None:
     if stats.errors and not args.quiet:
         common = ", ".join(repr(t) for t, _ in stats.examples.most_common(3))
         print(f"{PROG} extract: error-like answers were embedded as text; most common: {common}", file=sys.stderr)
+
+
+def _is_folder(output: str) -> bool:
+    """An output folder (existing, or a name without a suffix): the partitioned dataset."""
+    from pathlib import Path
+
+    path = Path(output)
+    return output != "-" and (path.is_dir() or not path.suffix)
+
+
+def _extract_dataset(args: argparse.Namespace, plan: io.OutputPlan, start: float) -> None:
+    """Extraction on Dask into a partitioned dataset; finished units are kept in OUT.partial/ until all are done."""
+    from .. import hub  # loaded when the command runs
+
+    plan.add_folder(args.output)
+    plan.add(args.cache, "--cache")
+    if io.is_probe_cache(args.input):
+        raise PhyloLLMError(f"{args.input}: a probe cache is re-extracted into one DNA file (-o OUT.parquet), not a folder")
+    try:
+        with hub.connect(**cluster_options(args)) as client:
+            done = hub.extract_dataset(
+                args.input, args.output, client, batch=args.batch, encoder=args.encoder, answer_dim=args.answer_dim, dim=args.dim,
+                seed=args.seed, max_chars=args.max_chars or None, allow_missing=args.allow_missing, cache=args.cache,
+                cache_dim=args.cache_dim, cache_dtype=args.cache_dtype, plan=plan, progress=show_progress(args))
+    except BaseException:
+        if hub.work_folder(args.output).exists():
+            say(args, f"finished units are kept in {hub.work_folder(args.output)}/: run the same command again to continue")
+        raise
+    say(args, f"{done.models} models -> {args.dim}-d DNA in {done.parts} partitions ({done.reused} reused from an earlier run, "
+              f"{done.dropped} dropped for missing prompts), {done.empty} empty, {done.null} null and {done.errors} error answers, "
+              f"{time.perf_counter() - start:.1f} s -> {args.output}/")

@@ -123,3 +123,33 @@ def lineage_of(args: argparse.Namespace):
     from ..lineage import load_lineage  # pandas: loaded by the commands that need it, not at start-up
 
     return load_lineage(*(args.lineage or ["builtin"]))
+
+
+def add_cluster(parser: argparse.ArgumentParser) -> None:
+    """--scheduler and --workers: where the Dask tasks of a partitioned dataset run."""
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="partitioned dataset: run on the Dask scheduler at ADDRESS (e.g. tcp://host:8786; default: a LocalCluster)")
+    parser.add_argument("--workers", type=integer(1, 4096), metavar="N",
+                        help="partitioned dataset, LocalCluster: N worker processes (default: one per core)")
+
+
+def cluster_options(args: argparse.Namespace) -> dict:
+    """The engine options of :func:`add_cluster`, as keyword arguments of the hub functions."""
+    return {"scheduler": args.scheduler, "workers": args.workers}
+
+
+def dataset_of(args: argparse.Namespace):
+    """INPUT as a partitioned DNA dataset (read lazily, on Dask) when it is one, else ``None`` (and then
+    ``--scheduler``/``--workers``, which only datasets use, are refused rather than ignored)."""
+    from pathlib import Path
+
+    from .. import hub, io  # loaded by the commands that read DNA, not at start-up
+    from ..errors import PhyloLLMError
+
+    path = Path(args.input)
+    if path.is_dir() and hub.is_dataset(path) and not io.is_published_layout(path):
+        return hub.open_dataset(path, allow_mixed=args.allow_mixed)
+    if getattr(args, "scheduler", None) or getattr(args, "workers", None):
+        raise PhyloLLMError(f"{args.input}: --scheduler and --workers run a partitioned dataset (a folder of parquet files) on Dask; "
+                            "this input is computed in this process")
+    return None

@@ -7,7 +7,7 @@ import sys
 
 from .. import io
 from ..distance import METRIC_CHOICES
-from ._options import add_input, add_lineage, integer, lineage_of, read_paths, say
+from ._options import add_cluster, add_input, add_lineage, cluster_options, dataset_of, integer, lineage_of, read_paths, say
 
 NAME = "relatives"
 HELP = "the nearest models to one model, against documented distances"
@@ -20,6 +20,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     add_lineage(parser)
     parser.add_argument("--metric", choices=METRIC_CHOICES, default="euclidean")
     parser.add_argument("--csv", metavar="FILE", help="write the table as CSV")
+    add_cluster(parser)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -27,10 +28,18 @@ def run(args: argparse.Namespace) -> None:
 
     plan = io.OutputPlan(inputs=read_paths(args))
     plan.add(args.csv, "--csv")
-    dist = inputs.input_distances(args.input, args.metric, variant=args.variant, encoder=args.encoder, allow_mixed=args.allow_mixed)
     lineage = lineage_of(args)
-    say(args, lineage.coverage(dist.ids).summary())
-    table = score.relatives(args.model, dist, lineage, k=args.k)
+    data = dataset_of(args)
+    if data is not None:  # a partitioned dataset: exact neighbours on Dask, all pairs sampled
+        from .. import hub
+
+        say(args, lineage.coverage(data.all_ids()).summary())
+        with hub.connect(**cluster_options(args)) as client:
+            table = hub.hub_relatives(args.model, data, lineage, client, k=args.k, metric=args.metric)
+    else:
+        dist = inputs.input_distances(args.input, args.metric, variant=args.variant, encoder=args.encoder, allow_mixed=args.allow_mixed)
+        say(args, lineage.coverage(dist.ids).summary())
+        table = score.relatives(args.model, dist, lineage, k=args.k)
     if args.csv:
         with plan:
             io.write_table(table, args.csv)

@@ -1,29 +1,50 @@
-"""``phylo-llm simulate``: DNA evolving along a known lineage (the demo data, and ground truth for tests)."""
+"""``phylo-llm simulate``: DNA evolving along a known lineage (the demo data, ground truth for tests, hub-scale datasets)."""
 
 from __future__ import annotations
 
 import argparse
 
 from .. import io
-from ._options import add_quiet, add_seed, integer, say
+from ..errors import PhyloLLMError
+from ._options import add_quiet, add_seed, integer, say, show_progress
 
 NAME = "simulate"
-HELP = "simulate DNA along a known lineage (the demo data)"
+HELP = "simulate DNA along a known lineage (the demo data, or --models N for a hub-scale dataset)"
+
+#: Largest hub simulation: its latent DNA is held in memory (10 million 128-d models: 5 GB).
+MAX_MODELS = 10_000_000
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-o", "--output", required=True, help="folder for dna.parquet, lineage.csv, models.csv, true_tree.nwk")
+    parser.add_argument("-o", "--output", required=True,
+                        help="folder for dna.parquet (or, with --models, the partitioned dataset dna/), lineage.csv, models.csv, true_tree.nwk")
     add_seed(parser, "the simulation")
     parser.add_argument("--families", type=integer(1, 5), default=5, help="1 to 5 (default: 5)")
     parser.add_argument("--dim", type=integer(1, 65_536), default=128, help="DNA dimension (default: 128)")
+    parser.add_argument("--models", type=integer(3, MAX_MODELS), metavar="N",
+                        help="simulate a hub of N models instead (written as a partitioned dataset, streamed)")
+    parser.add_argument("--part-rows", type=integer(1, 10_000_000), default=50_000, help="with --models: models per partition (default: 50,000)")
     add_quiet(parser)
 
 
 def run(args: argparse.Namespace) -> None:
-    from ..simulate import simulate, write_simulation  # loaded when the command runs, not at start-up
+    from ..simulate import simulate, simulate_hub, write_hub_simulation, write_simulation  # loaded when the command runs
 
     plan = io.OutputPlan()
     folder = plan.add_folder(args.output)
+    if args.models:
+        from .._memory import require_memory
+
+        require_memory(4 * args.models * args.dim * 2, f"simulating {args.models} models x {args.dim} dimensions", "simulate fewer models")
+        if (folder / "dna").is_dir() and any((folder / "dna").iterdir()):
+            raise PhyloLLMError(f"{folder / 'dna'}: this folder is not empty; a partitioned dataset needs a new (or empty) folder")
+        plan.add_folder(folder / "dna")
+        hub = simulate_hub(args.models, dim=args.dim, seed=args.seed)
+        with plan:
+            write_hub_simulation(hub, folder, part_rows=args.part_rows, progress=show_progress(args))
+        say(args, f"{hub.n_models} models ({int((hub.parent < 0).sum())} base models) -> {args.output}/dna/ "
+                  f"({-(-hub.n_models // args.part_rows)} partitions), true_tree.nwk")
+        return
     sim = simulate(n_families=args.families, dim=args.dim, seed=args.seed)
     with plan:
         write_simulation(sim, folder)

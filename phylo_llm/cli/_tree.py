@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 from .. import io, tree
 from ..distance import METRIC_CHOICES
+from ..errors import PhyloLLMError
 from ..io._formats import TREE_FORMATS, format_for
 from ..tree import SUPPORT_KINDS, TREE_METHODS
-from ._options import add_input, add_rooting, add_seed, integer, read_paths, say, show_progress
+from ._options import (
+    add_cluster,
+    add_input,
+    add_rooting,
+    add_seed,
+    cluster_options,
+    dataset_of,
+    integer,
+    read_paths,
+    say,
+    show_progress,
+)
 from ._shared import root_and_annotate, write_tree_and_table
 
 NAME = "tree"
@@ -33,6 +46,12 @@ def arguments(parser: argparse.ArgumentParser) -> None:
                         help="fbp: share of replicates with the split; tbe: transfer bootstrap expectation (default: fbp)")
     add_seed(parser, "the bootstrap draws")
     parser.add_argument("--probe-dim", type=integer(1, 4096), default=128, help="answers input: per-probe embedding size (default: 128)")
+    parser.add_argument("--backbone", type=integer(3, 10_000_000), metavar="B",
+                        help="hub tree: exact NJ on B models, every other model placed and refined (default when the dense "
+                        "build would not fit in memory: B = 10,000)")
+    parser.add_argument("--region", type=integer(3, 100_000), default=2000, metavar="R",
+                        help="hub tree: the backbone is cut into regions of at most R models, each re-joined by exact NJ (default: 2,000)")
+    add_cluster(parser)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -46,12 +65,17 @@ def run(args: argparse.Namespace) -> None:
     plan.add(args.csv, "--csv")
     fmt = format_for(args.output, "tree", args.format, default="nhx" if args.annotate else "newick").name
     progress = show_progress(args)
-    data: inputs.Data
-    if args.bootstrap or inputs.input_kind(args.input) == "answers":
+    hub, data = _hub_tree(args, progress)
+    if hub is not None:
+        result_tree, notes = root_and_annotate(args, hub.tree, annotate=args.annotate)
+        write_tree_and_table(args, plan, result_tree, fmt)
+        say(args, f"{hub.summary()}{notes}, {time.perf_counter() - start:.2f} s -> {args.output}")
+        return
+    if data is None and (args.bootstrap or inputs.input_kind(args.input) == "answers"):
         data, note = inputs.input_probes(args.input, probe_dim=args.probe_dim, progress=progress)
         if note:
             say(args, note)
-    else:
+    elif data is None:
         data = inputs.read_input(args.input, variant=args.variant, encoder=args.encoder, allow_mixed=args.allow_mixed)
     if args.bootstrap:
         assert isinstance(data, inputs.ProbeEmbeddings)
@@ -72,3 +96,33 @@ def run(args: argparse.Namespace) -> None:
     write_tree_and_table(args, plan, result_tree, fmt)
     say(args, f"{inputs.describe(data, args.metric)}, {args.method} tree{details}{notes}, "
               f"{time.perf_counter() - start:.2f} s -> {args.output}")
+
+
+def _hub_tree(args: argparse.Namespace, progress: bool):
+    """``(hub tree, None)`` when ``--backbone`` asks for it or the dense build would not fit (with a note);
+    else ``(None, data)``, the input if it had to be read to decide, else ``None``."""
+    from .. import hub, inputs  # loaded when the command runs, not at start-up
+
+    if args.bootstrap or inputs.input_kind(args.input) in ("answers", "probes"):
+        if args.backbone:
+            raise PhyloLLMError(f"{args.input}: --backbone builds the hub tree from DNA, without bootstrap")
+        return None, None
+    source: Any = dataset_of(args)
+    if source is not None:
+        if not args.backbone and hub.dense_fits(source.n_models, args.method):
+            return None, None
+    else:
+        source = inputs.read_input(args.input, variant=args.variant, encoder=args.encoder, allow_mixed=args.allow_mixed)
+        if not isinstance(source, inputs.DNA):
+            if args.backbone:
+                raise PhyloLLMError(f"{args.input}: --backbone needs DNA (a file or a partitioned dataset), not a distance matrix")
+            return None, source
+        if not args.backbone and (args.method != "nj" or hub.dense_fits(source.n_models, args.method)):
+            return None, source
+    if args.method != "nj":
+        raise PhyloLLMError(f"{args.input}: the hub tree (--backbone) is a neighbour-joining tree; --method {args.method} needs the dense build")
+    if not args.backbone:
+        say(args, f"{source.n_models} models: the dense build would not fit in memory; building the hub tree "
+                  f"(exact NJ on a backbone of {hub.DEFAULT_BACKBONE}, the others placed and refined)")
+    return hub.build_hub_tree(source, args.backbone, metric=args.metric, seed=args.seed, cap=args.region, progress=progress,
+                              **cluster_options(args)), None

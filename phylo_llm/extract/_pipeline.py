@@ -23,17 +23,20 @@ from ._responses import AnswerStats, iter_answers, prompt_key
 BATCH = 64
 
 
-def prompt_set(source: str | Path, only: list[str] | None = None) -> tuple[list[str], dict[str, list[str]], str | None, int]:
+def prompt_set(
+    source: str | Path | list[Path], only: list[str] | None = None, known: dict[str, str] | None = None
+) -> tuple[list[str], dict[str, list[str]], str | None, int]:
     """First pass: the shared prompt set, the models missing some of it, the dataset name, the model count.
 
     The prompt set is every prompt answered by more than half of the models,
     in the order of their SHA-256 (so it does not depend on file order);
-    with ``only`` (:func:`prompt_key` values, e.g. from a probe cache), exactly those prompts.
+    with ``only`` (:func:`prompt_key` values, e.g. from a probe cache), exactly those prompts;
+    ``known`` gives prompt texts by key (a part of a larger set of models need not answer every prompt).
     """
     seen: Counter = Counter()
     per_model: dict[str, set[str]] = {}
     datasets: Counter = Counter()
-    texts: dict[str, str] = {}
+    texts: dict[str, str] = dict(known or {})
     for record in iter_answers(source):
         if record.model in per_model:
             raise PhyloLLMError(f"{record.source}: model {record.model!r} appears twice")
@@ -115,7 +118,7 @@ def extract_dna(source: str | Path, **options) -> tuple[DNA, AnswerStats]:
 
 
 def extract(
-    source: str | Path,
+    source: str | Path | list[Path],
     *,
     encoder: str = "hashing",
     answer_dim: int = 1024,
@@ -125,16 +128,17 @@ def extract(
     allow_missing: bool = False,
     probe_dim: int | None = None,
     prompt_keys: list[str] | None = None,
+    prompt_texts: dict[str, str] | None = None,
     progress: bool = False,
 ) -> Extraction:
     """Compute DNA from models' answers.
 
     Parameters
     ----------
-    source : path
+    source : path, or list of paths
         A folder in the llm-dna layout (one folder per model holding
-        ``responses.json`` or ``responses.json.gz``) or a JSONL file of
-        ``{"model", "prompt", "response"}`` rows.
+        ``responses.json`` or ``responses.json.gz``, and/or JSONL shards) or a
+        JSONL file of ``{"model", "prompt", "response"}`` rows; a list of them is read in order.
     encoder : str
         ``"hashing"`` (built-in character n-grams) or ``"st:<model>"`` (a local
         sentence-transformers model).
@@ -158,6 +162,9 @@ def extract(
     prompt_keys : list of str, optional
         Use exactly these prompts (a probe cache's ``prompt_keys``), so new
         models are embedded like the models they are compared with.
+    prompt_texts : dict, optional
+        The texts of ``prompt_keys`` (by key), when ``source`` is one part of a
+        larger set of models and its models need not have answered them all.
 
     Returns
     -------
@@ -179,7 +186,7 @@ def extract(
         raise PhyloLLMError(f"probe_dim must be a positive whole number, got {probe_dim}")
     if max_chars is not None and max_chars < 1:
         raise PhyloLLMError(f"max_chars must be positive (or None for whole answers), got {max_chars}")
-    prompts, missing, dataset, n_models = prompt_set(source, prompt_keys)
+    prompts, missing, dataset, n_models = prompt_set(source, prompt_keys, prompt_texts)
     check_extraction_memory(n_models, len(prompts), answer_dim, dim, probe_dim)
     if missing and not allow_missing:
         listed = ", ".join(f"{m} ({len(v)} missing)" for m, v in list(missing.items())[:5])

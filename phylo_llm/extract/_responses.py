@@ -66,13 +66,23 @@ def is_answers(path: str | Path) -> bool:
     if path.is_file():
         return path.name.lower().endswith(JSONL_SUFFIXES + RESPONSES_SUFFIXES)
     if path.is_dir():
-        return any((folder / name).is_file() for folder in path.iterdir() if folder.is_dir()
-                   for name in ("responses.json.gz", "responses.json"))
+        return any(_is_shard(entry) or entry.is_dir() and any((entry / name).is_file() for name in ("responses.json.gz", "responses.json"))
+                   for entry in path.iterdir())
     return False
 
 
-def iter_answers(path: str | Path) -> Iterator[ModelAnswers]:
-    """Models' answers, one model at a time (a folder is read one model folder at a time)."""
+def _is_shard(path: Path) -> bool:
+    """A JSON-lines file of answers inside a folder (one shard of many)."""
+    return path.is_file() and path.name.lower().endswith(JSONL_SUFFIXES)
+
+
+def iter_answers(path: str | Path | list | tuple) -> Iterator[ModelAnswers]:
+    """Models' answers, one model at a time (a folder is read one model folder or JSON-lines shard at a time;
+    a list of paths is read path by path)."""
+    if isinstance(path, (list, tuple)):
+        for one in path:
+            yield from iter_answers(one)
+        return
     path = Path(path)
     if not path.exists():
         raise PhyloLLMError(f"{path}: no such file or directory")
@@ -87,8 +97,25 @@ def iter_answers(path: str | Path) -> Iterator[ModelAnswers]:
         raise PhyloLLMError(f"{path}: expected a folder of model folders, a .jsonl file or a responses.json(.gz)")
 
 
+def answer_units(path: str | Path) -> list[Path]:
+    """The pieces a folder of answers is read in: its model folders' responses files and its JSON-lines shards, sorted."""
+    path = Path(path)
+    if not path.is_dir():
+        return [path]
+    units = []
+    for entry in sorted(path.iterdir()):
+        if _is_shard(entry):
+            units.append(entry)
+        elif entry.is_dir():
+            units += [entry / name for name in ("responses.json.gz", "responses.json") if (entry / name).is_file()][:1]
+    return units
+
+
 def _iter_folder(path: Path) -> Iterator[ModelAnswers]:
     found = False
+    for shard in sorted(p for p in path.iterdir() if _is_shard(p)):
+        found = True
+        yield from _iter_jsonl(shard)
     for folder in sorted(p for p in path.iterdir() if p.is_dir()):
         for name in ("responses.json.gz", "responses.json"):
             file = folder / name
@@ -97,7 +124,7 @@ def _iter_folder(path: Path) -> Iterator[ModelAnswers]:
                 yield _read_responses_file(file, folder.name)
                 break
     if not found:
-        raise PhyloLLMError(f"{path}: no model folder holds a responses.json or responses.json.gz")
+        raise PhyloLLMError(f"{path}: no model folder holds a responses.json or responses.json.gz, and no .jsonl shard is here")
 
 
 def _read_responses_file(path: Path, folder: str) -> ModelAnswers:

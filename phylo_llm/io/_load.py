@@ -29,8 +29,9 @@ def load_dna(
     Parameters
     ----------
     path : str or Path
-        ``.parquet``, ``.csv``, ``.tsv`` (optionally compressed), ``.npz``, or a
-        folder in the ``llm-dna`` published layout.
+        ``.parquet``, ``.csv``, ``.tsv`` (optionally compressed), ``.npz``, a
+        folder of parquet partitions (a partitioned dataset, see
+        :func:`phylo_llm.hub.open_dataset`), or a folder in the ``llm-dna`` published layout.
     variant : str
         Published layout only: which DNA file of each model folder
         (``"dna"``, ``"dna_dim1024"``, ``"preagg_dim64"``, ...).
@@ -53,9 +54,15 @@ def load_dna(
     """
     path = existing(path)
     if path.is_dir():
-        if not is_published_layout(path):
-            raise PhyloLLMError(f"{path}: folder is not in the published llm-dna layout (no <model>/<model>_dna.json files)")
-        dna = read_published(path, variant=variant, encoder=encoder)
+        from ..hub import is_dataset, open_dataset  # a partitioned dataset (many models): loaded when met
+
+        if is_dataset(path) and not is_published_layout(path):
+            dna = open_dataset(path, allow_mixed=allow_mixed).load()
+        elif not is_published_layout(path):
+            raise PhyloLLMError(f"{path}: folder is neither a partitioned DNA dataset (*.parquet files) nor in the published "
+                                "llm-dna layout (<model>/<model>_dna.json files)")
+        else:
+            dna = read_published(path, variant=variant, encoder=encoder)
     else:
         fmt = format_for(path, "dna")
         dna = read_dna_npz(path) if fmt.name == "npz" else read_dna_table(path)

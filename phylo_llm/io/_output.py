@@ -251,7 +251,10 @@ class OutputPlan:
         return target
 
     def add_folder(self, path: str | os.PathLike, what: str = "output folder") -> Path:
-        """An output folder: created when the plan's block starts if missing, removed again if the block fails."""
+        """An output folder: created when the plan's block starts if missing, removed again if the block fails.
+
+        A subfolder of a folder added earlier may be added too (both are created, in order).
+        """
         folder = Path(path)
         if folder.exists() and not folder.is_dir():
             raise PhyloLLMError(f"{folder}: exists and is not a folder; {what} must be a folder")
@@ -259,6 +262,10 @@ class OutputPlan:
             if _same_place(folder, other):
                 raise PhyloLLMError(f"{folder}: this output folder is also an input; choose another")
         writable = folder if folder.exists() else folder.parent
+        planned = any(_same_place(writable, earlier) for earlier in self._folders)
+        if planned and not writable.exists():  # a subfolder of a folder this plan creates
+            self._folders.append(folder)
+            return folder
         if not writable.is_dir():
             raise PhyloLLMError(f"{folder}: the folder {folder.parent} does not exist")
         if not os.access(writable, os.W_OK | os.X_OK):
@@ -285,7 +292,7 @@ class OutputPlan:
         if kind is not None:
             for item in staged:
                 item.discard()
-            for folder in self._created:
+            for folder in reversed(self._created):  # subfolders first
                 with contextlib.suppress(OSError):
                     folder.rmdir()  # only if empty: never anything the user had
             return

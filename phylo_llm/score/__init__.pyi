@@ -7,6 +7,8 @@ from ._pairs import quantiles as quantiles
 from ._pairs import retrieval_summary as retrieval_summary
 from ._relatives import Relatedness as Relatedness
 from ._relatives import candidates as candidates
+from ._relatives import candidates_from_pairs as candidates_from_pairs
+from ._relatives import documented_threshold as documented_threshold
 from ._relatives import relatives as relatives
 from ._report import score as score
 from ._tables import ScoreReport as ScoreReport

@@ -54,7 +54,7 @@ def _documented_distances(dist: DistanceMatrix, lineage: Lineage) -> dict[str, n
     return {str(r): dist.values[g.i.to_numpy(), g.j.to_numpy()] for r, g in pairs.groupby("relation")}
 
 
-def relatives(model: str, dist: DistanceMatrix, lineage: Lineage, k: int = 10) -> pd.DataFrame:
+def relatives(model: str, dist: DistanceMatrix, lineage: Lineage, k: int = 10, all_pairs: np.ndarray | None = None) -> pd.DataFrame:
     """The ``k`` nearest models to ``model`` and where each distance falls.
 
     Columns: ``rank, model, distance``, ``all_pairs_pct`` (share of all pairs
@@ -62,6 +62,9 @@ def relatives(model: str, dist: DistanceMatrix, lineage: Lineage, k: int = 10) -
     that relation at most this close; ``same_weights_pct`` is the noise
     floor), ``family``, ``organization`` and ``documented`` (what the lineage
     says links the two, empty when nothing).
+
+    ``all_pairs``, when given, stands for the distances of all pairs (a sample,
+    e.g. when ``dist`` holds only a neighbourhood of a hub's models).
 
     Examples
     --------
@@ -78,7 +81,7 @@ def relatives(model: str, dist: DistanceMatrix, lineage: Lineage, k: int = 10) -
     position = {m: i for i, m in enumerate(dist.ids)}
     row = dist.values[position[model]]
     order = [j for j in np.lexsort((np.array(dist.ids), row)) if j != position[model]][:k]
-    everything = np.sort(dist.condensed())
+    everything = np.sort(dist.condensed() if all_pairs is None else all_pairs)
     documented = {r: np.sort(v) for r, v in _documented_distances(dist, lineage).items()}
     related = Relatedness(lineage, dist.ids)
     rows = []
@@ -122,25 +125,41 @@ def candidates(
     ['model_a', 'model_b', 'distance']
     """
     if threshold is None:
-        documented = _documented_distances(dist, lineage)
-        reference = documented.get("finetune")
-        if reference is None or len(reference) == 0:
-            reference = np.concatenate(list(documented.values())) if documented else np.array([])
-        if len(reference) == 0:
-            raise PhyloLLMError("no documented pair among these models: give a distance threshold")
-        threshold = float(np.median(reference))
+        threshold = documented_threshold(dist, lineage)
     iu, ju = np.triu_indices(dist.n_models, 1)
     values = dist.values[iu, ju]
     close = values <= threshold
-    iu, ju, values = iu[close], ju[close], values[close]
-    names = np.array(dist.ids)
+    table, qualifying = candidates_from_pairs(dist.ids, iu[close], ju[close], values[close], lineage, dist.condensed(), limit)
+    return table, threshold, qualifying
+
+
+def documented_threshold(dist: DistanceMatrix, lineage: Lineage) -> float:
+    """The median distance of the documented ``finetune`` pairs among ``dist``'s models (else of all documented pairs)."""
+    documented = _documented_distances(dist, lineage)
+    reference = documented.get("finetune")
+    if reference is None or len(reference) == 0:
+        reference = np.concatenate(list(documented.values())) if documented else np.array([])
+    if len(reference) == 0:
+        raise PhyloLLMError("no documented pair among these models: give a distance threshold")
+    return float(np.median(reference))
+
+
+def candidates_from_pairs(
+    ids, iu: np.ndarray, ju: np.ndarray, values: np.ndarray, lineage: Lineage, all_pairs: np.ndarray, limit: int | None = 1000
+) -> tuple[pd.DataFrame, int]:
+    """The undocumented pairs among the given close pairs (rows ``iu``, ``ju`` of ``ids``), closest first, and their count.
+
+    ``all_pairs``: the distances of all pairs, or a sample of them, for the ``all_pairs_pct`` column.
+    """
+    ids = tuple(ids)
+    names = np.array(ids, dtype=object).astype(str)
     order = np.lexsort((names[ju], names[iu], values))
-    related = Relatedness(lineage, dist.ids)
-    everything = np.sort(dist.condensed())
+    related = Relatedness(lineage, ids)
+    everything = np.sort(all_pairs)
     rows: list[dict] = []
     qualifying = 0
     for k in order:
-        a, b = dist.ids[iu[k]], dist.ids[ju[k]]
+        a, b = ids[iu[k]], ids[ju[k]]
         if related.describe(a, b):
             continue
         qualifying += 1
@@ -154,4 +173,4 @@ def candidates(
             "organization_a": ia.get("organization", ""), "organization_b": ib.get("organization", ""),
         })
     columns = ["model_a", "model_b", "distance", "all_pairs_pct", "family_a", "family_b", "organization_a", "organization_b"]
-    return pd.DataFrame(rows, columns=columns), threshold, qualifying
+    return pd.DataFrame(rows, columns=columns), qualifying

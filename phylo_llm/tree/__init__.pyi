@@ -16,6 +16,7 @@ from ._flat import FlatTree as FlatTree
 from ._flat import distances_from_point as distances_from_point
 from ._flat import flatten as flatten
 from ._flat import patristic_matrix as patristic_matrix
+from ._flat import preorder_arrays as preorder_arrays
 from ._merges import Merges as Merges
 from ._merges import tree_from_merges as tree_from_merges
 from ._place import PlacementResult as PlacementResult

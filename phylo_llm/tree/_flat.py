@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from Bio.Phylo.BaseTree import Tree
+from Bio.Phylo.BaseTree import Clade, Tree
 
 from ..distance import DistanceMatrix
 from ._walk import iter_preorder
@@ -43,17 +43,33 @@ class FlatTree:
         return out
 
 
-def flatten(tree: Tree) -> FlatTree:
-    """Arrays of ``tree`` (preorder numbering; missing branch lengths count as 0)."""
+def preorder_arrays(tree: Tree | Clade) -> tuple[list[Clade], np.ndarray, np.ndarray]:
+    """The clades of ``tree`` in preorder, each one's parent number (``-1`` for the root) and branch length
+    (missing lengths, and the root's, count as 0). O(nodes) memory, unlike :func:`flatten`'s leaf matrix.
+
+    Examples
+    --------
+    >>> from io import StringIO
+    >>> from Bio import Phylo
+    >>> clades, parent, length = preorder_arrays(Phylo.read(StringIO("((a:1,b:2):3,c:4);"), "newick"))
+    >>> parent.tolist(), length.tolist()
+    ([-1, 0, 1, 1, 0], [0.0, 3.0, 1.0, 2.0, 4.0])
+    """
     clades = list(iter_preorder(tree))
     index = {id(c): i for i, c in enumerate(clades)}
-    parent = np.full(len(clades), -1)
+    parent = np.full(len(clades), -1, dtype=np.int64)
     length = np.zeros(len(clades))
     for i, clade in enumerate(clades):
         for child in clade.clades:
             parent[index[id(child)]] = i
         if i:
             length[i] = clade.branch_length or 0.0
+    return clades, parent, length
+
+
+def flatten(tree: Tree) -> FlatTree:
+    """Arrays of ``tree`` (preorder numbering; missing branch lengths count as 0)."""
+    clades, parent, length = preorder_arrays(tree)
     depth = np.zeros(len(clades))
     for i in range(1, len(clades)):
         depth[i] = depth[parent[i]] + length[i]

@@ -1,0 +1,26 @@
+# Public names of phylo_llm.hub, loaded lazily (lazy_loader.attach_stub reads this file).
+from ._backbone import DEFAULT_BACKBONE as DEFAULT_BACKBONE
+from ._backbone import choose_backbone as choose_backbone
+from ._cluster import connect as connect
+from ._dataset import DatasetWriter as DatasetWriter
+from ._dataset import DNADataset as DNADataset
+from ._dataset import is_dataset as is_dataset
+from ._dataset import open_dataset as open_dataset
+from ._extract import ExtractionSummary as ExtractionSummary
+from ._extract import extract_dataset as extract_dataset
+from ._extract import work_folder as work_folder
+from ._hubtree import HubTree as HubTree
+from ._hubtree import build_hub_tree as build_hub_tree
+from ._hubtree import dense_fits as dense_fits
+from ._hubtree import hub_tree as hub_tree
+from ._hubtree import hub_tree_memory as hub_tree_memory
+from ._knn import nearest as nearest
+from ._neighbours import INDEXES as INDEXES
+from ._neighbours import hub_candidates as hub_candidates
+from ._neighbours import hub_relatives as hub_relatives
+from ._neighbours import knn as knn
+from ._neighbours import read_rows as read_rows
+from ._neighbours import recall_at_k as recall_at_k
+from ._placement import Backbone as Backbone
+from ._placement import backbone_of as backbone_of
+from ._placement import place_block as place_block
