@@ -14,6 +14,7 @@ Peak memory: resident memory of this process and all its children, sampled.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
 import threading
 import time
@@ -34,10 +35,8 @@ class Peak:
     def _sample(self) -> None:
         me = psutil.Process()
         while not self._done.is_set():
-            try:
+            with contextlib.suppress(psutil.Error):
                 self.peak = max(self.peak, sum(p.memory_info().rss for p in [me, *me.children(recursive=True)]))
-            except psutil.Error:
-                pass
             time.sleep(0.2)
 
     def __enter__(self) -> Peak:

@@ -115,7 +115,7 @@ class DNADataset:
         for ids, values in self.iter_parts():
             vectors[row:row + len(ids)] = values
             row += len(ids)
-        meta = pd.DataFrame({**self.settings}, index=range(self.n_models)) if self.settings else None
+        meta = pd.DataFrame({**self.settings}, index=range(self.n_models)) if self.settings else pd.DataFrame()
         return DNA(tuple(self.all_ids()), vectors, meta, str(self.path))
 
 
