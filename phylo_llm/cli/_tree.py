@@ -98,6 +98,14 @@ def run(args: argparse.Namespace) -> None:
               f"{time.perf_counter() - start:.2f} s -> {args.output}")
 
 
+def _hub_instead(n_models: int, method: str) -> bool:
+    """Whether an NJ tree is built as a hub tree without being asked: the dense build would not fit and there are
+    more models than a backbone (else the dense build's own refusal says what is needed)."""
+    from .. import hub  # loaded when the command runs, not at start-up
+
+    return method == "nj" and n_models > hub.DEFAULT_BACKBONE and not hub.dense_fits(n_models, method)
+
+
 def _hub_tree(args: argparse.Namespace, progress: bool):
     """``(hub tree, None)`` when ``--backbone`` asks for it or the dense build would not fit (with a note);
     else ``(None, data)``, the input if it had to be read to decide, else ``None``."""
@@ -109,7 +117,7 @@ def _hub_tree(args: argparse.Namespace, progress: bool):
         return None, None
     source: Any = dataset_of(args)
     if source is not None:
-        if not args.backbone and hub.dense_fits(source.n_models, args.method):
+        if not args.backbone and not _hub_instead(source.n_models, args.method):
             return None, None
     else:
         source = inputs.read_input(args.input, variant=args.variant, encoder=args.encoder, allow_mixed=args.allow_mixed)
@@ -117,7 +125,7 @@ def _hub_tree(args: argparse.Namespace, progress: bool):
             if args.backbone:
                 raise PhyloLLMError(f"{args.input}: --backbone needs DNA (a file or a partitioned dataset), not a distance matrix")
             return None, source
-        if not args.backbone and (args.method != "nj" or hub.dense_fits(source.n_models, args.method)):
+        if not args.backbone and not _hub_instead(source.n_models, args.method):
             return None, source
     if args.method != "nj":
         raise PhyloLLMError(f"{args.input}: the hub tree (--backbone) is a neighbour-joining tree; --method {args.method} needs the dense build")
