@@ -1,0 +1,81 @@
+"""Careless and hostile use of the hub-scale paths (partitioned datasets, Dask extraction) and of the explorer.
+
+The promises are those of ``tests/test_hostile.py``: nothing the user had is lost, nothing is silently wrong,
+every refusal is one line ``phylo-llm: error: ...`` with exit code 2.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import phylo_llm as pl
+from phylo_llm.hub import _extract as hub_extract
+from tests.helpers import run_cli, toy_models, write_folder
+from tests.test_hostile import refused, snapshot
+
+
+@pytest.fixture(scope="module")
+def client():
+    """One in-process Dask client for the library-level cases (no worker processes to start)."""
+    from distributed import Client
+
+    with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None, set_as_default=False) as c:
+        yield c
+
+
+# Class 1: data loss ---------------------------------------------------------------------------------------------
+
+
+def test_extract_never_writes_into_nor_removes_a_folder_it_did_not_make(tmp_path):
+    """`extract A -o X` works in X.partial/: when that is the answers themselves, or a folder of the user's, it is refused."""
+    answers = tmp_path / "x.partial"
+    write_folder(answers, toy_models())
+    mine = tmp_path / "y.partial"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine\n")
+    before = snapshot(tmp_path)
+    refused(run_cli("extract", answers, "-o", tmp_path / "x", "--dim", "8", "--workers", "1"), "x.partial", "not the work folder")
+    refused(run_cli("extract", answers, "-o", tmp_path / "y", "--dim", "8", "--workers", "1"), "y.partial", "not the work folder")
+    assert snapshot(tmp_path) == before and not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+# Class 2: silent wrong results ------------------------------------------------------------------------------------
+
+
+def test_a_stopped_extraction_is_continued_only_with_the_same_answers_and_options(tmp_path, client, monkeypatch):
+    """Finished units of a stopped run are reused by the same command, never mixed into a run with other options."""
+    source = tmp_path / "answers"
+    models = toy_models()
+    write_folder(source, models)
+    out = tmp_path / "dna"
+    real = hub_extract._task_extract
+
+    def stopped_after_the_first_unit(index, *args):
+        if index:
+            raise RuntimeError("stopped")  # the run stops once unit 0 is written
+        return real(index, *args)
+
+    monkeypatch.setattr(hub_extract, "_task_extract", stopped_after_the_first_unit)
+    with pytest.raises(RuntimeError, match="stopped"):
+        pl.hub.extract_dataset(source, out, client, batch=2, dim=16)
+    monkeypatch.undo()
+    work = pl.hub.work_folder(out)
+    assert (work / "part-00000.json").is_file() and not out.exists()
+    for options in ({"batch": 2, "dim": 32}, {"batch": 2, "dim": 16, "seed": 1}, {"batch": 3, "dim": 16}):
+        with pytest.raises(pl.PhyloLLMError, match="other options"):
+            pl.hub.extract_dataset(source, out, client, **options)
+    edited = sorted(source.iterdir())[0] / "responses.json"
+    edited.write_text(edited.read_text().replace("answer", "ANSWER"))
+    with pytest.raises(pl.PhyloLLMError, match="other answers"):
+        pl.hub.extract_dataset(source, out, client, batch=2, dim=16)
+    assert not out.exists() and (work / "part-00000.json").is_file()
+    os.rename(work, tmp_path / "kept")  # the user starts over: a new run extracts everything, the same way
+    done = pl.hub.extract_dataset(source, out, client, batch=2, dim=16)
+    assert (done.models, done.reused) == (len(models), 0) and not work.exists()
+    whole = pl.extract.extract(source, dim=16).dna
+    got = pl.load_dna(out)
+    np.testing.assert_allclose(got.subset(whole.ids).vectors, whole.vectors, atol=1e-6)
