@@ -43,6 +43,39 @@ def test_extract_never_writes_into_nor_removes_a_folder_it_did_not_make(tmp_path
     assert snapshot(tmp_path) == before and not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
 
 
+def _dataset(folder: Path, ids, vectors, part_rows: int) -> Path:
+    with pl.hub.DatasetWriter(folder, dim=vectors.shape[1], part_rows=part_rows) as out:
+        out.write(ids, vectors)
+    return folder
+
+
+def test_no_output_is_written_inside_an_input_folder(tmp_path):
+    """A new file inside an input folder joins that input: a tree named .parquet in a dataset breaks it, a CSV in a
+    lineage folder is read as lineage next time. Refused, also through a symlinked folder and for output folders."""
+    rng = np.random.default_rng(0)
+    data = _dataset(tmp_path / "ds", [f"org/m{i}" for i in range(12)], rng.normal(size=(12, 4)), 5)
+    os.symlink(data, tmp_path / "link")
+    write_folder(tmp_path / "answers", toy_models())
+    lineage = tmp_path / "lineage"
+    lineage.mkdir()
+    (lineage / "models.csv").write_text("model,family\norg/m0,F\n")
+    cases = [
+        ("tree", data, "-o", data / "tree.parquet"),
+        ("tree", data, "-o", tmp_path / "link" / "tree.parquet"),
+        ("distances", data, "-o", tmp_path / "link" / ".." / "ds" / "d.parquet"),
+        ("tree", data, "-o", tmp_path / "t.nwk", "--annotate", "--lineage", lineage, "--csv", lineage / "leaves.csv"),
+        ("extract", tmp_path / "answers", "-o", tmp_path / "answers" / "dna.parquet"),
+        ("extract", tmp_path / "answers", "-o", tmp_path / "answers" / "dna"),
+        ("extract", tmp_path / "answers", "-o", tmp_path / "x.parquet", "--cache", tmp_path / "answers" / "x.probes"),
+        ("figures", data, "-o", data / "figures"),
+    ]
+    before = snapshot(tmp_path)
+    for case in cases:
+        refused(run_cli(*case), "inside the input folder")
+        assert snapshot(tmp_path) == before, case
+    assert pl.hub.open_dataset(data).n_models == 12
+
+
 # Class 2: silent wrong results ------------------------------------------------------------------------------------
 
 

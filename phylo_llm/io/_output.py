@@ -9,8 +9,9 @@ used instead and removed on every exception (the command line turns
 ``SIGTERM``, ``SIGHUP`` and ``SIGQUIT`` into one).
 
 An :class:`OutputPlan` holds every output of one command. It is checked
-before any work starts (no output is an input or another output, no output is
-a folder, every folder exists and is writable) and, used as a context manager,
+before any work starts (no output is an input or another output, none is
+inside a folder that is an input, no output is a folder, every folder exists
+and is writable) and, used as a context manager,
 defers each file's naming until the block ends: all the outputs appear
 together, or none does.
 """
@@ -242,8 +243,8 @@ class OutputPlan:
         for other in self.inputs:
             if _same_place(target, other):
                 raise PhyloLLMError(f"{target}: this output is also an input; choose another name")
-            if target.exists() and _inside(target, other):
-                raise PhyloLLMError(f"{target}: this output would replace a file inside the input folder {other}; choose another name")
+            if _inside(target, other):  # even a new file: it would join that input (a dataset's partitions, a lineage's CSVs)
+                raise PhyloLLMError(f"{target}: this output would be written inside the input folder {other}; choose another place")
         for earlier in self.outputs:
             if isinstance(earlier, Path) and _same_place(target, earlier):
                 raise PhyloLLMError(f"{target}: named twice among the outputs of this command; give each output its own name")
@@ -261,6 +262,8 @@ class OutputPlan:
         for other in self.inputs:
             if _same_place(folder, other):
                 raise PhyloLLMError(f"{folder}: this output folder is also an input; choose another")
+            if _inside(folder, other):
+                raise PhyloLLMError(f"{folder}: this output folder would be inside the input folder {other}; choose another place")
         writable = folder if folder.exists() else folder.parent
         planned = any(_same_place(writable, earlier) for earlier in self._folders)
         if planned and not writable.exists():  # a subfolder of a folder this plan creates
