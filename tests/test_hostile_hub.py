@@ -76,6 +76,20 @@ def test_no_output_is_written_inside_an_input_folder(tmp_path):
     assert pl.hub.open_dataset(data).n_models == 12
 
 
+# Class 3: tracebacks ------------------------------------------------------------------------------------------------
+
+
+def test_a_bad_partition_found_by_a_dask_worker_is_one_line(tmp_path):
+    """The workers must not print the task's traceback beside the command's one-line refusal."""
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(30, 4))
+    vectors[25, 2] = np.nan
+    data = _dataset(tmp_path / "ds", [f"org/m{i}" for i in range(30)], vectors, 10)
+    result = run_cli("tree", data, "-o", tmp_path / "t.nwk", "--backbone", "5", "--workers", "1")
+    refused(result, "part-00002.parquet", "'org/m25'", "non-finite")
+    assert not (tmp_path / "t.nwk").exists()
+
+
 # Class 2: silent wrong results ------------------------------------------------------------------------------------
 
 
