@@ -93,6 +93,16 @@ def test_a_bad_partition_found_by_a_dask_worker_is_one_line(tmp_path):
 # Class 2: silent wrong results ------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_a_dataset_refuses_an_empty_id_as_a_single_file_does(tmp_path, blank):
+    rng = np.random.default_rng(2)
+    data = _dataset(tmp_path / "ds", ["org/a", "org/b", blank, "org/c"], rng.normal(size=(4, 3)), 2)
+    with pytest.raises(pl.PhyloLLMError, match="part-00001.parquet: row 1 has no model id"):
+        pl.hub.open_dataset(data)
+    with pytest.raises(pl.PhyloLLMError, match="row 1 has no model id"):
+        pl.load_dna(data / "part-00001.parquet")  # the single-file reader, the reference
+
+
 def test_a_stopped_extraction_is_continued_only_with_the_same_answers_and_options(tmp_path, client, monkeypatch):
     """Finished units of a stopped run are reused by the same command, never mixed into a run with other options."""
     source = tmp_path / "answers"

@@ -211,6 +211,9 @@ def _describe_part(part: Path) -> tuple[tuple[str, ...], int, dict]:
     part_ids = tuple(str(m) for m in models.to_pylist())
     if not part_ids:
         raise PhyloLLMError(f"{part}: no models found")
+    blank = next((row for row, m in enumerate(part_ids) if not m.strip()), None)
+    if blank is not None:  # as the DNA table reader refuses it: an empty id names no model
+        raise PhyloLLMError(f"{part}: row {blank + 1} has no model id")
     settings = {}
     for key in wanted[1:]:
         values = set(table.column(key).drop_null().to_pylist())
