@@ -103,6 +103,25 @@ def test_a_dataset_refuses_an_empty_id_as_a_single_file_does(tmp_path, blank):
         pl.load_dna(data / "part-00001.parquet")  # the single-file reader, the reference
 
 
+def test_the_explorer_refuses_placed_models_given_twice_or_shown_nowhere(tmp_path):
+    """A placed model twice in the table (which row is shown?) or in neither INPUT nor the tree (listed, never drawn)."""
+    dna = tmp_path / "dna.parquet"
+    rng = np.random.default_rng(3)
+    pl.save_dna(pl.DNA([f"org/m{i}" for i in range(6)], rng.normal(size=(6, 4))), dna)
+    (tmp_path / "t.nwk").write_text("((org/m0,org/m1),(org/m2,org/m3),((org/m4,org/m5),org/new));\n")
+    (tmp_path / "twice.csv").write_text("model,error\norg/new,0.1\norg/new,0.2\n")
+    (tmp_path / "nowhere.csv").write_text("model,error\norg/new,0.1\norg/ghost,0.3\n")
+    (tmp_path / "ok.csv").write_text("model,error\norg/new,0.1\n")
+    out = tmp_path / "v.html"
+    refused(run_cli("view", dna, "--tree", tmp_path / "t.nwk", "--placed", tmp_path / "twice.csv", "-o", out), "twice.csv", "'org/new'")
+    refused(run_cli("view", dna, "--tree", tmp_path / "t.nwk", "--placed", tmp_path / "nowhere.csv", "-o", out), "t.nwk", "'org/ghost'")
+    refused(run_cli("view", dna, "--placed", tmp_path / "ok.csv", "-o", out), "'org/new'", "--tree")
+    with pytest.raises(pl.PhyloLLMError, match="given twice|duplicate"):
+        pl.view(tmp_path / "t.nwk", pl.load_dna(dna), placed=["org/new", "org/new"])
+    assert not out.exists()
+    assert run_cli("view", dna, "--tree", tmp_path / "t.nwk", "--placed", tmp_path / "ok.csv", "-o", out, "-q").returncode == 0
+
+
 def test_a_stopped_extraction_is_continued_only_with_the_same_answers_and_options(tmp_path, client, monkeypatch):
     """Finished units of a stopped run are reused by the same command, never mixed into a run with other options."""
     source = tmp_path / "answers"
