@@ -48,8 +48,8 @@ from Bio.Phylo.BaseTree import Tree
 
 from ..distance import DistanceMatrix
 from ..errors import PhyloLLMError
-from ..ids import check_unique
 from ..figures.palette import FAMILY_COLOURS, OTHER_FAMILY, UNKNOWN, family_colour, relation_colour
+from ..ids import check_unique
 from ..lineage import Lineage, real_family
 from ..score import Relatedness, documented_pairs
 from ..tree import iter_preorder
