@@ -76,6 +76,25 @@ def test_no_output_is_written_inside_an_input_folder(tmp_path):
     assert pl.hub.open_dataset(data).n_models == 12
 
 
+@pytest.mark.parametrize("hard", [300, None])
+def test_a_plan_of_more_files_than_open_descriptors_is_written_whole(tmp_path, hard):
+    """Each staged output held a descriptor until the plan ended: a dataset of more partitions than the descriptor
+    limit (1,024 by default: 2,000 partitions is 260,000 extracted models) failed at the very end, after all the work."""
+    import resource
+    import subprocess
+    import sys
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (300, hard or resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+
+    out = tmp_path / "sim"
+    result = subprocess.run([sys.executable, "-m", "phylo_llm", "simulate", "--models", "400", "--part-rows", "1", "--dim", "2",
+                             "-o", str(out), "-q"], capture_output=True, text=True, preexec_fn=limited, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["dna", "lineage.csv", "models.csv", "true_tree.nwk"]
+    assert len(list((out / "dna").iterdir())) == 400 and pl.hub.open_dataset(out / "dna").n_models == 400
+
+
 # Class 3: tracebacks ------------------------------------------------------------------------------------------------
 
 

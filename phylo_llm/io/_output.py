@@ -54,6 +54,10 @@ class _Staged:
         self.named: str | None = None
         try:
             self.fd = os.open(folder, os.O_TMPFILE | os.O_RDWR, 0o600)
+            if not _room_beside(self.fd):  # a plan of thousands of files (partitions): named ones hold no descriptor
+                os.close(self.fd)
+                self.fd = None
+                raise OSError("too many open files")
         except (AttributeError, OSError):
             try:
                 fd, self.named = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
@@ -101,6 +105,28 @@ class _Staged:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.named)
             self.named = None
+
+
+#: File descriptors kept free beside the staged files (the writers, pyarrow, a Dask client's sockets).
+_FD_RESERVE = 128
+
+
+def _room_beside(fd: int) -> bool:
+    """True when descriptor ``fd`` (each staged unnamed file holds one until published) leaves room for the others;
+    the soft limit is raised toward the hard one first (it is often 1,024 while the hard one is far higher)."""
+    try:
+        import resource
+    except ImportError:  # not POSIX: no limit to check
+        return True
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or fd < soft - _FD_RESERVE:
+        return True
+    wanted = hard if hard != resource.RLIM_INFINITY else max(soft * 4, 65_536)
+    if wanted > soft:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+    return fd < soft - _FD_RESERVE
 
 
 @contextlib.contextmanager
