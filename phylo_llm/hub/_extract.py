@@ -31,6 +31,7 @@ import numpy as np
 
 from ..errors import PhyloLLMError
 from ..io import OutputPlan, atomic_output, atomic_path
+from ..io._output import _signals_held
 from ._dataset import PART_PATTERN, write_part
 
 #: Model folders per task (JSON-lines shards are one task each).
@@ -223,9 +224,10 @@ def _claim(work: Path, manifest: dict) -> None:
     """
     marker = work / MANIFEST
     if not (work.exists() or work.is_symlink()):
-        work.mkdir()
-        with atomic_output(marker) as handle:
-            handle.write(json.dumps(manifest, sort_keys=True))
+        with _signals_held():  # a stop between the two would leave a folder without its manifest, refused next time
+            work.mkdir()
+            with atomic_output(marker) as handle:
+                handle.write(json.dumps(manifest, sort_keys=True))
         return
     if work.is_symlink() or not work.is_dir() or not marker.is_file():
         raise PhyloLLMError(f"{work}: exists and is not the work folder of an earlier extraction (extract keeps its finished "
