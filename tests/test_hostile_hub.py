@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import phylo_llm as pl
+from phylo_llm.errors import PhyloLLMWarning
 from phylo_llm.hub import _extract as hub_extract
 from tests.helpers import run_cli, toy_models, write_folder
 from tests.test_hostile import refused, snapshot
@@ -139,6 +140,22 @@ def test_the_explorer_refuses_placed_models_given_twice_or_shown_nowhere(tmp_pat
         pl.view(tmp_path / "t.nwk", pl.load_dna(dna), placed=["org/new", "org/new"])
     assert not out.exists()
     assert run_cli("view", dna, "--tree", tmp_path / "t.nwk", "--placed", tmp_path / "ok.csv", "-o", out, "-q").returncode == 0
+
+
+def test_partitions_made_differently_keep_their_own_settings_when_allowed(tmp_path):
+    """--allow-mixed used to label every model with the first partition's settings: a mixed dataset imported as one
+    file was then uniform, and accepted without --allow-mixed (the mix laundered)."""
+    rng = np.random.default_rng(4)
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    pl.hub._dataset.write_part(folder / "part-00000.parquet", ["org/a", "org/b"], rng.normal(size=(2, 3)), {"encoder": "hashing"})
+    pl.hub._dataset.write_part(folder / "part-00001.parquet", ["org/c", "org/d", "org/e"], rng.normal(size=(3, 3)), {"encoder": "st:x"})
+    with pytest.warns(PhyloLLMWarning):
+        dna = pl.load_dna(folder, allow_mixed=True)
+    assert dict(zip(dna.ids, dna.metadata["encoder"])) == {"org/a": "hashing", "org/b": "hashing", "org/c": "st:x",
+                                                           "org/d": "st:x", "org/e": "st:x"}
+    assert run_cli("import", folder, "-o", tmp_path / "one.parquet", "--allow-mixed", "-q").returncode == 0
+    refused(run_cli("tree", tmp_path / "one.parquet", "-o", tmp_path / "t.nwk"), "different extraction settings")
 
 
 def test_a_stopped_extraction_is_continued_only_with_the_same_answers_and_options(tmp_path, client, monkeypatch):
