@@ -215,7 +215,7 @@ def test_negative_and_zero_sizes_are_refused_by_the_parser(tmp_path, argv):
 def test_compressed_outputs_are_compressed_and_read_back(work):
     for command in (["import", work / "dna.parquet", "-o", work / "dna.csv.gz"],
                     ["distances", work / "dna.parquet", "-o", work / "d.tsv.gz"],
-                    ["candidates", work / "dna.parquet", "-o", work / "c.csv.xz", "--lineage", work]):
+                    ["candidates", work / "dna.parquet", "-o", work / "c.csv.xz", "--lineage", DEMO]):
         assert run_cli(*command, "-q").returncode == 0, command
     with gzip.open(work / "dna.csv.gz") as handle:
         assert handle.read(5) == b"model"

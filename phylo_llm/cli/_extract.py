@@ -81,6 +81,7 @@ def _is_folder(output: str) -> bool:
 def _extract_dataset(args: argparse.Namespace, plan: io.OutputPlan, start: float) -> None:
     """Extraction on Dask into a partitioned dataset; finished units are kept in OUT.partial/ until all are done."""
     from .. import hub  # loaded when the command runs
+    from ..hub._extract import MANIFEST
 
     plan.add_folder(args.output)
     plan.add(args.cache, "--cache")
@@ -92,8 +93,8 @@ def _extract_dataset(args: argparse.Namespace, plan: io.OutputPlan, start: float
                 args.input, args.output, client, batch=args.batch, encoder=args.encoder, answer_dim=args.answer_dim, dim=args.dim,
                 seed=args.seed, max_chars=args.max_chars or None, allow_missing=args.allow_missing, cache=args.cache,
                 cache_dim=args.cache_dim, cache_dtype=args.cache_dtype, plan=plan, progress=show_progress(args))
-    except BaseException:
-        if hub.work_folder(args.output).exists():
+    except BaseException as exc:
+        if not isinstance(exc, PhyloLLMError) and (hub.work_folder(args.output) / MANIFEST).is_file():
             say(args, f"finished units are kept in {hub.work_folder(args.output)}/: run the same command again to continue")
         raise
     say(args, f"{done.models} models -> {args.dim}-d DNA in {done.parts} partitions ({done.reused} reused from an earlier run, "

@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> None:
 
     from .. import inputs, viewer  # loaded when the command runs, not at start-up
     from ..errors import PhyloLLMError
+    from ..ids import check_unique
 
     start = time.perf_counter()
     plan = io.OutputPlan(inputs=[*read_paths(args), *([args.placed] if args.placed else [])])
@@ -65,10 +66,11 @@ def run(args: argparse.Namespace) -> None:
         if "model" not in table.columns:
             raise PhyloLLMError(f"{args.placed}: no 'model' column (expected the table of phylo-llm place --csv)")
         placed = [str(m) for m in table["model"]]
+        check_unique(placed, args.placed)
         extra = {str(row["model"]): {c: row[c] for c in table.columns if c != "model" and str(row[c]) != ""}
                  for _, row in table.iterrows()}
     viewer.check_size(data.n_models + len(set(placed) - set(data.ids)), args.input)
-    tree = io.read_tree(args.tree) if args.tree else None
+    tree = args.tree  # read by the library, which names the file in what it refuses
     if tree is None and data.n_models > 500:
         say(args, f"building the {args.method} tree of {data.n_models:,} models")
     explorer = viewer.view(tree, data, lineage, metric=args.metric, method=args.method, root=args.root,

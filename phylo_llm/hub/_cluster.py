@@ -66,7 +66,9 @@ def connect(scheduler: str | None = None, workers: int | None = None, memory_lim
     count = workers or os.cpu_count() or 1
     with _quiet_dask():  # its HTTP routes on a free port (":0"): two runs at once never collide on 8787
         cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True, dashboard_address=":0", scheduler_kwargs={"dashboard": False},
-                               worker_dashboard_address=None, memory_limit=memory_limit if memory_limit is not None else "auto")
+                               worker_dashboard_address=None, memory_limit=memory_limit if memory_limit is not None else "auto",
+                               # a task's error reaches the command (one line); the workers must not also log its traceback
+                               silence_logs=logging.CRITICAL)
     with cluster, Client(cluster, set_as_default=False) as client:
         yield client
 

@@ -51,7 +51,10 @@ class DNADataset:
     dim : int
         DNA dimension.
     settings : dict
-        Extraction settings shared by every partition (``{}`` when none are recorded).
+        Extraction settings shared by every partition (``{}`` when none are recorded; the first partition's
+        when opened with ``allow_mixed``).
+    part_settings : tuple of dict
+        Each partition's own settings (they differ only when opened with ``allow_mixed``).
 
     Examples
     --------
@@ -70,6 +73,7 @@ class DNADataset:
     ids: tuple[tuple[str, ...], ...]
     dim: int
     settings: dict
+    part_settings: tuple[dict, ...] = ()
 
     @property
     def n_models(self) -> int:
@@ -115,7 +119,9 @@ class DNADataset:
         for ids, values in self.iter_parts():
             vectors[row:row + len(ids)] = values
             row += len(ids)
-        meta = pd.DataFrame({**self.settings}, index=range(self.n_models)) if self.settings else pd.DataFrame()
+        per_part = self.part_settings or (self.settings,) * self.n_parts  # each model keeps its own partition's settings
+        rows = [settings for settings, ids in zip(per_part, self.ids) for _ in ids]
+        meta = pd.DataFrame(rows, index=range(self.n_models)) if any(per_part) else pd.DataFrame()
         return DNA(tuple(self.all_ids()), vectors, meta, str(self.path))
 
 
@@ -173,6 +179,7 @@ def open_dataset(path: str | Path, allow_mixed: bool = False) -> DNADataset:
     ids: list[tuple[str, ...]] = []
     dim = None
     settings: dict | None = None
+    each: list[dict] = []
     first_settings_part = parts[0]
     for part in parts:
         part_ids, part_dim, part_settings = _describe_part(part)
@@ -187,9 +194,10 @@ def open_dataset(path: str | Path, allow_mixed: bool = False) -> DNADataset:
             raise PhyloLLMError(f"{part}: made with {key}={part_settings.get(key, '(unknown)')}, but {first_settings_part.name} "
                                 f"has {key}={settings.get(key, '(unknown)')}: extract all partitions the same way (or --allow-mixed)")
         ids.append(part_ids)
+        each.append(part_settings)
     _check_unique_across(parts, ids)
     assert dim is not None
-    return DNADataset(path, parts, tuple(ids), dim, settings or {})
+    return DNADataset(path, parts, tuple(ids), dim, settings or {}, tuple(each))
 
 
 def _describe_part(part: Path) -> tuple[tuple[str, ...], int, dict]:
@@ -211,6 +219,9 @@ def _describe_part(part: Path) -> tuple[tuple[str, ...], int, dict]:
     part_ids = tuple(str(m) for m in models.to_pylist())
     if not part_ids:
         raise PhyloLLMError(f"{part}: no models found")
+    blank = next((row for row, m in enumerate(part_ids) if not m.strip()), None)
+    if blank is not None:  # as the DNA table reader refuses it: an empty id names no model
+        raise PhyloLLMError(f"{part}: row {blank + 1} has no model id")
     settings = {}
     for key in wanted[1:]:
         values = set(table.column(key).drop_null().to_pylist())

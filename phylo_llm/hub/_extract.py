@@ -11,6 +11,12 @@ work folder beside the output (``OUT.partial/``): each file appears whole
 a run stopped by a killed worker, or by anything else, is continued by
 running the same command again. When every unit is done the partitions are
 published together as the output folder and the work folder is removed.
+
+The work folder is marked as ours by a manifest (``phylo-llm-extract.json``:
+the answer files with their sizes and times, the shared prompts, the
+options): a folder of that name that lacks it (the user's own, or the
+answers themselves) is never written into nor removed, and finished units of
+a run with other answers or options are never mixed into this one.
 """
 
 from __future__ import annotations
@@ -25,10 +31,13 @@ import numpy as np
 
 from ..errors import PhyloLLMError
 from ..io import OutputPlan, atomic_output, atomic_path
+from ..io._output import _signals_held
 from ._dataset import PART_PATTERN, write_part
 
 #: Model folders per task (JSON-lines shards are one task each).
 BATCH = 256
+#: The file that marks a work folder as this command's, and says what its finished units were made from.
+MANIFEST = "phylo-llm-extract.json"
 
 
 @dataclass(frozen=True)
@@ -172,18 +181,19 @@ def extract_dataset(
     units = units_of(source, batch)
     surveys = client.gather([client.submit(_task_survey, u, pure=False) for u in units])
     keys, texts, dataset = _shared_prompts(source, units, surveys)
-    work.mkdir(exist_ok=True)
-    reused = sum((work / (PART_PATTERN.format(i)[:-len(".parquet")] + ".json")).exists() for i in range(len(units)))
     options = {"encoder": encoder, "answer_dim": answer_dim, "dim": dim, "seed": seed, "max_chars": max_chars,
                "allow_missing": allow_missing, "probe_dim": cache_dim if cache else None, "cache_dtype": cache_dtype}
+    _claim(work, {"units": [[_stamp(f) for f in unit] for unit in units], "prompts": keys, "dataset": dataset,
+                  "options": {**options, "batch": batch}})
+    reused = sum((work / (PART_PATTERN.format(i)[:-len(".parquet")] + ".json")).exists() for i in range(len(units)))
     futures = [client.submit(_task_extract, i, u, len(surveys[i][0]), str(work), keys, texts, dataset, options, pure=False)
                for i, u in enumerate(units)]
     try:
         _follow(client, futures, "extracting DNA", progress)
         done = sorted(client.gather(futures), key=lambda info: info["index"])
     finally:
-        if not any(work.iterdir()):
-            work.rmdir()  # nothing finished: nothing to keep
+        if not any(p.name != MANIFEST for p in work.iterdir()):
+            shutil.rmtree(work)  # nothing finished: nothing to keep (the folder is ours: _claim checked it)
     parts = [i for i, info in enumerate(done) if info["models"]]
     if not parts:
         raise PhyloLLMError(f"{source}: every model lacks some of the shared prompts; --allow-missing keeps them")
@@ -197,6 +207,39 @@ def extract_dataset(
     total = {k: sum(info[k] for info in done) for k in ("models", "dropped", "answers", "empty", "null", "errors")}
     return ExtractionSummary(total["models"], len(parts), reused, total["dropped"], total["answers"], total["empty"], total["null"],
                              total["errors"])
+
+
+def _stamp(file: str) -> list:
+    """An answer file as the manifest records it: its path, size and modification time (an edited file is another unit)."""
+    path = Path(file)
+    info = path.stat()
+    return [str(path.resolve()), info.st_size, info.st_mtime_ns]
+
+
+def _claim(work: Path, manifest: dict) -> None:
+    """Make ``work`` this extraction's work folder, or check that it already is (same answers, prompts and options).
+
+    A folder there without our manifest is the user's (or the answers themselves): it is refused, never written
+    into nor removed; finished units made from other answers or with other options are refused, never mixed in.
+    """
+    marker = work / MANIFEST
+    if not (work.exists() or work.is_symlink()):
+        with _signals_held():  # a stop between the two would leave a folder without its manifest, refused next time
+            work.mkdir()
+            with atomic_output(marker) as handle:
+                handle.write(json.dumps(manifest, sort_keys=True))
+        return
+    if work.is_symlink() or not work.is_dir() or not marker.is_file():
+        raise PhyloLLMError(f"{work}: exists and is not the work folder of an earlier extraction (extract keeps its finished "
+                            "units there); move it away or choose another output name")
+    try:
+        earlier = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        earlier = None
+    if earlier != json.loads(json.dumps(manifest, sort_keys=True)):
+        differs = "options" if isinstance(earlier, dict) and earlier.get("options") != manifest["options"] else "answers"
+        raise PhyloLLMError(f"{work}: holds the finished units of an extraction with other {differs}; run that command again "
+                            f"to finish it, or remove {work} to start over")
 
 
 def _shared_prompts(source, units: list[list[str]], surveys) -> tuple[list[str], dict, str]:

@@ -9,8 +9,9 @@ used instead and removed on every exception (the command line turns
 ``SIGTERM``, ``SIGHUP`` and ``SIGQUIT`` into one).
 
 An :class:`OutputPlan` holds every output of one command. It is checked
-before any work starts (no output is an input or another output, no output is
-a folder, every folder exists and is writable) and, used as a context manager,
+before any work starts (no output is an input or another output, none is
+inside a folder that is an input, no output is a folder, every folder exists
+and is writable) and, used as a context manager,
 defers each file's naming until the block ends: all the outputs appear
 together, or none does.
 """
@@ -53,6 +54,10 @@ class _Staged:
         self.named: str | None = None
         try:
             self.fd = os.open(folder, os.O_TMPFILE | os.O_RDWR, 0o600)
+            if not _room_beside(self.fd):  # a plan of thousands of files (partitions): named ones hold no descriptor
+                os.close(self.fd)
+                self.fd = None
+                raise OSError("too many open files")
         except (AttributeError, OSError):
             try:
                 fd, self.named = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
@@ -100,6 +105,28 @@ class _Staged:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.named)
             self.named = None
+
+
+#: File descriptors kept free beside the staged files (the writers, pyarrow, a Dask client's sockets).
+_FD_RESERVE = 128
+
+
+def _room_beside(fd: int) -> bool:
+    """True when descriptor ``fd`` (each staged unnamed file holds one until published) leaves room for the others;
+    the soft limit is raised toward the hard one first (it is often 1,024 while the hard one is far higher)."""
+    try:
+        import resource
+    except ImportError:  # not POSIX: no limit to check
+        return True
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or fd < soft - _FD_RESERVE:
+        return True
+    wanted = hard if hard != resource.RLIM_INFINITY else max(soft * 4, 65_536)
+    if wanted > soft:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+    return fd < soft - _FD_RESERVE
 
 
 @contextlib.contextmanager
@@ -242,8 +269,8 @@ class OutputPlan:
         for other in self.inputs:
             if _same_place(target, other):
                 raise PhyloLLMError(f"{target}: this output is also an input; choose another name")
-            if target.exists() and _inside(target, other):
-                raise PhyloLLMError(f"{target}: this output would replace a file inside the input folder {other}; choose another name")
+            if _inside(target, other):  # even a new file: it would join that input (a dataset's partitions, a lineage's CSVs)
+                raise PhyloLLMError(f"{target}: this output would be written inside the input folder {other}; choose another place")
         for earlier in self.outputs:
             if isinstance(earlier, Path) and _same_place(target, earlier):
                 raise PhyloLLMError(f"{target}: named twice among the outputs of this command; give each output its own name")
@@ -261,6 +288,8 @@ class OutputPlan:
         for other in self.inputs:
             if _same_place(folder, other):
                 raise PhyloLLMError(f"{folder}: this output folder is also an input; choose another")
+            if _inside(folder, other):
+                raise PhyloLLMError(f"{folder}: this output folder would be inside the input folder {other}; choose another place")
         writable = folder if folder.exists() else folder.parent
         planned = any(_same_place(writable, earlier) for earlier in self._folders)
         if planned and not writable.exists():  # a subfolder of a folder this plan creates

@@ -49,6 +49,7 @@ from Bio.Phylo.BaseTree import Tree
 from ..distance import DistanceMatrix
 from ..errors import PhyloLLMError
 from ..figures.palette import FAMILY_COLOURS, OTHER_FAMILY, UNKNOWN, family_colour, relation_colour
+from ..ids import check_unique
 from ..lineage import Lineage, real_family
 from ..score import Relatedness, documented_pairs
 from ..tree import iter_preorder
@@ -118,11 +119,17 @@ def check_leaves(tree: Tree, ids: Sequence[str], placed: Iterable[str] = (), sou
     twice = sorted(name for name, n in counts.items() if n > 1)
     if twice:
         raise PhyloLLMError(f"{source}: leaf {twice[0]!r} appears {counts[twice[0]]} times")
+    placed = [str(m) for m in placed]
+    check_unique(placed, "placed models")
     known, extra = set(ids), set(placed)
     missing = [name for name in leaves if name not in known and name not in extra]
     if missing:
         raise PhyloLLMError(f"{source}: {_count(missing, 'leaf', 'leaves')} not in INPUT: {_names(missing)}")
     in_tree = set(leaves)
+    nowhere = [m for m in placed if m not in known and m not in in_tree]
+    if nowhere:  # neither data nor a leaf: the page would list a model it cannot show
+        raise PhyloLLMError(f"{source}: {_count(nowhere, 'placed model', 'placed models')} neither in INPUT nor in the tree: "
+                            f"{_names(nowhere)}")
     absent = [m for m in ids if m not in in_tree]
     if absent:
         raise PhyloLLMError(f"{source}: {_count(absent, 'model', 'models')} of INPUT not in the tree: {_names(absent)}")

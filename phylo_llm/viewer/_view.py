@@ -156,7 +156,9 @@ def view(
     check_size(data.n_models + len(set(placed) - set(data.ids)), data.source)
     if data.n_models < 2:
         raise PhyloLLMError(f"{data.source}: the explorer needs at least 2 models, got {data.n_models}")
+    source = "the tree"
     if isinstance(tree, (str, os.PathLike)):
+        source = str(tree)
         tree = io.read_tree(Path(tree))
     if lineage is None or isinstance(lineage, (str, os.PathLike)):
         lineage = load_lineage(*([Path(lineage)] if lineage is not None else []))
@@ -164,7 +166,10 @@ def view(
     if tree is not None:
         if count_leaves(tree) > MAX_MODELS:
             check_size(count_leaves(tree), "the tree")
-        check_leaves(tree, data.ids, placed)  # before any work: a mismatch is named at once
+        check_leaves(tree, data.ids, placed, source)  # before any work: a mismatch is named at once
+    elif set(placed) - set(data.ids):
+        raise PhyloLLMError(f"{data.source}: placed models not in INPUT ({sorted(set(placed) - set(data.ids))[0]!r}, ...) show only "
+                            "in the tree they were placed into: give it (--tree)")
     dist = inputs.to_distances(data, metric)
     if tree is None:
         shown = build_tree(dist, method, progress=progress)
