@@ -383,7 +383,10 @@ def _shares(sorted_values: np.ndarray, d: np.ndarray) -> list[float]:
     """Share of ``sorted_values`` at most each of ``d`` (searchsorted right, as relatives does), 6 decimals."""
     if len(sorted_values) == 0:
         return [0.0] * len(d)
-    return [round(float(v), 6) for v in np.searchsorted(sorted_values, d, side="right") / len(sorted_values)]
+    # d holds values of the same matrix, so casting it to that matrix's dtype is exact; searching float64 values in a
+    # float32 array would convert the whole array on every call (hours at 20,000 models, measured 1,500x slower).
+    found = np.searchsorted(sorted_values, np.asarray(d, dtype=sorted_values.dtype), side="right")
+    return [round(float(v), 6) for v in found / len(sorted_values)]
 
 
 def _short(value: float) -> float:
