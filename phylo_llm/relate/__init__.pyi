@@ -1,0 +1,11 @@
+from ._evaluate import cross_validate as cross_validate
+from ._evaluate import expected_calibration_error as expected_calibration_error
+from ._features import FEATURES as FEATURES
+from ._features import neighbour_ranks as neighbour_ranks
+from ._features import pair_features as pair_features
+from ._features import pair_index as pair_index
+from ._labels import CLASSES as CLASSES
+from ._labels import DERIVED as DERIVED
+from ._labels import lineage_components as lineage_components
+from ._labels import model_folds as model_folds
+from ._labels import pair_labels as pair_labels

@@ -1,0 +1,170 @@
+"""Model-disjoint cross-validation of a relation model, beside the plain distance and chance.
+
+Folds are unions of components of the documented lineage graph
+(:func:`phylo_llm.relate.model_folds`): no model, and none of its documented
+relatives, is on both sides. A pair is evaluated in the fold holding both its
+models; pairs across folds are neither trained on nor scored.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
+from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from ._features import pair_features, pair_index  # noqa: F401  (Examples)
+from ._labels import AMBIGUOUS, CLASSES, lineage_components, model_folds, pair_labels  # noqa: F401  (Examples)
+
+#: Unrelated training pairs kept per documented pair (the rest are represented by weights).
+NEGATIVES_PER_POSITIVE = 200
+
+
+def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error: sum over equal-width probability bins of ``|mean(y) - mean(p)|`` times the bin's share.
+
+    References
+    ----------
+    Guo C et al. (2017). On calibration of modern neural networks. ICML.
+
+    Examples
+    --------
+    >>> expected_calibration_error(np.array([0, 1, 1, 0]), np.array([0.1, 0.9, 0.8, 0.3]))
+    0.175
+    """
+    y = np.asarray(y, dtype=np.float64)
+    p = np.asarray(p, dtype=np.float64)
+    which = np.minimum((p * bins).astype(np.int64), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            total += inside.mean() * abs(y[inside].mean() - p[inside].mean())
+    return round(float(total), 12)
+
+
+#: Estimators compared by :func:`cross_validate` (``estimator=``).
+ESTIMATORS = ("logistic", "boosting")
+
+
+def _fit(x: np.ndarray, y: np.ndarray, groups: np.ndarray, seed: int, estimator: str = "logistic") -> CalibratedClassifierCV:
+    """A classifier, negatives subsampled and re-weighted, calibrated (Platt) on grouped folds."""
+    rng = np.random.default_rng(seed)
+    positive = np.flatnonzero(y > 0)
+    negative = np.flatnonzero(y == 0)
+    keep = min(len(negative), NEGATIVES_PER_POSITIVE * max(len(positive), 1))
+    chosen = np.sort(np.concatenate([positive, rng.choice(negative, keep, replace=False)]))
+    weight = np.where(y[chosen] == 0, len(negative) / keep, 1.0)
+    base: object
+    if estimator == "boosting":
+        base = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=seed)
+    else:  # monotone in each feature: keeps the ordering of far pairs, which trees flatten into ties
+        base = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
+    splits = list(GroupKFold(n_splits=3).split(x[chosen], y[chosen], groups[chosen]))
+    model = CalibratedClassifierCV(base, method="sigmoid", cv=splits)  # monotone: keeps the ranking (isotonic ties it)
+    if estimator == "boosting":
+        model.fit(x[chosen], y[chosen], sample_weight=weight)
+    else:
+        model.fit(x[chosen], y[chosen], logisticregression__sample_weight=weight)
+    return model
+
+
+def _ranks_of_parents(score: np.ndarray, i: np.ndarray, j: np.ndarray, children: np.ndarray, parents: np.ndarray,
+                      members: np.ndarray) -> np.ndarray:
+    """Rank (1 = best, higher score better) of each parent among ``members`` as seen from its child."""
+    n = int(max(i.max(), j.max())) + 1
+    matrix = np.full((n, n), -np.inf)
+    matrix[i, j] = score
+    matrix[j, i] = score
+    ranks = []
+    for child, parent in zip(children, parents):
+        others = members[members != child]
+        ranks.append(1 + int(np.sum(matrix[child, others] > matrix[child, parent])))
+    return np.asarray(ranks)
+
+
+def cross_validate(features: np.ndarray, labels: np.ndarray, i: np.ndarray, j: np.ndarray, folds: np.ndarray,
+                   distance: np.ndarray, edges: np.ndarray, seed: int = 0, estimator: str = "logistic") -> dict:
+    """Model-disjoint cross-validated numbers of the relation model, the plain distance and chance.
+
+    Parameters
+    ----------
+    features, labels, i, j : per pair (from :func:`pair_features`, :func:`pair_labels`, :func:`pair_index`).
+    folds : fold number per model (:func:`model_folds`).
+    distance : the unsupervised distance per pair (lower = closer).
+    edges : ``(k, 2)`` row numbers ``(child, parent)`` of documented derived/same-weights edges, for parent retrieval.
+
+    Returns
+    -------
+    dict with, per class, ``auc``/``ap`` of the model, of the distance and of a permuted score (chance), ``ece``,
+    precision at recall 0.5 and 0.8, and parent retrieval (top-1 share, median rank) by probability and by distance.
+
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> from phylo_llm.simulate import simulate
+    >>> probes = simulate(seed=0).probes(16)  # the demo data's models
+    >>> lineage = pl.load_lineage("data/demo")
+    >>> i, j = pair_index(probes.n_models)
+    >>> x = pair_features(probes)
+    >>> y = pair_labels(lineage, probes.ids, i, j)
+    >>> folds = model_folds(lineage_components(lineage, probes.ids), 3)
+    >>> report = cross_validate(x, y, i, j, folds, x[:, 6], np.empty((0, 2), int))
+    >>> sorted(report)[:3]
+    ['derived', 'ece', 'folds']
+    """
+    rng = np.random.default_rng(seed)
+    same_fold = folds[i] == folds[j]
+    proba = np.full((len(labels), len(CLASSES)), np.nan)
+    for fold in np.unique(folds):
+        train = (folds[i] != fold) & (folds[j] != fold) & (labels != AMBIGUOUS)
+        test = same_fold & (folds[i] == fold)
+        groups = np.minimum(i, j)  # pairs of one model stay together in the calibration folds
+        model = _fit(features[train], labels[train], groups[train], seed, estimator)
+        proba[test] = model.predict_proba(features[test])
+    scored = same_fold & (labels != AMBIGUOUS)
+    y, p, d = labels[scored], proba[scored], distance[scored]
+    report: dict = {"folds": int(len(np.unique(folds))), "pairs_scored": int(scored.sum())}
+    for k, name in enumerate(CLASSES[1:], start=1):
+        among = (y == k) | (y == 0)
+        truth = (y[among] == k).astype(int)
+        if truth.sum() == 0 or truth.sum() == len(truth):
+            continue
+        model_score, dist_score = p[among, k], -d[among]
+        chance = rng.permutation(model_score)
+        precision, recall, _ = precision_recall_curve(truth, model_score)
+        report[name] = {
+            "pairs": int(truth.sum()),
+            "auc_model": float(roc_auc_score(truth, model_score)), "auc_distance": float(roc_auc_score(truth, dist_score)),
+            "auc_chance": float(roc_auc_score(truth, chance)),
+            "ap_model": float(average_precision_score(truth, model_score)),
+            "ap_distance": float(average_precision_score(truth, dist_score)),
+            "ap_chance": float(average_precision_score(truth, chance)),
+            "precision_at_recall_0.5": float(precision[recall >= 0.5].max()),
+            "precision_at_recall_0.8": float(precision[recall >= 0.8].max()),
+        }
+    related = 1.0 - p[:, 0]
+    report["ece"] = expected_calibration_error((y > 0).astype(int), related)
+    # Parent retrieval among the models of the child's fold.
+    keep = np.array([folds[c] == folds[q] for c, q in edges], dtype=bool) if len(edges) else np.zeros(0, bool)
+    if keep.any():
+        children, parents = edges[keep, 0], edges[keep, 1]
+        by_model, by_distance = [], []
+        for fold in np.unique(folds[children]):
+            members = np.flatnonzero(folds == fold)
+            inside = same_fold & (folds[i] == fold)
+            mine = folds[children] == fold
+            by_model.append(_ranks_of_parents(1.0 - proba[inside, 0], i[inside], j[inside], children[mine], parents[mine], members))
+            by_distance.append(_ranks_of_parents(-distance[inside], i[inside], j[inside], children[mine], parents[mine], members))
+        model_ranks, distance_ranks = np.concatenate(by_model), np.concatenate(by_distance)
+        report["retrieval"] = {
+            "edges": int(keep.sum()),
+            "top1_model": float(np.mean(model_ranks == 1)), "median_rank_model": float(np.median(model_ranks)),
+            "top1_distance": float(np.mean(distance_ranks == 1)), "median_rank_distance": float(np.median(distance_ranks)),
+            "median_candidates": float(np.median([np.sum(folds == folds[c]) - 1 for c in children])),
+        }
+    return report

@@ -1,0 +1,135 @@
+"""Relation detection: pair features against a direct computation, labels and folds against the lineage's rules,
+calibration error against scikit-learn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.calibration import calibration_curve
+
+import phylo_llm as pl
+from phylo_llm.relate import (
+    FEATURES,
+    cross_validate,
+    lineage_components,
+    model_folds,
+    neighbour_ranks,
+    pair_features,
+    pair_index,
+    pair_labels,
+)
+from phylo_llm.relate._evaluate import expected_calibration_error
+from phylo_llm.relate._features import QUANTILES, SAME_ANSWER
+from phylo_llm.simulate import simulate
+from tests.helpers import DEMO
+
+
+@pytest.fixture(scope="module")
+def demo():
+    probes = simulate(seed=0).probes(8)  # the demo data's models
+    return probes, pl.load_lineage(DEMO)
+
+
+def test_features_match_a_direct_computation_pair_by_pair(demo):
+    probes, _ = demo
+    values = np.asarray(probes.values, dtype=np.float64)
+    x = pair_features(probes)
+    i, j = pair_index(probes.n_models)
+    total = np.sqrt(((values[:, None] - values[None]) ** 2).sum(axis=(2, 3)))
+    for k in np.random.default_rng(1).choice(len(i), 60, replace=False):
+        a, b = i[k], j[k]
+        per_probe = np.linalg.norm(values[a] - values[b], axis=1)
+        np.testing.assert_allclose(x[k, :len(QUANTILES)], np.quantile(per_probe, QUANTILES), rtol=1e-4, atol=1e-5)
+        assert x[k, FEATURES.index("same_answer_share")] == pytest.approx(np.mean(per_probe < SAME_ANSWER))
+        assert x[k, FEATURES.index("distance")] == pytest.approx(total[a, b], rel=1e-6)
+        closer_to_a = np.sum(np.delete(total[a], a) < total[a, b]) + 1
+        closer_to_b = np.sum(np.delete(total[b], b) < total[b, a]) + 1
+        assert np.exp(x[k, FEATURES.index("log_rank_min")]) == pytest.approx(min(closer_to_a, closer_to_b))
+        assert np.exp(x[k, FEATURES.index("log_rank_max")]) == pytest.approx(max(closer_to_a, closer_to_b))
+
+
+def test_neighbour_ranks_against_argsort():
+    values = np.random.default_rng(2).random((30, 30))
+    values = values + values.T
+    np.fill_diagonal(values, 0)
+    ranks = neighbour_ranks(values)
+    for row in range(30):
+        others = [c for c in np.argsort(values[row], kind="stable") if c != row]
+        assert [ranks[row, c] for c in others] == list(range(1, 30))
+
+
+def test_labels_follow_the_documented_edges(demo):
+    probes, lineage = demo
+    ids = list(probes.ids)
+    i, j = pair_index(len(ids))
+    labels = pair_labels(lineage, ids, i, j)
+    edges = pl.score.documented_pairs(lineage, ids)
+    want = {}
+    for row in edges.itertuples():
+        key = (min(row.i, row.j), max(row.i, row.j))
+        kind = 1 if row.relation == "same_weights" else 2
+        want[key] = 1 if want.get(key) == 1 else kind
+    got = {(int(a), int(b)): int(c) for a, b, c in zip(i, j, labels) if c > 0}
+    assert got == want
+    # unrelated pairs share no documented ancestry: no path between them in the lineage graph
+    parents = {}
+    for child, parent in lineage.relations[["child", "parent"]].itertuples(index=False):
+        parents.setdefault(child, set()).add(parent)
+        parents.setdefault(parent, set()).add(child)
+
+    def reach(model):
+        seen, todo = {model}, [model]
+        while todo:
+            for nxt in parents.get(todo.pop(), ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+    for a, b, c in list(zip(i, j, labels))[::37]:
+        assert (c == 0) == (ids[b] not in reach(ids[a])), (ids[a], ids[b], c)
+
+
+def test_folds_keep_every_documented_relative_on_one_side(demo):
+    probes, lineage = demo
+    ids = list(probes.ids)
+    folds = model_folds(lineage_components(lineage, ids), 4, seed=3)
+    assert len(set(folds.tolist())) == 4
+    index = {m: k for k, m in enumerate(ids)}
+    groups = {}
+    for child, parent in lineage.relations[["child", "parent"]].itertuples(index=False):
+        groups.setdefault(child, set()).add(parent)
+        groups.setdefault(parent, set()).add(child)
+    # shared parents outside the data join their children too
+    for members in groups.values():
+        present = [index[m] for m in members if m in index]
+        assert len({int(folds[p]) for p in present}) <= 1
+    for child, parent in lineage.relations[["child", "parent"]].itertuples(index=False):
+        if child in index and parent in index:
+            assert folds[index[child]] == folds[index[parent]]
+
+
+def test_expected_calibration_error_matches_calibration_curve():
+    rng = np.random.default_rng(4)
+    p = rng.random(5000)
+    y = (rng.random(5000) < p ** 1.5).astype(int)
+    prob_true, prob_pred = calibration_curve(y, p, n_bins=10, strategy="uniform")
+    counts = np.histogram(p, bins=np.linspace(0, 1, 11))[0]
+    want = np.sum(counts[counts > 0] / len(p) * np.abs(prob_true - prob_pred))
+    assert expected_calibration_error(y, p, bins=10) == pytest.approx(want, abs=1e-9)
+
+
+def test_cross_validation_reports_model_distance_and_chance(demo):
+    probes, lineage = demo
+    x = pair_features(probes)
+    i, j = pair_index(probes.n_models)
+    y = pair_labels(lineage, probes.ids, i, j)
+    folds = model_folds(lineage_components(lineage, probes.ids), 3)
+    edges = pl.score.documented_pairs(lineage, list(probes.ids))[["i", "j"]].to_numpy()
+    report = cross_validate(x, y, i, j, folds, x[:, FEATURES.index("distance")], edges)
+    scored = (folds[i] == folds[j]) & (y >= 0)
+    assert report["pairs_scored"] == int(scored.sum())
+    for name in ("same_weights", "derived"):
+        if name in report:
+            assert 0.0 <= report[name]["auc_model"] <= 1.0 and 0.0 <= report[name]["auc_chance"] <= 1.0
+    assert 0.0 <= report["ece"] <= 1.0
