@@ -133,3 +133,27 @@ def test_cross_validation_reports_model_distance_and_chance(demo):
         if name in report:
             assert 0.0 <= report[name]["auc_model"] <= 1.0 and 0.0 <= report[name]["auc_chance"] <= 1.0
     assert 0.0 <= report["ece"] <= 1.0
+
+
+def test_cli_evaluate_and_its_refusals(demo, tmp_path):
+    import json
+
+    from tests.helpers import run_cli
+
+    probes, lineage = demo
+    cache = tmp_path / "demo.probes"
+    pl.save_probes(probes, cache)
+    result = run_cli("relate", "evaluate", cache, "--lineage", DEMO, "--folds", "3", "--json", tmp_path / "r.json", "-q")
+    assert result.returncode == 0, result.stderr
+    written = json.loads((tmp_path / "r.json").read_text())
+    assert written["folds"] == 3 and written["models"] == probes.n_models
+    assert "AUC model" in result.stdout
+    # too few documented pairs: says how many it needs
+    few = tmp_path / "few.csv"
+    few.write_text("child,parent,relation\n" + f"{probes.ids[1]},{probes.ids[0]},finetune\n")
+    refused = run_cli("relate", "evaluate", cache, "--lineage", few)
+    assert refused.returncode == 2 and "needs at least" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    # DNA is not a per-probe cache
+    refused = run_cli("relate", "evaluate", DEMO / "dna.parquet", "--lineage", DEMO)
+    assert refused.returncode == 2 and "per-probe" in refused.stderr
+    assert not (tmp_path / "r2.json").exists()

@@ -27,7 +27,7 @@ from ._options import PROG
 
 #: The commands, in the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = (
-    "tree", "annotate", "extract", "place", "score", "relatives", "candidates", "figures", "view", "distances", "import",
+    "tree", "annotate", "extract", "place", "score", "relatives", "candidates", "relate", "figures", "view", "distances", "import",
     "simulate",
 )
 

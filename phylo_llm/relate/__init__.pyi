@@ -1,4 +1,5 @@
 from ._evaluate import cross_validate as cross_validate
+from ._evaluate import evaluate_relations as evaluate_relations
 from ._evaluate import expected_calibration_error as expected_calibration_error
 from ._features import FEATURES as FEATURES
 from ._features import neighbour_ranks as neighbour_ranks

@@ -17,8 +17,12 @@ from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from ._features import pair_features, pair_index  # noqa: F401  (Examples)
-from ._labels import AMBIGUOUS, CLASSES, lineage_components, model_folds, pair_labels  # noqa: F401  (Examples)
+from ..errors import PhyloLLMError
+from ..lineage import Lineage
+from ..probes import ProbeEmbeddings
+from ..score import documented_pairs
+from ._features import FEATURES, pair_features, pair_index
+from ._labels import AMBIGUOUS, CLASSES, DERIVED, lineage_components, model_folds, pair_labels
 
 #: Unrelated training pairs kept per documented pair (the rest are represented by weights).
 NEGATIVES_PER_POSITIVE = 200
@@ -167,4 +171,43 @@ def cross_validate(features: np.ndarray, labels: np.ndarray, i: np.ndarray, j: n
             "top1_distance": float(np.mean(distance_ranks == 1)), "median_rank_distance": float(np.median(distance_ranks)),
             "median_candidates": float(np.median([np.sum(folds == folds[c]) - 1 for c in children])),
         }
+    return report
+
+
+#: Documented pairs (same weights or derived, both models present) needed to train and evaluate.
+MIN_DOCUMENTED = 20
+
+
+def evaluate_relations(probes: ProbeEmbeddings, lineage: Lineage, n_folds: int = 5, seed: int = 0,
+                       estimator: str = "logistic") -> dict:
+    """Features, labels, model-disjoint folds and :func:`cross_validate`, in one call.
+
+    Raises :class:`~phylo_llm.errors.PhyloLLMError` when the lineage documents
+    fewer than :data:`MIN_DOCUMENTED` pairs among the models, or fewer lineage
+    components than folds.
+
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> from phylo_llm.simulate import simulate
+    >>> report = evaluate_relations(simulate(seed=0).probes(8), pl.load_lineage("data/demo"), n_folds=3)
+    >>> report["folds"], report["models"]
+    (3, 70)
+    """
+    i, j = pair_index(probes.n_models)
+    labels = pair_labels(lineage, probes.ids, i, j)
+    documented = int(np.sum(labels > 0))
+    if documented < MIN_DOCUMENTED:
+        raise PhyloLLMError(f"{probes.source}: the lineage documents {documented} same-weights or derived pairs among "
+                            f"these models; training and evaluating needs at least {MIN_DOCUMENTED}")
+    components = lineage_components(lineage, probes.ids)
+    if len(np.unique(components)) < n_folds:
+        raise PhyloLLMError(f"{probes.source}: {len(np.unique(components))} lineage components cannot fill {n_folds} folds")
+    folds = model_folds(components, n_folds, seed)
+    features = pair_features(probes)
+    edges = documented_pairs(lineage, list(probes.ids))
+    edges = edges[edges["relation"].isin((*DERIVED, "same_weights"))][["i", "j"]].to_numpy()
+    report = cross_validate(features, labels, i, j, folds, features[:, FEATURES.index("distance")], edges, seed, estimator)
+    report["models"] = probes.n_models
+    report["estimator"] = estimator
     return report
