@@ -6,12 +6,11 @@ from collections.abc import Mapping
 
 import numpy as np
 from matplotlib.colors import to_rgb
-from sklearn.manifold import TSNE
-from threadpoolctl import threadpool_limits
 
 from ..distance import DistanceMatrix
 from ..dna import DNA
 from . import palette
+from ._embedding import tsne_coordinates, tsne_perplexity
 from ._meta import families_of
 from ._style import DOUBLE_COLUMN, family_handles, legend_right, new_figure, styled
 
@@ -32,11 +31,8 @@ def dna_map(dna: DNA, info: Mapping[str, Mapping], seed: int = 0, title: str = "
     >>> len(fig.axes[0].collections[0].get_offsets())
     70
     """
-    perplexity = float(min(30, max(2, (dna.n_models - 1) / 3)))
-    # One thread: Barnes-Hut t-SNE is 30 times slower with OpenMP threads on a busy 2-core machine (0.3 s against
-    # 10 s for 70 models, measured), and its sums then add up in the same order on every run.
-    with threadpool_limits(1):
-        xy = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(dna.vectors)
+    perplexity = tsne_perplexity(dna.n_models)
+    xy = tsne_coordinates(dna.vectors, seed)
     families = families_of(dna.ids, info)
     colours = np.array([palette.family_colour(f) for f in families])
     order = np.argsort([c != palette.UNKNOWN for c in colours], kind="stable")  # unknown first, underneath

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..distance import DistanceMatrix
 from ..dna import DNA
+from ..figures._embedding import tsne_coordinates
 from ..probes import ProbeEmbeddings
 
 
@@ -32,22 +33,10 @@ def map_coordinates(data: DNA | DistanceMatrix | ProbeEmbeddings, dist: Distance
     n = dist.n_models
     if n < 4:
         return _classical_mds(np.asarray(dist.values, dtype=np.float64))
-    from sklearn.manifold import TSNE  # scikit-learn: loaded when a map is made, not when the CLI starts
-    from threadpoolctl import threadpool_limits
-
-
-    perplexity = float(min(30, max(2, (n - 1) / 3)))
-    # One thread, as figure 2: Barnes-Hut t-SNE is many times slower with OpenMP threads on a busy 2-core machine,
-    # and its sums then add up in the same order on every run.
-    with threadpool_limits(1):
-        if isinstance(data, DNA) and dist.metric == "euclidean":
-            vectors = data.subset(dist.ids).vectors if tuple(data.ids) != tuple(dist.ids) else data.vectors
-            xy = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(vectors)
-        else:
-            values = np.asarray(dist.values, dtype=np.float64)
-            xy = TSNE(n_components=2, perplexity=perplexity, metric="precomputed", init="random",
-                      random_state=seed).fit_transform(values)
-    return np.asarray(xy, dtype=np.float64)
+    if isinstance(data, DNA) and dist.metric == "euclidean":
+        vectors = data.subset(dist.ids).vectors if tuple(data.ids) != tuple(dist.ids) else data.vectors
+        return tsne_coordinates(vectors, seed)
+    return tsne_coordinates(dist.values, seed, precomputed=True)
 
 
 def _classical_mds(values: np.ndarray) -> np.ndarray:
