@@ -15,12 +15,8 @@ import argparse
 import json
 import time
 
-import numpy as np
-
 import phylo_llm as pl
-from phylo_llm.relate import FEATURES, cross_validate, lineage_components, model_folds, pair_features, pair_index, pair_labels
-from phylo_llm.relate._labels import DERIVED
-from phylo_llm.score import documented_pairs
+from phylo_llm.relate import evaluate_relations
 
 
 def main() -> None:
@@ -34,27 +30,17 @@ def main() -> None:
     args = parser.parse_args()
     probes = pl.load_probes(args.probes)
     lineage = pl.load_lineage(args.lineage)
-    start = time.perf_counter()
-    x = pair_features(probes)
-    features_s = time.perf_counter() - start
-    i, j = pair_index(probes.n_models)
-    y = pair_labels(lineage, probes.ids, i, j)
-    folds = model_folds(lineage_components(lineage, probes.ids), args.folds, args.seed)
-    edges_table = documented_pairs(lineage, list(probes.ids))
-    edges_table = edges_table[edges_table["relation"].isin((*DERIVED, "same_weights"))]
-    edges = edges_table[["i", "j"]].to_numpy()
-    print(f"{probes.n_models} models, {len(i):,} pairs, features in {features_s:.1f} s; labels: "
-          + ", ".join(f"{name} {int(np.sum(y == k)):,}" for k, name in enumerate(("unrelated", "same_weights", "derived")))
-          + f", kin (not scored) {int(np.sum(y < 0)):,}")
+    # Each estimator against the Euclidean distance, then the first one against the CSLS distance (the second
+    # unsupervised reference; its model columns repeat the first run's).
+    runs = [(estimator, estimator, "distance") for estimator in args.estimators]
+    runs.append(("csls_reference", args.estimators[0], "distance_csls"))
     results = {}
-    for estimator in args.estimators:
+    for name, estimator, reference in runs:
         start = time.perf_counter()
-        report = cross_validate(x, y, i, j, folds, x[:, FEATURES.index("distance")], edges, seed=args.seed, estimator=estimator)
+        report = evaluate_relations(probes, lineage, n_folds=args.folds, seed=args.seed, estimator=estimator,
+                                    reference=reference)
         report["seconds"] = time.perf_counter() - start
-        results[estimator] = report
-    # The CSLS distance as the second unsupervised reference (the model columns repeat the first estimator's).
-    results["csls_reference"] = cross_validate(x, y, i, j, folds, x[:, FEATURES.index("distance_csls")], edges,
-                                               seed=args.seed, estimator=args.estimators[0])
+        results[name] = report
     print(json.dumps(results, indent=1))
     if args.json:
         with open(args.json, "w") as handle:

@@ -179,8 +179,10 @@ MIN_DOCUMENTED = 20
 
 
 def evaluate_relations(probes: ProbeEmbeddings, lineage: Lineage, n_folds: int = 5, seed: int = 0,
-                       estimator: str = "logistic") -> dict:
+                       estimator: str = "logistic", reference: str = "distance") -> dict:
     """Features, labels, model-disjoint folds and :func:`cross_validate`, in one call.
+
+    ``reference`` names the feature the model is compared with (``distance`` or ``distance_csls``).
 
     Raises :class:`~phylo_llm.errors.PhyloLLMError` when the lineage documents
     fewer than :data:`MIN_DOCUMENTED` pairs among the models, or fewer lineage
@@ -207,7 +209,8 @@ def evaluate_relations(probes: ProbeEmbeddings, lineage: Lineage, n_folds: int =
     features = pair_features(probes)
     edges = documented_pairs(lineage, list(probes.ids))
     edges = edges[edges["relation"].isin((*DERIVED, "same_weights"))][["i", "j"]].to_numpy()
-    report = cross_validate(features, labels, i, j, folds, features[:, FEATURES.index("distance")], edges, seed, estimator)
+    report = cross_validate(features, labels, i, j, folds, features[:, FEATURES.index(reference)], edges, seed, estimator)
     report["models"] = probes.n_models
     report["estimator"] = estimator
+    report["labelled"] = {**{name: int(np.sum(labels == k)) for k, name in enumerate(CLASSES)}, "kin": int(np.sum(labels == AMBIGUOUS))}
     return report
