@@ -157,3 +157,48 @@ def test_cli_evaluate_and_its_refusals(demo, tmp_path):
     refused = run_cli("relate", "evaluate", DEMO / "dna.parquet", "--lineage", DEMO)
     assert refused.returncode == 2 and "per-probe" in refused.stderr
     assert not (tmp_path / "r2.json").exists()
+
+
+def _training_set(demo):
+    probes, lineage = demo
+    x = pair_features(probes)
+    i, j = pair_index(probes.n_models)
+    y = pair_labels(lineage, probes.ids, i, j)
+    return probes, x, y, i
+
+
+def test_saved_model_predicts_as_scikit_learn_does(demo, tmp_path):
+    from phylo_llm.relate import RelationModel
+    from phylo_llm.relate._model import fit_calibrated
+
+    probes, x, y, i = _training_set(demo)
+    known = y >= 0
+    fitted = fit_calibrated(x[known], y[known], i[known], seed=5)
+    model = RelationModel.fit(x, y, i, probes, seed=5)
+    model.save(tmp_path / "m.json")
+    loaded = RelationModel.load(tmp_path / "m.json")
+    np.testing.assert_allclose(loaded.predict_proba(x), fitted.predict_proba(x), rtol=1e-9, atol=1e-12)
+    assert loaded.settings == {k: list(v) for k, v in pl.settings.settings_of(probes).items()}
+
+
+def test_model_files_that_are_not_models_are_refused(demo, tmp_path):
+    import json
+
+    from phylo_llm.relate import RelationModel
+
+    probes, x, y, i = _training_set(demo)
+    good = RelationModel.fit(x, y, i, probes).to_dict()
+    cases = {
+        "pickle.model": b"\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00\x8c\x02os\x94.",
+        "other.json": json.dumps({"format": "something"}).encode(),
+        "version.json": json.dumps({**good, "format_version": 99}).encode(),
+        "features.json": json.dumps({**good, "features": ["a"]}).encode(),
+        "member.json": json.dumps({**good, "members": [{**good["members"][0], "coef": [[1.0]]}]}).encode(),
+        "nan.json": json.dumps({**good, "members": [{**good["members"][0], "a": [float("nan")] * 3}]}).encode(),
+    }
+    expected = {"pickle.model": "not JSON", "other.json": "not a relation model", "version.json": "version 99",
+                "features.json": "features", "member.json": "malformed", "nan.json": "malformed"}
+    for name, content in cases.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(pl.PhyloLLMError, match=expected[name]):
+            RelationModel.load(tmp_path / name)

@@ -10,3 +10,6 @@ from ._labels import DERIVED as DERIVED
 from ._labels import lineage_components as lineage_components
 from ._labels import model_folds as model_folds
 from ._labels import pair_labels as pair_labels
+from ._model import FORMAT_VERSION as FORMAT_VERSION
+from ._model import RelationModel as RelationModel
+from ._model import load_relation_model as load_relation_model

@@ -9,24 +9,15 @@ models; pairs across folds are neither trained on nor scored.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
-from sklearn.model_selection import GroupKFold
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from ..errors import PhyloLLMError
 from ..lineage import Lineage
 from ..probes import ProbeEmbeddings
 from ..score import documented_pairs
 from ._features import FEATURES, pair_features, pair_index
+from ._model import RelationModel, fit_calibrated
 from ._labels import AMBIGUOUS, CLASSES, DERIVED, lineage_components, model_folds, pair_labels
-
-#: Unrelated training pairs kept per documented pair (the rest are represented by weights).
-NEGATIVES_PER_POSITIVE = 200
-
 
 def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
     """Expected calibration error: sum over equal-width probability bins of ``|mean(y) - mean(p)|`` times the bin's share.
@@ -51,30 +42,15 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> 
     return round(float(total), 12)
 
 
-#: Estimators compared by :func:`cross_validate` (``estimator=``).
+#: Estimators compared by :func:`cross_validate` (``estimator=``): the shipped logistic model, gradient boosting.
 ESTIMATORS = ("logistic", "boosting")
 
 
-def _fit(x: np.ndarray, y: np.ndarray, groups: np.ndarray, seed: int, estimator: str = "logistic") -> CalibratedClassifierCV:
-    """A classifier, negatives subsampled and re-weighted, calibrated (Platt) on grouped folds."""
-    rng = np.random.default_rng(seed)
-    positive = np.flatnonzero(y > 0)
-    negative = np.flatnonzero(y == 0)
-    keep = min(len(negative), NEGATIVES_PER_POSITIVE * max(len(positive), 1))
-    chosen = np.sort(np.concatenate([positive, rng.choice(negative, keep, replace=False)]))
-    weight = np.where(y[chosen] == 0, len(negative) / keep, 1.0)
-    base: object
-    if estimator == "boosting":
-        base = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=seed)
-    else:  # monotone in each feature: keeps the ordering of far pairs, which trees flatten into ties
-        base = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
-    splits = list(GroupKFold(n_splits=3).split(x[chosen], y[chosen], groups[chosen]))
-    model = CalibratedClassifierCV(base, method="sigmoid", cv=splits)  # monotone: keeps the ranking (isotonic ties it)
-    if estimator == "boosting":
-        model.fit(x[chosen], y[chosen], sample_weight=weight)
-    else:
-        model.fit(x[chosen], y[chosen], logisticregression__sample_weight=weight)
-    return model
+def _columns(fitted, x: np.ndarray) -> np.ndarray:
+    """``predict_proba`` of a scikit-learn classifier spread to all :data:`CLASSES` columns (absent classes: 0)."""
+    out = np.zeros((len(x), len(CLASSES)))
+    out[:, fitted.classes_.astype(int)] = fitted.predict_proba(x)
+    return out
 
 
 def _ranks_of_parents(score: np.ndarray, i: np.ndarray, j: np.ndarray, children: np.ndarray, parents: np.ndarray,
@@ -128,8 +104,11 @@ def cross_validate(features: np.ndarray, labels: np.ndarray, i: np.ndarray, j: n
         train = (folds[i] != fold) & (folds[j] != fold) & (labels != AMBIGUOUS)
         test = same_fold & (folds[i] == fold)
         groups = np.minimum(i, j)  # pairs of one model stay together in the calibration folds
-        model = _fit(features[train], labels[train], groups[train], seed, estimator)
-        proba[test] = model.predict_proba(features[test])
+        if estimator == "logistic":  # the model as saved and shipped, not only its scikit-learn form
+            proba[test] = RelationModel.fit(features[train], labels[train], groups[train], None, seed).predict_proba(features[test])
+        else:
+            proba[test] = _columns(fit_calibrated(features[train], labels[train], groups[train], seed, estimator),
+                                   features[test])
     scored = same_fold & (labels != AMBIGUOUS)
     y, p, d = labels[scored], proba[scored], distance[scored]
     report: dict = {"folds": int(len(np.unique(folds))), "pairs_scored": int(scored.sum())}
