@@ -20,6 +20,7 @@ from phylo_llm.relate import (
 )
 from phylo_llm.relate._evaluate import expected_calibration_error
 from phylo_llm.relate._features import QUANTILES, SAME_ANSWER
+from phylo_llm.relate._labels import DERIVED as DERIVED_RELATIONS
 from phylo_llm.simulate import simulate
 from tests.helpers import DEMO
 
@@ -202,3 +203,79 @@ def test_model_files_that_are_not_models_are_refused(demo, tmp_path):
         (tmp_path / name).write_bytes(content)
         with pytest.raises(pl.PhyloLLMError, match=expected[name]):
             RelationModel.load(tmp_path / name)
+
+
+def test_cli_train_then_ask_about_a_pair(demo, tmp_path):
+    import json
+
+    from phylo_llm.relate import RelationModel, evaluate_relations
+    from tests.helpers import run_cli
+
+    probes, lineage = demo
+    cache = tmp_path / "demo.probes"
+    pl.save_probes(probes, cache)
+    result = run_cli("relate", "train", cache, "--lineage", DEMO, "--folds", "3", "-o", tmp_path / "m.json", "-q")
+    assert result.returncode == 0, result.stderr
+    model = RelationModel.load(tmp_path / "m.json")
+    # the card's numbers are those of a re-run of the evaluation with the same input, folds and seed
+    again = evaluate_relations(pl.load_probes(cache), lineage, n_folds=3, seed=0)
+    for name in ("same_weights", "derived"):
+        assert model.card["cross_validation"][name]["auc_model"] == pytest.approx(again[name]["auc_model"], abs=1e-12)
+    assert model.card["cross_validation"]["ece"] == pytest.approx(again["ece"], abs=1e-12)
+    i, j = pair_index(probes.n_models)
+    y = pair_labels(lineage, probes.ids, i, j)
+    assert model.card["training"]["pairs"]["same_weights"] == int(np.sum(y == 1))
+    assert model.card["training"]["pairs"]["kin_not_used"] == int(np.sum(y < 0))
+
+    probes = pl.load_probes(cache)  # as the command reads it (float16)
+    a, b = probes.ids[0], probes.ids[2]
+    result = run_cli("relate", a, b, cache, "--model", tmp_path / "m.json", "--json", tmp_path / "p.json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads((tmp_path / "p.json").read_text())
+    k = int(np.flatnonzero((i == 0) & (j == 2))[0])
+    want = model.predict_proba(pair_features(probes)[k:k + 1])[0]
+    got = [out["probabilities"][c] for c in ("unrelated", "same_weights", "derived")]
+    np.testing.assert_allclose(got, want, rtol=1e-5)  # per-probe distances: direct differences vs Gram form (float32)
+    total = pl.probe_distances(probes, "euclidean").values
+    upper = total[np.triu_indices(len(total), 1)]
+    assert out["evidence"]["distance_percentile"] == pytest.approx(100 * np.mean(upper <= total[0, 2]))
+    assert "P(same weights)" in result.stdout and "drove" in result.stdout
+
+
+@pytest.mark.parametrize("case", ["missing", "not_a_model", "settings", "one_model", "too_few", "wrong_option"])
+def test_cli_relate_refusals(demo, tmp_path, case):
+    from tests.helpers import run_cli
+
+    probes, _ = demo
+    cache = tmp_path / "demo.probes"
+    pl.save_probes(probes, cache)
+    a, b = probes.ids[0], probes.ids[1]
+    few = tmp_path / "few.csv"
+    few.write_text(f"child,parent,relation\n{b},{a},finetune\n")
+    args, expected = {
+        "missing": ((a, "no/such-model", cache, "--model", "default"), "'no/such-model' is not in the data"),
+        "not_a_model": ((a, b, cache, "--model", cache), "not a relation model"),
+        "settings": ((a, b, cache), "but the relation model was trained on probe_set=rand_chinese"),
+        "one_model": ((a, a, cache), "are one model"),
+        "too_few": (("train", cache, "--lineage", few, "-o", tmp_path / "m.json"), "needs at least 20"),
+        "wrong_option": (("evaluate", cache, "-o", tmp_path / "m.json"), "-o does not apply"),
+    }[case]
+    result = run_cli("relate", *args)
+    assert result.returncode == 2 and expected in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_the_shipped_model_loads_and_its_card_matches_the_builtin_lineage():
+    from phylo_llm.relate import load_relation_model
+
+    model = load_relation_model("default")
+    card = model.card
+    assert card["training"]["lineage"] == "builtin" and card["training"]["models"] == 1585
+    assert model.settings["encoder"] == ["hashing-char1-4-max300"] and model.settings["probe_count"] == ["100"]
+    # the derived pairs counted on the card are the builtin lineage's derived edges among rand-set models
+    lineage = pl.load_lineage("builtin")
+    rand = lineage.models.index[lineage.models["probe_sets"].fillna("").str.contains("rand")]
+    edges = pl.score.documented_pairs(lineage, list(rand))
+    assert card["cross_validation"]["folds"] == 5 and 0 <= card["cross_validation"]["ece"] <= 0.05
+    assert abs(card["training"]["pairs"]["derived"] - edges["relation"].isin(DERIVED_RELATIONS).sum()) <= 10

@@ -13,3 +13,7 @@ from ._labels import pair_labels as pair_labels
 from ._model import FORMAT_VERSION as FORMAT_VERSION
 from ._model import RelationModel as RelationModel
 from ._model import load_relation_model as load_relation_model
+from ._pair import contributions as contributions
+from ._pair import relate_pair as relate_pair
+from ._train import ids_digest as ids_digest
+from ._train import train_relation_model as train_relation_model

@@ -16,8 +16,9 @@ from ..lineage import Lineage
 from ..probes import ProbeEmbeddings
 from ..score import documented_pairs
 from ._features import FEATURES, pair_features, pair_index
-from ._model import RelationModel, fit_calibrated
 from ._labels import AMBIGUOUS, CLASSES, DERIVED, lineage_components, model_folds, pair_labels
+from ._model import RelationModel, fit_calibrated
+
 
 def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
     """Expected calibration error: sum over equal-width probability bins of ``|mean(y) - mean(p)|`` times the bin's share.
@@ -157,13 +158,22 @@ def cross_validate(features: np.ndarray, labels: np.ndarray, i: np.ndarray, j: n
 MIN_DOCUMENTED = 20
 
 
+def check_documented(labels: np.ndarray, source: str) -> None:
+    """Refuse a lineage documenting fewer than :data:`MIN_DOCUMENTED` pairs, saying how many it needs."""
+    documented = int(np.sum(labels > 0))
+    if documented < MIN_DOCUMENTED:
+        raise PhyloLLMError(f"{source}: the lineage documents {documented} same-weights or derived pairs among "
+                            f"these models; training and evaluating needs at least {MIN_DOCUMENTED}")
+
+
 def evaluate_relations(probes: ProbeEmbeddings, lineage: Lineage, n_folds: int = 5, seed: int = 0,
-                       estimator: str = "logistic") -> dict:
+                       estimator: str = "logistic", features: np.ndarray | None = None) -> dict:
     """Features, labels, model-disjoint folds and :func:`cross_validate`, in one call.
 
     Raises :class:`~phylo_llm.errors.PhyloLLMError` when the lineage documents
     fewer than :data:`MIN_DOCUMENTED` pairs among the models, or fewer lineage
-    components than folds.
+    components than folds. ``features``: :func:`pair_features` of ``probes``
+    when already computed.
 
     Examples
     --------
@@ -175,15 +185,12 @@ def evaluate_relations(probes: ProbeEmbeddings, lineage: Lineage, n_folds: int =
     """
     i, j = pair_index(probes.n_models)
     labels = pair_labels(lineage, probes.ids, i, j)
-    documented = int(np.sum(labels > 0))
-    if documented < MIN_DOCUMENTED:
-        raise PhyloLLMError(f"{probes.source}: the lineage documents {documented} same-weights or derived pairs among "
-                            f"these models; training and evaluating needs at least {MIN_DOCUMENTED}")
+    check_documented(labels, probes.source)
     components = lineage_components(lineage, probes.ids)
     if len(np.unique(components)) < n_folds:
         raise PhyloLLMError(f"{probes.source}: {len(np.unique(components))} lineage components cannot fill {n_folds} folds")
     folds = model_folds(components, n_folds, seed)
-    features = pair_features(probes)
+    features = pair_features(probes) if features is None else features
     edges = documented_pairs(lineage, list(probes.ids))
     edges = edges[edges["relation"].isin((*DERIVED, "same_weights"))][["i", "j"]].to_numpy()
     report = cross_validate(features, labels, i, j, folds, features[:, FEATURES.index("distance")], edges, seed, estimator)

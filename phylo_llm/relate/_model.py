@@ -226,16 +226,16 @@ def _check_member(member: object, source: str) -> None:
         return array.shape == shape and bool(np.isfinite(array).all())
 
     n = len(FEATURES)
-    ok = isinstance(member, dict) and isinstance(member.get("classes"), list)
-    if ok:
+    ok = False
+    if isinstance(member, dict) and isinstance(member.get("classes"), list):
         classes = member["classes"]
-        ok = (2 <= len(classes) <= len(CLASSES) and all(isinstance(c, int) and 0 <= c < len(CLASSES) for c in classes)
-              and len(set(classes)) == len(classes))
-    if ok:
         k = 1 if len(classes) == 2 else len(classes)
-        ok = (numbers(member["mean"], (n,)) and numbers(member["scale"], (n,)) and numbers(member["coef"], (k, n))
-              and numbers(member["intercept"], (k,)) and numbers(member["a"], (k,)) and numbers(member["b"], (k,))
-              and all(s > 0 for s in member["scale"]))
+        ok = (2 <= len(classes) <= len(CLASSES) and len(set(map(str, classes))) == len(classes)
+              and all(type(c) is int and 0 <= c < len(CLASSES) for c in classes)
+              and numbers(member.get("mean"), (n,)) and numbers(member.get("scale"), (n,))
+              and numbers(member.get("coef"), (k, n)) and numbers(member.get("intercept"), (k,))
+              and numbers(member.get("a"), (k,)) and numbers(member.get("b"), (k,))
+              and bool(np.all(np.asarray(member["scale"], dtype=np.float64) > 0)))
     if not ok:
         raise PhyloLLMError(f"{source}: relation model with a malformed member (classes, mean, scale, coef, intercept, a, b)")
 
