@@ -279,3 +279,44 @@ def test_the_shipped_model_loads_and_its_card_matches_the_builtin_lineage():
     edges = pl.score.documented_pairs(lineage, list(rand))
     assert card["cross_validation"]["folds"] == 5 and 0 <= card["cross_validation"]["ece"] <= 0.05
     assert abs(card["training"]["pairs"]["derived"] - edges["relation"].isin(DERIVED_RELATIONS).sum()) <= 10
+
+
+def test_score_with_a_relation_model_reports_auc_model_beside_auc_dna(demo, tmp_path):
+    import json
+
+    from sklearn.metrics import roc_auc_score
+
+    from phylo_llm.relate import RelationModel
+    from tests.helpers import run_cli
+
+    probes, lineage = demo
+    cache = tmp_path / "demo.probes"
+    pl.save_probes(probes, cache)
+    assert run_cli("relate", "train", cache, "--lineage", DEMO, "--folds", "0", "-o", tmp_path / "m.json", "-q").returncode == 0
+    result = run_cli("score", cache, "--lineage", DEMO, "--relation-model", tmp_path / "m.json", "--json",
+                     "--permutations", "2")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    entry = report["relations"]["finetune"]
+    assert "auc_dna" in entry and "retrieval_model" in entry
+    # AUC of documented finetune pairs against all other pairs, by P(related), from scikit-learn
+    probes = pl.load_probes(cache)
+    model = RelationModel.load(tmp_path / "m.json")
+    related = 1.0 - model.predict_proba(pair_features(probes))[:, 0]
+    i, j = pair_index(probes.n_models)
+    edges = pl.score.documented_pairs(lineage, list(probes.ids))
+    chosen = edges[edges.relation == "finetune"]
+    positive = {(min(a, b), max(a, b)) for a, b in zip(chosen.i, chosen.j)}
+    truth = np.array([(a, b) in positive for a, b in zip(i, j)])
+    assert entry["auc_model"] == pytest.approx(roc_auc_score(truth, related), abs=1e-6)
+    refused = run_cli("score", DEMO / "dna.parquet", "--lineage", DEMO, "--relation-model", tmp_path / "m.json")
+    assert refused.returncode == 2 and "per-probe cache" in refused.stderr
+
+
+def test_expected_fdr_against_brute_force():
+    from phylo_llm.relate import expected_fdr
+
+    p = np.random.default_rng(7).random(300)
+    for t in (0.2, 0.5, 0.9, p[17]):
+        called = p >= t
+        assert expected_fdr(p, t) == pytest.approx(np.mean(1 - p[called]))
