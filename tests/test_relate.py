@@ -320,3 +320,42 @@ def test_expected_fdr_against_brute_force():
     for t in (0.2, 0.5, 0.9, p[17]):
         called = p >= t
         assert expected_fdr(p, t) == pytest.approx(np.mean(1 - p[called]))
+
+
+def test_relatives_and_candidates_ranked_by_probability(demo, tmp_path):
+    import pandas as pd
+
+    from phylo_llm.relate import RelationModel
+    from tests.helpers import run_cli
+
+    probes, _ = demo
+    cache = tmp_path / "demo.probes"
+    pl.save_probes(probes, cache)
+    assert run_cli("relate", "train", cache, "--lineage", DEMO, "--folds", "0", "-o", tmp_path / "m.json", "-q").returncode == 0
+    probes = pl.load_probes(cache)
+    model = RelationModel.load(tmp_path / "m.json")
+    proba = model.predict_proba(pair_features(probes))
+    related = 1.0 - proba[:, 0]
+    i, j = pair_index(probes.n_models)
+    lookup = {(probes.ids[a], probes.ids[b]): k for k, (a, b) in enumerate(zip(i, j))}
+
+    def p_of(a, b):
+        return related[lookup.get((a, b), lookup.get((b, a)))]
+
+    anchor = probes.ids[0]
+    result = run_cli("relatives", anchor, cache, "--lineage", DEMO, "--relation-model", tmp_path / "m.json", "-k", "8",
+                     "--csv", tmp_path / "r.csv")
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(tmp_path / "r.csv")
+    want = sorted((p_of(anchor, other) for other in probes.ids[1:]), reverse=True)[:8]
+    np.testing.assert_allclose(table["p_related"], want, rtol=1e-6)
+    for row in table.itertuples():
+        assert row.expected_fdr == pytest.approx(np.mean(1 - related[related >= row.p_related]), rel=1e-6)
+    result = run_cli("candidates", cache, "--lineage", DEMO, "--relation-model", tmp_path / "m.json",
+                     "--min-probability", "0.01", "-o", tmp_path / "c.csv", "-q")
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(tmp_path / "c.csv")
+    assert len(table) > 0 and (table["p_related"] >= 0.01).all()
+    assert (np.diff(table["p_related"].to_numpy()) <= 1e-12).all()
+    for row in table.head(5).itertuples():
+        assert row.p_related == pytest.approx(p_of(row.model_a, row.model_b), rel=1e-6)

@@ -1,6 +1,8 @@
 from ._apply import expected_fdr as expected_fdr
 from ._apply import pair_probabilities as pair_probabilities
+from ._apply import probes_for_model as probes_for_model
 from ._apply import relation_distances as relation_distances
+from ._apply import with_probabilities as with_probabilities
 from ._direction import DIRECTION_FEATURES as DIRECTION_FEATURES
 from ._direction import TRAITS as TRAITS
 from ._direction import directed_edges as directed_edges

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
-from ..distance import DistanceMatrix
+import numpy as np
+import pandas as pd
+
+from ..distance import DistanceMatrix, probe_distances
 from ..probes import ProbeEmbeddings
 from ._features import pair_features, pair_index
-from ._model import RelationModel
+from ._model import RelationModel, load_relation_model
 
 #: Floor of P(related) before its logarithm (exp(-690): the dissimilarity stays finite).
 LOG_FLOOR = 1e-300
@@ -75,3 +78,41 @@ def expected_fdr(related: np.ndarray, threshold: np.ndarray | float) -> np.ndarr
     false_calls = np.cumsum(1.0 - order)
     called = np.searchsorted(-order, -np.asarray(threshold, dtype=np.float64), side="right")
     return np.where(called > 0, false_calls[np.maximum(called - 1, 0)] / np.maximum(called, 1), 0.0)
+
+
+def with_probabilities(table: pd.DataFrame, probes: ProbeEmbeddings, proba: np.ndarray, a: str, b: str = "model",
+                       a_is_column: bool = False) -> pd.DataFrame:
+    """``table`` of pairs (model ``a``, or column ``a`` when ``a_is_column``; column ``b``) with the model's columns.
+
+    Adds ``p_same_weights``, ``p_derived``, ``p_related`` and ``expected_fdr``
+    (of calling related every pair of ``probes`` at least as probable,
+    :func:`expected_fdr`), and the Euclidean ``distance`` of the pair; the
+    ``distance`` the table was ranked by (``-log P(related)``) becomes
+    ``neg_log_p_related``. ``proba``: :func:`pair_probabilities` of ``probes``.
+    """
+    from ..score._pairs import condensed_index  # one home for the condensed pair order
+
+    row = {m: k for k, m in enumerate(probes.ids)}
+    ia = np.array([row[m] for m in (table[a] if a_is_column else [a] * len(table))], dtype=np.intp)
+    ib = np.array([row[m] for m in table[b]], dtype=np.intp)
+    at = condensed_index(ia, ib, probes.n_models)
+    related_all = 1.0 - proba[:, 0]
+    out = table.rename(columns={"distance": "neg_log_p_related"})
+    dist = probe_distances(probes, "euclidean").values
+    position = list(out.columns).index("neg_log_p_related")
+    out.insert(position, "distance", dist[ia, ib])
+    out.insert(position, "expected_fdr", expected_fdr(related_all, related_all[at]))
+    out.insert(position, "p_related", related_all[at])
+    out.insert(position, "p_derived", proba[at, 2])
+    out.insert(position, "p_same_weights", proba[at, 1])
+    return out
+
+
+def probes_for_model(path: str | Path, model: str | Path = "default") -> tuple[ProbeEmbeddings, RelationModel]:
+    """The per-probe cache at ``path`` and the relation model (file or ``"default"``), their settings checked."""
+    from ..inputs import input_probes  # the one path from an input file to per-probe embeddings
+
+    loaded = load_relation_model(model)
+    probes, _ = input_probes(path)
+    loaded.check_settings(probes)
+    return probes, loaded
