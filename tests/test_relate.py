@@ -118,6 +118,12 @@ def test_expected_calibration_error_matches_calibration_curve():
     counts = np.histogram(p, bins=np.linspace(0, 1, 11))[0]
     want = np.sum(counts[counts > 0] / len(p) * np.abs(prob_true - prob_pred))
     assert expected_calibration_error(y, p, bins=10) == pytest.approx(want, abs=1e-9)
+    from phylo_llm.relate._evaluate import reliability_bins
+
+    bins = reliability_bins(y, p, bins=10)
+    np.testing.assert_allclose([b["observed"] for b in bins], prob_true, atol=1e-12)
+    np.testing.assert_allclose([b["mean_predicted"] for b in bins], prob_pred, atol=1e-12)
+    assert [b["pairs"] for b in bins] == counts[counts > 0].tolist()
 
 
 def test_cross_validation_reports_model_distance_and_chance(demo):
@@ -144,8 +150,10 @@ def test_cli_evaluate_and_its_refusals(demo, tmp_path):
     probes, lineage = demo
     cache = tmp_path / "demo.probes"
     pl.save_probes(probes, cache)
-    result = run_cli("relate", "evaluate", cache, "--lineage", DEMO, "--folds", "3", "--json", tmp_path / "r.json", "-q")
+    result = run_cli("relate", "evaluate", cache, "--lineage", DEMO, "--folds", "3", "--json", tmp_path / "r.json", "-q",
+                     "--figure", tmp_path / "reliability.png")
     assert result.returncode == 0, result.stderr
+    assert (tmp_path / "reliability.png").read_bytes()[:4] == b"\x89PNG"
     written = json.loads((tmp_path / "r.json").read_text())
     assert written["folds"] == 3 and written["models"] == probes.n_models
     assert "AUC model" in result.stdout

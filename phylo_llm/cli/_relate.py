@@ -31,6 +31,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--estimator", choices=("logistic", "boosting"), default="logistic",
                         help="evaluate: the estimator (train always fits the logistic model)")
     parser.add_argument("--json", metavar="FILE", help="evaluate, A B: also write the report as JSON")
+    parser.add_argument("--figure", metavar="FILE", help="evaluate: reliability diagram of P(related) (.png, .pdf or .svg)")
     add_seed(parser, "negative sampling, fold assignment and the chance baseline")
     add_quiet(parser)
 
@@ -47,9 +48,9 @@ def _parse(args: argparse.Namespace) -> tuple[str, list[str]]:
     else:
         raise PhyloLLMError(f"relate: give 'train INPUT', 'evaluate INPUT' or 'A B INPUT' (got {len(words)} words)")
     unused = {
-        "train": [("--json", args.json), ("--model", args.model != "default"), ("--estimator", args.estimator != "logistic")],
+        "train": [("--json", args.json), ("--figure", args.figure), ("--model", args.model != "default"), ("--estimator", args.estimator != "logistic")],
         "evaluate": [("-o", args.output), ("--model", args.model != "default")],
-        "pair": [("-o", args.output), ("--lineage", args.lineage), ("--folds", args.folds != 5),
+        "pair": [("-o", args.output), ("--figure", args.figure), ("--lineage", args.lineage), ("--folds", args.folds != 5),
                  ("--estimator", args.estimator != "logistic")],
     }[action]
     for option, given in unused:
@@ -71,6 +72,10 @@ def run(args: argparse.Namespace) -> None:
         plan.add(args.json, "--json")
     if args.output:
         plan.add(args.output, "-o")
+    if args.figure:
+        if not args.figure.lower().endswith((".png", ".pdf", ".svg")):
+            raise PhyloLLMError(f"{args.figure}: --figure must end in .png, .pdf or .svg")
+        plan.add(args.figure, "--figure")
     {"train": _train, "evaluate": _evaluate, "pair": _pair}[action](args, plan, words)
 
 
@@ -110,8 +115,20 @@ def _evaluate(args: argparse.Namespace, plan: io.OutputPlan, words: list[str]) -
     lineage = lineage_of(args)
     probes = _probes(args)
     report = relate.evaluate_relations(probes, lineage, n_folds=args.folds, seed=args.seed, estimator=args.estimator)
-    if args.json:
-        _write_json(plan, args.json, report)
+    figure = None
+    if args.figure:
+        from ..figures import reliability_figure
+
+        figure = reliability_figure(report)
+    with plan:
+        if args.json:
+            with io.atomic_output(args.json) as handle:
+                handle.write(json.dumps(report, indent=1, sort_keys=True, allow_nan=False) + "\n")
+        if figure is not None:
+            with io.atomic_path(args.figure) as tmp:
+                figure.savefig(tmp, format=args.figure.lower().rsplit(".", 1)[1], dpi=300,
+                               metadata={"png": {"Software": None}, "pdf": {"CreationDate": None, "Producer": None},
+                                         "svg": {"Date": None}}[args.figure.lower().rsplit(".", 1)[1]])
     _print_report(report)
     say(args, f"{report['models']} models, {report['pairs_scored']:,} pairs scored in {report['folds']} model-disjoint folds")
 

@@ -20,6 +20,28 @@ from ._labels import AMBIGUOUS, CLASSES, DERIVED, lineage_components, model_fold
 from ._model import RelationModel, fit_calibrated
 
 
+def reliability_bins(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict]:
+    """Per non-empty equal-width bin of ``p``: ``low``, ``high``, ``pairs``, ``mean_predicted``, ``observed``.
+
+    The numbers of a reliability diagram (the bins of :func:`expected_calibration_error`).
+
+    Examples
+    --------
+    >>> reliability_bins(np.array([0, 1, 1]), np.array([0.05, 0.95, 0.9]), bins=2)[1]["observed"]
+    1.0
+    """
+    y = np.asarray(y, dtype=np.float64)
+    p = np.asarray(p, dtype=np.float64)
+    which = np.minimum((p * bins).astype(np.int64), bins - 1)
+    out = []
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            out.append({"low": b / bins, "high": (b + 1) / bins, "pairs": int(inside.sum()),
+                        "mean_predicted": float(p[inside].mean()), "observed": float(y[inside].mean())})
+    return out
+
+
 def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
     """Expected calibration error: sum over equal-width probability bins of ``|mean(y) - mean(p)|`` times the bin's share.
 
@@ -133,6 +155,7 @@ def cross_validate(features: np.ndarray, labels: np.ndarray, i: np.ndarray, j: n
         }
     related = 1.0 - p[:, 0]
     report["ece"] = expected_calibration_error((y > 0).astype(int), related)
+    report["reliability"] = reliability_bins((y > 0).astype(int), related)
     # Parent retrieval among the models of the child's fold.
     keep = np.array([folds[c] == folds[q] for c, q in edges], dtype=bool) if len(edges) else np.zeros(0, bool)
     if keep.any():
