@@ -144,7 +144,8 @@ def _print_report(report: dict) -> None:
         print(f"parent retrieval ({r['edges']} edges, among a median {r['median_candidates']:.0f} models): top-1 model "
               f"{r['top1_model']:.3f}, distance {r['top1_distance']:.3f}; median rank model {r['median_rank_model']:g}, "
               f"distance {r['median_rank_distance']:g}")
-    print(f"expected calibration error of P(related): {report['ece']:.4f}")
+    print(f"expected calibration error of P(related): {report['ece']:.4f} (all scored pairs); "
+          f"{report['ece_p_at_least_0.1'] or 0:.4f} among the {report['pairs_p_at_least_0.1']:,} pairs with P >= 0.1")
 
 
 def _pair(args: argparse.Namespace, plan: io.OutputPlan, words: list[str]) -> None:

@@ -156,6 +156,11 @@ def cross_validate(features: np.ndarray, labels: np.ndarray, i: np.ndarray, j: n
     related = 1.0 - p[:, 0]
     report["ece"] = expected_calibration_error((y > 0).astype(int), related)
     report["reliability"] = reliability_bins((y > 0).astype(int), related)
+    # Almost every pair is confidently unrelated, which makes the ECE small; this is the error where it matters.
+    likely = related >= 0.1
+    report["ece_p_at_least_0.1"] = (expected_calibration_error((y[likely] > 0).astype(int), related[likely])
+                                    if likely.any() else None)
+    report["pairs_p_at_least_0.1"] = int(likely.sum())
     # Parent retrieval among the models of the child's fold.
     keep = np.array([folds[c] == folds[q] for c, q in edges], dtype=bool) if len(edges) else np.zeros(0, bool)
     if keep.any():
