@@ -367,3 +367,22 @@ def test_relatives_and_candidates_ranked_by_probability(demo, tmp_path):
     assert (np.diff(table["p_related"].to_numpy()) <= 1e-12).all()
     for row in table.head(5).itertuples():
         assert row.p_related == pytest.approx(p_of(row.model_a, row.model_b), rel=1e-6)
+
+
+def test_extreme_numbers_in_a_model_file_never_give_nan(demo, tmp_path):
+    import json
+
+    from phylo_llm.relate import RelationModel
+
+    probes, x, y, i = _training_set(demo)
+    good = RelationModel.fit(x, y, i, probes).to_dict()
+    row = [1e308 if k % 2 else -1e308 for k in range(len(FEATURES))]  # +inf and -inf in one sum: NaN
+    member = {**good["members"][0], "coef": [row, row, row]}
+    (tmp_path / "huge.json").write_text(json.dumps({**good, "members": [member]}))
+    model = RelationModel.load(tmp_path / "huge.json")
+    try:
+        proba = model.predict_proba(x)
+    except pl.PhyloLLMError as error:
+        assert "non-finite" in str(error)
+    else:
+        assert np.isfinite(proba).all() and np.allclose(proba.sum(axis=1), 1.0)

@@ -139,21 +139,28 @@ class RelationModel:
         if x.ndim != 2 or x.shape[1] != len(self.features):
             raise PhyloLLMError(f"relation model: features of shape {x.shape}, expected (n, {len(self.features)})")
         total = np.zeros((len(x), len(self.classes)))
-        for member in self.members:
-            z = (x - np.asarray(member["mean"])) / np.asarray(member["scale"])
-            decision = z @ np.asarray(member["coef"]).T + np.asarray(member["intercept"])
-            calibrated = expit(-(decision * np.asarray(member["a"]) + np.asarray(member["b"])))
-            proba = np.zeros_like(total)
-            classes = member["classes"]
-            if len(classes) == 2:  # one decision function, for the second class
-                proba[:, classes[1]] = calibrated[:, 0]
-                proba[:, classes[0]] = 1.0 - calibrated[:, 0]
-            else:
-                proba[:, classes] = calibrated
-                sums = proba.sum(axis=1, keepdims=True)
-                proba = np.divide(proba, sums, out=np.full_like(proba, 1.0 / len(classes)), where=sums != 0)
-            total += proba
-        return total / len(self.members)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow saturates the sigmoid; NaN is refused below
+            for member in self.members:
+                total += self._member_proba(member, x)
+        total /= len(self.members)
+        if not np.isfinite(total).all():  # extreme coefficients in a hand-made file: never a silent NaN
+            raise PhyloLLMError("relation model: its numbers give non-finite probabilities for these features")
+        return total
+
+    def _member_proba(self, member: dict, x: np.ndarray) -> np.ndarray:
+        """One calibrated classifier: one-vs-rest Platt sigmoids of the decision functions, normalised."""
+        z = (x - np.asarray(member["mean"])) / np.asarray(member["scale"])
+        decision = z @ np.asarray(member["coef"]).T + np.asarray(member["intercept"])
+        calibrated = expit(-(decision * np.asarray(member["a"]) + np.asarray(member["b"])))
+        proba = np.zeros((len(x), len(self.classes)))
+        classes = member["classes"]
+        if len(classes) == 2:  # one decision function, for the second class
+            proba[:, classes[1]] = calibrated[:, 0]
+            proba[:, classes[0]] = 1.0 - calibrated[:, 0]
+            return proba
+        proba[:, classes] = calibrated
+        sums = proba.sum(axis=1, keepdims=True)
+        return np.divide(proba, sums, out=np.full_like(proba, 1.0 / len(classes)), where=sums != 0)
 
     def check_settings(self, probes: ProbeEmbeddings) -> None:
         """Refuse per-probe embeddings made otherwise than the training data, naming the setting."""
