@@ -20,6 +20,7 @@ from phylo_llm.relate import (
 )
 from phylo_llm.relate._evaluate import expected_calibration_error
 from phylo_llm.relate._features import QUANTILES, SAME_ANSWER
+from phylo_llm.relate._labels import DERIVED as DERIVED_RELATIONS
 from phylo_llm.simulate import simulate
 from tests.helpers import DEMO
 
@@ -117,6 +118,12 @@ def test_expected_calibration_error_matches_calibration_curve():
     counts = np.histogram(p, bins=np.linspace(0, 1, 11))[0]
     want = np.sum(counts[counts > 0] / len(p) * np.abs(prob_true - prob_pred))
     assert expected_calibration_error(y, p, bins=10) == pytest.approx(want, abs=1e-9)
+    from phylo_llm.relate._evaluate import reliability_bins
+
+    bins = reliability_bins(y, p, bins=10)
+    np.testing.assert_allclose([b["observed"] for b in bins], prob_true, atol=1e-12)
+    np.testing.assert_allclose([b["mean_predicted"] for b in bins], prob_pred, atol=1e-12)
+    assert [b["pairs"] for b in bins] == counts[counts > 0].tolist()
 
 
 def test_cross_validation_reports_model_distance_and_chance(demo):
@@ -143,8 +150,10 @@ def test_cli_evaluate_and_its_refusals(demo, tmp_path):
     probes, lineage = demo
     cache = tmp_path / "demo.probes"
     pl.save_probes(probes, cache)
-    result = run_cli("relate", "evaluate", cache, "--lineage", DEMO, "--folds", "3", "--json", tmp_path / "r.json", "-q")
+    result = run_cli("relate", "evaluate", cache, "--lineage", DEMO, "--folds", "3", "--json", tmp_path / "r.json", "-q",
+                     "--figure", tmp_path / "reliability.png")
     assert result.returncode == 0, result.stderr
+    assert (tmp_path / "reliability.png").read_bytes()[:4] == b"\x89PNG"
     written = json.loads((tmp_path / "r.json").read_text())
     assert written["folds"] == 3 and written["models"] == probes.n_models
     assert "AUC model" in result.stdout
@@ -157,3 +166,223 @@ def test_cli_evaluate_and_its_refusals(demo, tmp_path):
     refused = run_cli("relate", "evaluate", DEMO / "dna.parquet", "--lineage", DEMO)
     assert refused.returncode == 2 and "per-probe" in refused.stderr
     assert not (tmp_path / "r2.json").exists()
+
+
+def _training_set(demo):
+    probes, lineage = demo
+    x = pair_features(probes)
+    i, j = pair_index(probes.n_models)
+    y = pair_labels(lineage, probes.ids, i, j)
+    return probes, x, y, i
+
+
+def test_saved_model_predicts_as_scikit_learn_does(demo, tmp_path):
+    from phylo_llm.relate import RelationModel
+    from phylo_llm.relate._model import fit_calibrated
+
+    probes, x, y, i = _training_set(demo)
+    known = y >= 0
+    fitted = fit_calibrated(x[known], y[known], i[known], seed=5)
+    model = RelationModel.fit(x, y, i, probes, seed=5)
+    model.save(tmp_path / "m.json")
+    loaded = RelationModel.load(tmp_path / "m.json")
+    np.testing.assert_allclose(loaded.predict_proba(x), fitted.predict_proba(x), rtol=1e-9, atol=1e-12)
+    assert loaded.settings == {k: list(v) for k, v in pl.settings.settings_of(probes).items()}
+
+
+def test_model_files_that_are_not_models_are_refused(demo, tmp_path):
+    import json
+
+    from phylo_llm.relate import RelationModel
+
+    probes, x, y, i = _training_set(demo)
+    good = RelationModel.fit(x, y, i, probes).to_dict()
+    cases = {
+        "pickle.model": b"\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00\x8c\x02os\x94.",
+        "other.json": json.dumps({"format": "something"}).encode(),
+        "version.json": json.dumps({**good, "format_version": 99}).encode(),
+        "features.json": json.dumps({**good, "features": ["a"]}).encode(),
+        "member.json": json.dumps({**good, "members": [{**good["members"][0], "coef": [[1.0]]}]}).encode(),
+        "nan.json": json.dumps({**good, "members": [{**good["members"][0], "a": [float("nan")] * 3}]}).encode(),
+    }
+    expected = {"pickle.model": "not JSON", "other.json": "not a relation model", "version.json": "version 99",
+                "features.json": "features", "member.json": "malformed", "nan.json": "malformed"}
+    for name, content in cases.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(pl.PhyloLLMError, match=expected[name]):
+            RelationModel.load(tmp_path / name)
+
+
+def test_cli_train_then_ask_about_a_pair(demo, tmp_path):
+    import json
+
+    from phylo_llm.relate import RelationModel, evaluate_relations
+    from tests.helpers import run_cli
+
+    probes, lineage = demo
+    cache = tmp_path / "demo.probes"
+    pl.save_probes(probes, cache)
+    result = run_cli("relate", "train", cache, "--lineage", DEMO, "--folds", "3", "-o", tmp_path / "m.json", "-q")
+    assert result.returncode == 0, result.stderr
+    model = RelationModel.load(tmp_path / "m.json")
+    # the card's numbers are those of a re-run of the evaluation with the same input, folds and seed
+    again = evaluate_relations(pl.load_probes(cache), lineage, n_folds=3, seed=0)
+    for name in ("same_weights", "derived"):
+        assert model.card["cross_validation"][name]["auc_model"] == pytest.approx(again[name]["auc_model"], abs=1e-12)
+    assert model.card["cross_validation"]["ece"] == pytest.approx(again["ece"], abs=1e-12)
+    i, j = pair_index(probes.n_models)
+    y = pair_labels(lineage, probes.ids, i, j)
+    assert model.card["training"]["pairs"]["same_weights"] == int(np.sum(y == 1))
+    assert model.card["training"]["pairs"]["kin_not_used"] == int(np.sum(y < 0))
+
+    probes = pl.load_probes(cache)  # as the command reads it (float16)
+    a, b = probes.ids[0], probes.ids[2]
+    result = run_cli("relate", a, b, cache, "--model", tmp_path / "m.json", "--json", tmp_path / "p.json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads((tmp_path / "p.json").read_text())
+    k = int(np.flatnonzero((i == 0) & (j == 2))[0])
+    want = model.predict_proba(pair_features(probes)[k:k + 1])[0]
+    got = [out["probabilities"][c] for c in ("unrelated", "same_weights", "derived")]
+    np.testing.assert_allclose(got, want, rtol=1e-5)  # per-probe distances: direct differences vs Gram form (float32)
+    total = pl.probe_distances(probes, "euclidean").values
+    upper = total[np.triu_indices(len(total), 1)]
+    assert out["evidence"]["distance_percentile"] == pytest.approx(100 * np.mean(upper <= total[0, 2]))
+    assert "P(same weights)" in result.stdout and "drove" in result.stdout
+
+
+@pytest.mark.parametrize("case", ["missing", "not_a_model", "settings", "one_model", "too_few", "wrong_option"])
+def test_cli_relate_refusals(demo, tmp_path, case):
+    from tests.helpers import run_cli
+
+    probes, _ = demo
+    cache = tmp_path / "demo.probes"
+    pl.save_probes(probes, cache)
+    a, b = probes.ids[0], probes.ids[1]
+    few = tmp_path / "few.csv"
+    few.write_text(f"child,parent,relation\n{b},{a},finetune\n")
+    args, expected = {
+        "missing": ((a, "no/such-model", cache, "--model", "default"), "'no/such-model' is not in the data"),
+        "not_a_model": ((a, b, cache, "--model", cache), "not a relation model"),
+        "settings": ((a, b, cache), "but the relation model was trained on probe_set=rand_chinese"),
+        "one_model": ((a, a, cache), "are one model"),
+        "too_few": (("train", cache, "--lineage", few, "-o", tmp_path / "m.json"), "needs at least 20"),
+        "wrong_option": (("evaluate", cache, "-o", tmp_path / "m.json"), "-o does not apply"),
+    }[case]
+    result = run_cli("relate", *args)
+    assert result.returncode == 2 and expected in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_the_shipped_model_loads_and_its_card_matches_the_builtin_lineage():
+    from phylo_llm.relate import load_relation_model
+
+    model = load_relation_model("default")
+    card = model.card
+    assert card["training"]["lineage"] == "builtin" and card["training"]["models"] == 1585
+    assert model.settings["encoder"] == ["hashing-char1-4-max300"] and model.settings["probe_count"] == ["100"]
+    # the derived pairs counted on the card are the builtin lineage's derived edges among rand-set models
+    lineage = pl.load_lineage("builtin")
+    rand = lineage.models.index[lineage.models["probe_sets"].fillna("").str.contains("rand")]
+    edges = pl.score.documented_pairs(lineage, list(rand))
+    assert card["cross_validation"]["folds"] == 5 and 0 <= card["cross_validation"]["ece"] <= 0.05
+    assert abs(card["training"]["pairs"]["derived"] - edges["relation"].isin(DERIVED_RELATIONS).sum()) <= 10
+
+
+def test_score_with_a_relation_model_reports_auc_model_beside_auc_dna(demo, tmp_path):
+    import json
+
+    from sklearn.metrics import roc_auc_score
+
+    from phylo_llm.relate import RelationModel
+    from tests.helpers import run_cli
+
+    probes, lineage = demo
+    cache = tmp_path / "demo.probes"
+    pl.save_probes(probes, cache)
+    assert run_cli("relate", "train", cache, "--lineage", DEMO, "--folds", "0", "-o", tmp_path / "m.json", "-q").returncode == 0
+    result = run_cli("score", cache, "--lineage", DEMO, "--relation-model", tmp_path / "m.json", "--json",
+                     "--permutations", "2")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    entry = report["relations"]["finetune"]
+    assert "auc_dna" in entry and "retrieval_model" in entry
+    # AUC of documented finetune pairs against all other pairs, by P(related), from scikit-learn
+    probes = pl.load_probes(cache)
+    model = RelationModel.load(tmp_path / "m.json")
+    related = 1.0 - model.predict_proba(pair_features(probes))[:, 0]
+    i, j = pair_index(probes.n_models)
+    edges = pl.score.documented_pairs(lineage, list(probes.ids))
+    chosen = edges[edges.relation == "finetune"]
+    positive = {(min(a, b), max(a, b)) for a, b in zip(chosen.i, chosen.j)}
+    truth = np.array([(a, b) in positive for a, b in zip(i, j)])
+    assert entry["auc_model"] == pytest.approx(roc_auc_score(truth, related), abs=1e-6)
+    refused = run_cli("score", DEMO / "dna.parquet", "--lineage", DEMO, "--relation-model", tmp_path / "m.json")
+    assert refused.returncode == 2 and "per-probe cache" in refused.stderr
+
+
+def test_expected_fdr_against_brute_force():
+    from phylo_llm.relate import expected_fdr
+
+    p = np.random.default_rng(7).random(300)
+    for t in (0.2, 0.5, 0.9, p[17]):
+        called = p >= t
+        assert expected_fdr(p, t) == pytest.approx(np.mean(1 - p[called]))
+
+
+def test_relatives_and_candidates_ranked_by_probability(demo, tmp_path):
+    import pandas as pd
+
+    from phylo_llm.relate import RelationModel
+    from tests.helpers import run_cli
+
+    probes, _ = demo
+    cache = tmp_path / "demo.probes"
+    pl.save_probes(probes, cache)
+    assert run_cli("relate", "train", cache, "--lineage", DEMO, "--folds", "0", "-o", tmp_path / "m.json", "-q").returncode == 0
+    probes = pl.load_probes(cache)
+    model = RelationModel.load(tmp_path / "m.json")
+    proba = model.predict_proba(pair_features(probes))
+    related = 1.0 - proba[:, 0]
+    i, j = pair_index(probes.n_models)
+    lookup = {(probes.ids[a], probes.ids[b]): k for k, (a, b) in enumerate(zip(i, j))}
+
+    def p_of(a, b):
+        return related[lookup.get((a, b), lookup.get((b, a)))]
+
+    anchor = probes.ids[0]
+    result = run_cli("relatives", anchor, cache, "--lineage", DEMO, "--relation-model", tmp_path / "m.json", "-k", "8",
+                     "--csv", tmp_path / "r.csv")
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(tmp_path / "r.csv")
+    want = sorted((p_of(anchor, other) for other in probes.ids[1:]), reverse=True)[:8]
+    np.testing.assert_allclose(table["p_related"], want, rtol=1e-6)
+    for row in table.itertuples():
+        assert row.expected_fdr == pytest.approx(np.mean(1 - related[related >= row.p_related]), rel=1e-6)
+    result = run_cli("candidates", cache, "--lineage", DEMO, "--relation-model", tmp_path / "m.json",
+                     "--min-probability", "0.01", "-o", tmp_path / "c.csv", "-q")
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(tmp_path / "c.csv")
+    assert len(table) > 0 and (table["p_related"] >= 0.01).all()
+    assert (np.diff(table["p_related"].to_numpy()) <= 1e-12).all()
+    for row in table.head(5).itertuples():
+        assert row.p_related == pytest.approx(p_of(row.model_a, row.model_b), rel=1e-6)
+
+
+def test_extreme_numbers_in_a_model_file_never_give_nan(demo, tmp_path):
+    import json
+
+    from phylo_llm.relate import RelationModel
+
+    probes, x, y, i = _training_set(demo)
+    good = RelationModel.fit(x, y, i, probes).to_dict()
+    row = [1e308 if k % 2 else -1e308 for k in range(len(FEATURES))]  # +inf and -inf in one sum: NaN
+    member = {**good["members"][0], "coef": [row, row, row]}
+    (tmp_path / "huge.json").write_text(json.dumps({**good, "members": [member]}))
+    model = RelationModel.load(tmp_path / "huge.json")
+    try:
+        proba = model.predict_proba(x)
+    except pl.PhyloLLMError as error:
+        assert "non-finite" in str(error)
+    else:
+        assert np.isfinite(proba).all() and np.allclose(proba.sum(axis=1), 1.0)

@@ -6,6 +6,7 @@ import argparse
 
 from .. import io
 from ..distance import METRIC_CHOICES
+from ..errors import PhyloLLMError
 from ._options import (
     add_cluster,
     add_input,
@@ -15,6 +16,7 @@ from ._options import (
     integer,
     lineage_of,
     number,
+    probability,
     read_paths,
     say,
     show_progress,
@@ -35,6 +37,11 @@ def arguments(parser: argparse.ArgumentParser) -> None:
                         help="partitioned dataset: pairs are searched among each model's k exact nearest neighbours (default: 10)")
     parser.add_argument("--index", choices=("exact", "ivf"), default="exact",
                         help="partitioned dataset: exact blockwise search, or faiss's IVF index (approximate; pip install 'phylo-llm[hub]')")
+    parser.add_argument("--relation-model", metavar="FILE|default",
+                        help="pairs by a relation model's P(related) instead of distance, most probable first, with "
+                        "p_same_weights, p_derived, p_related and expected_fdr columns; INPUT must be a per-probe cache")
+    parser.add_argument("--min-probability", type=probability, default=0.5,
+                        help="with --relation-model: keep pairs with P(related) >= this (default: 0.5)")
     add_cluster(parser)
 
 
@@ -45,6 +52,27 @@ def run(args: argparse.Namespace) -> None:
     plan.add(args.output)
     lineage = lineage_of(args)
     data = dataset_of(args)
+    if data is not None and args.relation_model:
+        raise PhyloLLMError(f"{args.input}: --relation-model needs a per-probe cache, not a partitioned DNA dataset")
+    if args.relation_model and args.threshold is not None:
+        raise PhyloLLMError("candidates: --threshold is a distance; with --relation-model give --min-probability")
+    if args.relation_model:
+        import math
+
+        from .. import relate
+
+        probes, model = relate.probes_for_model(args.input, args.relation_model)
+        say(args, lineage.coverage(probes.ids).summary())
+        proba = relate.pair_probabilities(model, probes)
+        dist = relate.relation_distances(model, probes, proba)
+        table, _, qualifying = score.candidates(dist, lineage, threshold=-math.log(args.min_probability), limit=args.limit or None)
+        table = relate.with_probabilities(table, probes, proba, "model_a", "model_b", a_is_column=True)
+        with plan:
+            io.write_table(table, args.output)
+        fdr = relate.expected_fdr(1.0 - proba[:, 0], args.min_probability)
+        say(args, f"{qualifying} undocumented pairs with P(related) >= {args.min_probability:g} (expected FDR of all pairs "
+            f"called at this threshold: {float(fdr):.3f}); {len(table)} written -> {args.output}")
+        return
     if data is not None:  # a partitioned dataset: among every model's k exact nearest neighbours, on Dask
         from .. import hub
 

@@ -60,6 +60,14 @@ def number(low: float = 0.0) -> Callable[[str], float]:
 SEED = integer(0, MAX_SEED)
 
 
+def probability(text: str) -> float:
+    """An argparse type: a probability in (0, 1]."""
+    value = number(0.0)(text)
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a probability in (0, 1], got {text}")
+    return value
+
+
 def add_seed(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--seed", type=SEED, default=0, help=f"seed of {what} (0 to 2^32-1; default: 0)")
 

@@ -1,4 +1,7 @@
-"""``phylo-llm relate evaluate``: how well a relation model tells copies and derivatives from unrelated pairs."""
+"""``phylo-llm relate``: is X a copy of Y, derived from it, or unrelated? Train, evaluate, ask about one pair.
+
+``relate train INPUT --lineage L -o FILE``, ``relate evaluate INPUT --lineage L``, ``relate A B INPUT``.
+"""
 
 from __future__ import annotations
 
@@ -6,37 +9,131 @@ import argparse
 import json
 
 from .. import io
-from ._options import add_lineage, add_quiet, add_seed, integer, lineage_of, read_paths, say
+from ..errors import PhyloLLMError
+from ._options import add_lineage, add_quiet, add_seed, integer, lineage_of, say
 
 NAME = "relate"
-HELP = "relations between models: model-disjoint evaluation of a relation model on a per-probe cache"
+HELP = ("relations between models from a per-probe cache: 'relate A B INPUT' (probabilities and evidence), "
+        "'relate train INPUT -o FILE', 'relate evaluate INPUT' (model-disjoint cross-validation)")
+ACTIONS = ("train", "evaluate")
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=("evaluate",), help="evaluate: cross-validate, folds keeping documented relatives together")
-    parser.add_argument("input", metavar="INPUT", help="per-probe cache (phylo-llm extract --cache) or model answers")
+    parser.add_argument("words", nargs="+", metavar="ACTION|A B",
+                        help="'train INPUT', 'evaluate INPUT', or two model ids and INPUT; INPUT is a per-probe cache "
+                        "(phylo-llm extract --cache) or model answers")
     add_lineage(parser)
-    parser.add_argument("--folds", type=integer(2, 50), default=5, help="cross-validation folds (default: 5)")
-    parser.add_argument("--estimator", choices=("logistic", "boosting"), default="logistic")
-    parser.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    parser.add_argument("-o", "--output", metavar="FILE", help="train: where to write the model (JSON)")
+    parser.add_argument("--model", metavar="FILE|default", default="default",
+                        help="A B: the relation model (default: the shipped one, trained on the rand set)")
+    parser.add_argument("--folds", type=integer(0, 50), default=5,
+                        help="evaluate (2-50) and train (0 = no cross-validated numbers on the card): folds (default: 5)")
+    parser.add_argument("--estimator", choices=("logistic", "boosting"), default="logistic",
+                        help="evaluate: the estimator (train always fits the logistic model)")
+    parser.add_argument("--json", metavar="FILE", help="evaluate, A B: also write the report as JSON")
+    parser.add_argument("--figure", metavar="FILE", help="evaluate: reliability diagram of P(related) (.png, .pdf or .svg)")
     add_seed(parser, "negative sampling, fold assignment and the chance baseline")
     add_quiet(parser)
 
 
-def run(args: argparse.Namespace) -> None:
-    from .. import inputs, relate  # loaded when the command runs, not at start-up
+def _parse(args: argparse.Namespace) -> tuple[str, list[str]]:
+    """The action and its words; options that do not belong to it are refused (they would be ignored)."""
+    words = args.words
+    if words[0] in ACTIONS:
+        if len(words) != 2:
+            raise PhyloLLMError(f"relate {words[0]}: give one INPUT (got {len(words) - 1})")
+        action = words[0]
+    elif len(words) == 3:
+        action = "pair"
+    else:
+        raise PhyloLLMError(f"relate: give 'train INPUT', 'evaluate INPUT' or 'A B INPUT' (got {len(words)} words)")
+    unused = {
+        "train": [("--json", args.json), ("--figure", args.figure), ("--model", args.model != "default"), ("--estimator", args.estimator != "logistic")],
+        "evaluate": [("-o", args.output), ("--model", args.model != "default")],
+        "pair": [("-o", args.output), ("--figure", args.figure), ("--lineage", args.lineage), ("--folds", args.folds != 5),
+                 ("--estimator", args.estimator != "logistic")],
+    }[action]
+    for option, given in unused:
+        if given:
+            raise PhyloLLMError(f"relate: {option} does not apply to {'A B' if action == 'pair' else action}")
+    if action == "train" and not args.output:
+        raise PhyloLLMError("relate train: -o FILE is required (where to write the model)")
+    if action == "evaluate" and args.folds < 2:
+        raise PhyloLLMError("relate evaluate: --folds must be at least 2")
+    return action, words[1:] if action != "pair" else words
 
-    plan = io.OutputPlan(inputs=read_paths(args))
+
+def run(args: argparse.Namespace) -> None:
+    action, words = _parse(args)
+    args.input = words[-1]
+    plan = io.OutputPlan(inputs=[args.input] + [p for p in (args.lineage or []) if p != "builtin"]
+                         + ([args.model] if action == "pair" and args.model != "default" else []))
     if args.json:
         plan.add(args.json, "--json")
-    lineage = lineage_of(args)
+    if args.output:
+        plan.add(args.output, "-o")
+    if args.figure:
+        if not args.figure.lower().endswith((".png", ".pdf", ".svg")):
+            raise PhyloLLMError(f"{args.figure}: --figure must end in .png, .pdf or .svg")
+        plan.add(args.figure, "--figure")
+    {"train": _train, "evaluate": _evaluate, "pair": _pair}[action](args, plan, words)
+
+
+def _probes(args: argparse.Namespace):
+    from .. import inputs  # loaded when the command runs, not at start-up
+
     probes, note = inputs.input_probes(args.input)
     if note:
         say(args, note)
+    return probes
+
+
+def _write_json(plan: io.OutputPlan, path: str, report: dict) -> None:
+    with plan, io.atomic_output(path) as handle:
+        handle.write(json.dumps(report, indent=1, sort_keys=True, allow_nan=False) + "\n")
+
+
+def _train(args: argparse.Namespace, plan: io.OutputPlan, words: list[str]) -> None:
+    from .. import relate
+
+    lineage = lineage_of(args)
+    probes = _probes(args)
+    name = ";".join(args.lineage or ["builtin"])
+    model = relate.train_relation_model(probes, lineage, name, n_folds=args.folds, seed=args.seed)
+    with plan:
+        model.save(args.output)
+    pairs = model.card["training"]["pairs"]
+    say(args, f"{probes.n_models} models; trained on {pairs['same_weights']} same-weights, {pairs['derived']} derived, "
+        f"{pairs['unrelated']:,} unrelated pairs ({pairs['kin_not_used']:,} kin pairs left out); model written to {args.output}")
+    if model.card.get("cross_validation"):
+        _print_report(model.card["cross_validation"])
+
+
+def _evaluate(args: argparse.Namespace, plan: io.OutputPlan, words: list[str]) -> None:
+    from .. import relate
+
+    lineage = lineage_of(args)
+    probes = _probes(args)
     report = relate.evaluate_relations(probes, lineage, n_folds=args.folds, seed=args.seed, estimator=args.estimator)
-    if args.json:
-        with plan, io.atomic_output(args.json) as handle:
-            handle.write(json.dumps(report, indent=1, sort_keys=True) + "\n")
+    figure = None
+    if args.figure:
+        from ..figures import reliability_figure
+
+        figure = reliability_figure(report)
+    with plan:
+        if args.json:
+            with io.atomic_output(args.json) as handle:
+                handle.write(json.dumps(report, indent=1, sort_keys=True, allow_nan=False) + "\n")
+        if figure is not None:
+            with io.atomic_path(args.figure) as tmp:
+                figure.savefig(tmp, format=args.figure.lower().rsplit(".", 1)[1], dpi=300,
+                               metadata={"png": {"Software": None}, "pdf": {"CreationDate": None, "Producer": None},
+                                         "svg": {"Date": None}}[args.figure.lower().rsplit(".", 1)[1]])
+    _print_report(report)
+    say(args, f"{report['models']} models, {report['pairs_scored']:,} pairs scored in {report['folds']} model-disjoint folds")
+
+
+def _print_report(report: dict) -> None:
     for name in ("same_weights", "derived"):
         if name in report:
             r = report[name]
@@ -47,5 +144,25 @@ def run(args: argparse.Namespace) -> None:
         print(f"parent retrieval ({r['edges']} edges, among a median {r['median_candidates']:.0f} models): top-1 model "
               f"{r['top1_model']:.3f}, distance {r['top1_distance']:.3f}; median rank model {r['median_rank_model']:g}, "
               f"distance {r['median_rank_distance']:g}")
-    print(f"expected calibration error of P(related): {report['ece']:.4f}")
-    say(args, f"{report['models']} models, {report['pairs_scored']:,} pairs scored in {report['folds']} model-disjoint folds")
+    print(f"expected calibration error of P(related): {report['ece']:.4f} (all scored pairs); "
+          f"{report['ece_p_at_least_0.1'] or 0:.4f} among the {report['pairs_p_at_least_0.1']:,} pairs with P >= 0.1")
+
+
+def _pair(args: argparse.Namespace, plan: io.OutputPlan, words: list[str]) -> None:
+    from .. import relate
+
+    model = relate.load_relation_model(args.model)
+    probes = _probes(args)
+    out = relate.relate_pair(model, probes, words[0], words[1])
+    if args.json:
+        _write_json(plan, args.json, out)
+    p, e = out["probabilities"], out["evidence"]
+    print(f"{out['a']}  ~  {out['b']}")
+    print("P(same weights) {:.3f}   P(derived) {:.3f}   P(unrelated) {:.3f}".format(
+        p["same_weights"], p["derived"], p["unrelated"]))
+    print(f"distance {e['distance']:.4g}: closer than {100 - e['distance_percentile']:.2f}% of the {e['models']} models' "
+          f"pairs; rank of B from A {e['rank_of_b_from_a']}, of A from B {e['rank_of_a_from_b']}")
+    print(f"per-probe distance median {e['median_probe_distance']:.4g}; near-identical answers on "
+          f"{100 * e['same_answer_share']:.0f}% of probes")
+    drivers = ", ".join(f"{d['feature']} {d['log_odds']:+.2f}" for d in out["drivers"]["features"])
+    print(f"features that drove P({out['drivers']['relation']}) against unrelated (log-odds): {drivers}")

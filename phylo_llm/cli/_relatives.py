@@ -7,6 +7,8 @@ import sys
 
 from .. import io
 from ..distance import METRIC_CHOICES
+from ..errors import PhyloLLMError
+from ..ids import find_model
 from ._options import add_cluster, add_input, add_lineage, cluster_options, dataset_of, integer, lineage_of, read_paths, say
 
 NAME = "relatives"
@@ -20,7 +22,18 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     add_lineage(parser)
     parser.add_argument("--metric", choices=METRIC_CHOICES, default="euclidean")
     parser.add_argument("--csv", metavar="FILE", help="write the table as CSV")
+    parser.add_argument("--relation-model", metavar="FILE|default",
+                        help="rank by a relation model's P(related) with p_same_weights, p_derived, p_related and "
+                        "expected_fdr columns; INPUT must be a per-probe cache made with the model's settings")
     add_cluster(parser)
+
+
+def model_id_of(model: str, ids, source: str) -> str:
+    """The exact id of ``model`` among ``ids`` (its only case-insensitive match)."""
+    row = find_model(model, ids, source)
+    if row is None:
+        raise PhyloLLMError(f"{source}: model {model!r} is not in the data")
+    return ids[row]
 
 
 def run(args: argparse.Namespace) -> None:
@@ -30,12 +43,22 @@ def run(args: argparse.Namespace) -> None:
     plan.add(args.csv, "--csv")
     lineage = lineage_of(args)
     data = dataset_of(args)
+    if data is not None and args.relation_model:
+        raise PhyloLLMError(f"{args.input}: --relation-model needs a per-probe cache, not a partitioned DNA dataset")
     if data is not None:  # a partitioned dataset: exact neighbours on Dask, all pairs sampled
         from .. import hub
 
         say(args, lineage.coverage(data.all_ids()).summary())
         with hub.connect(**cluster_options(args)) as client:
             table = hub.hub_relatives(args.model, data, lineage, client, k=args.k, metric=args.metric)
+    elif args.relation_model:
+        from .. import relate
+
+        probes, model = relate.probes_for_model(args.input, args.relation_model)
+        say(args, lineage.coverage(probes.ids).summary())
+        proba = relate.pair_probabilities(model, probes)
+        table = score.relatives(args.model, relate.relation_distances(model, probes, proba), lineage, k=args.k)
+        table = relate.with_probabilities(table, probes, proba, str(model_id_of(args.model, probes.ids, args.input)))
     else:
         dist = inputs.input_distances(args.input, args.metric, variant=args.variant, encoder=args.encoder, allow_mixed=args.allow_mixed)
         say(args, lineage.coverage(dist.ids).summary())

@@ -7,6 +7,7 @@ import json
 import sys
 
 from ..distance import METRIC_CHOICES
+from ..errors import PhyloLLMError
 from ..tree import TREE_METHODS
 from ._options import add_input, add_lineage, add_seed, integer, lineage_of, show_progress
 
@@ -22,6 +23,9 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--permutations", type=integer(0, 10_000), default=100, help="chance baseline permutations (default: 100)")
     add_seed(parser, "the permutations")
     parser.add_argument("--json", action="store_true", help="print the full report as JSON instead of tables")
+    parser.add_argument("--relation-model", metavar="FILE|default",
+                        help="also score pairs by a relation model's P(related) (auc_model, retrieval_model beside "
+                        "auc_dna, retrieval_dna); INPUT must be a per-probe cache made with the model's settings")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -29,10 +33,19 @@ def run(args: argparse.Namespace) -> None:
     from ..probes import ProbeEmbeddings
 
     data = inputs.read_input(args.input, trees=True, variant=args.variant, encoder=args.encoder, allow_mixed=args.allow_mixed)
+    extra = {}
+    if args.relation_model:
+        from .. import relate
+
+        if not isinstance(data, ProbeEmbeddings):
+            raise PhyloLLMError(f"{args.input}: --relation-model needs a per-probe cache (phylo-llm extract --cache), "
+                                "not DNA, distances or a tree")
+        model = relate.load_relation_model(args.relation_model)
+        extra["model"] = relate.relation_distances(model, data)
     if isinstance(data, ProbeEmbeddings):
         data = inputs.to_distances(data, args.metric)
     report = score.score(data, lineage_of(args), metric=args.metric, method=args.method, permutations=args.permutations,
-                         seed=args.seed, progress=show_progress(args))
+                         seed=args.seed, progress=show_progress(args), extra_spaces=extra)
     if args.json:
         sys.stdout.write(json.dumps(report, indent=1, allow_nan=True) + "\n")
     else:

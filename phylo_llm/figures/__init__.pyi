@@ -7,6 +7,7 @@ from ._maps import dna_map as dna_map
 from ._relations import auc_intervals as auc_intervals
 from ._relations import dimension_ablation as dimension_ablation
 from ._relations import roc_figure as roc_figure
+from ._reliability import reliability_figure as reliability_figure
 from ._speed import evolutionary_speed as evolutionary_speed
 from ._style import PaperFigure as PaperFigure
 from ._style import save as save

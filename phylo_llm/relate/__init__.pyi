@@ -1,3 +1,16 @@
+from ._apply import expected_fdr as expected_fdr
+from ._apply import pair_probabilities as pair_probabilities
+from ._apply import probes_for_model as probes_for_model
+from ._apply import relation_distances as relation_distances
+from ._apply import with_probabilities as with_probabilities
+from ._direction import DIRECTION_FEATURES as DIRECTION_FEATURES
+from ._direction import TRAITS as TRAITS
+from ._direction import directed_edges as directed_edges
+from ._direction import direction_features as direction_features
+from ._direction import evaluate_direction as evaluate_direction
+from ._direction import fit_direction as fit_direction
+from ._direction import model_traits as model_traits
+from ._direction import nearest_models as nearest_models
 from ._evaluate import cross_validate as cross_validate
 from ._evaluate import evaluate_relations as evaluate_relations
 from ._evaluate import expected_calibration_error as expected_calibration_error
@@ -10,3 +23,10 @@ from ._labels import DERIVED as DERIVED
 from ._labels import lineage_components as lineage_components
 from ._labels import model_folds as model_folds
 from ._labels import pair_labels as pair_labels
+from ._model import FORMAT_VERSION as FORMAT_VERSION
+from ._model import RelationModel as RelationModel
+from ._model import load_relation_model as load_relation_model
+from ._pair import contributions as contributions
+from ._pair import relate_pair as relate_pair
+from ._train import ids_digest as ids_digest
+from ._train import train_relation_model as train_relation_model

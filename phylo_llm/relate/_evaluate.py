@@ -9,13 +9,7 @@ models; pairs across folds are neither trained on nor scored.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
-from sklearn.model_selection import GroupKFold
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from ..errors import PhyloLLMError
 from ..lineage import Lineage
@@ -23,9 +17,29 @@ from ..probes import ProbeEmbeddings
 from ..score import documented_pairs
 from ._features import FEATURES, pair_features, pair_index
 from ._labels import AMBIGUOUS, CLASSES, DERIVED, lineage_components, model_folds, pair_labels
+from ._model import RelationModel, fit_calibrated
 
-#: Unrelated training pairs kept per documented pair (the rest are represented by weights).
-NEGATIVES_PER_POSITIVE = 200
+
+def reliability_bins(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict]:
+    """Per non-empty equal-width bin of ``p``: ``low``, ``high``, ``pairs``, ``mean_predicted``, ``observed``.
+
+    The numbers of a reliability diagram (the bins of :func:`expected_calibration_error`).
+
+    Examples
+    --------
+    >>> reliability_bins(np.array([0, 1, 1]), np.array([0.05, 0.95, 0.9]), bins=2)[1]["observed"]
+    1.0
+    """
+    y = np.asarray(y, dtype=np.float64)
+    p = np.asarray(p, dtype=np.float64)
+    which = np.minimum((p * bins).astype(np.int64), bins - 1)
+    out = []
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            out.append({"low": b / bins, "high": (b + 1) / bins, "pairs": int(inside.sum()),
+                        "mean_predicted": float(p[inside].mean()), "observed": float(y[inside].mean())})
+    return out
 
 
 def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
@@ -51,30 +65,15 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> 
     return round(float(total), 12)
 
 
-#: Estimators compared by :func:`cross_validate` (``estimator=``).
+#: Estimators compared by :func:`cross_validate` (``estimator=``): the shipped logistic model, gradient boosting.
 ESTIMATORS = ("logistic", "boosting")
 
 
-def _fit(x: np.ndarray, y: np.ndarray, groups: np.ndarray, seed: int, estimator: str = "logistic") -> CalibratedClassifierCV:
-    """A classifier, negatives subsampled and re-weighted, calibrated (Platt) on grouped folds."""
-    rng = np.random.default_rng(seed)
-    positive = np.flatnonzero(y > 0)
-    negative = np.flatnonzero(y == 0)
-    keep = min(len(negative), NEGATIVES_PER_POSITIVE * max(len(positive), 1))
-    chosen = np.sort(np.concatenate([positive, rng.choice(negative, keep, replace=False)]))
-    weight = np.where(y[chosen] == 0, len(negative) / keep, 1.0)
-    base: object
-    if estimator == "boosting":
-        base = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=seed)
-    else:  # monotone in each feature: keeps the ordering of far pairs, which trees flatten into ties
-        base = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
-    splits = list(GroupKFold(n_splits=3).split(x[chosen], y[chosen], groups[chosen]))
-    model = CalibratedClassifierCV(base, method="sigmoid", cv=splits)  # monotone: keeps the ranking (isotonic ties it)
-    if estimator == "boosting":
-        model.fit(x[chosen], y[chosen], sample_weight=weight)
-    else:
-        model.fit(x[chosen], y[chosen], logisticregression__sample_weight=weight)
-    return model
+def _columns(fitted, x: np.ndarray) -> np.ndarray:
+    """``predict_proba`` of a scikit-learn classifier spread to all :data:`CLASSES` columns (absent classes: 0)."""
+    out = np.zeros((len(x), len(CLASSES)))
+    out[:, fitted.classes_.astype(int)] = fitted.predict_proba(x)
+    return out
 
 
 def _ranks_of_parents(score: np.ndarray, i: np.ndarray, j: np.ndarray, children: np.ndarray, parents: np.ndarray,
@@ -128,8 +127,11 @@ def cross_validate(features: np.ndarray, labels: np.ndarray, i: np.ndarray, j: n
         train = (folds[i] != fold) & (folds[j] != fold) & (labels != AMBIGUOUS)
         test = same_fold & (folds[i] == fold)
         groups = np.minimum(i, j)  # pairs of one model stay together in the calibration folds
-        model = _fit(features[train], labels[train], groups[train], seed, estimator)
-        proba[test] = model.predict_proba(features[test])
+        if estimator == "logistic":  # the model as saved and shipped, not only its scikit-learn form
+            proba[test] = RelationModel.fit(features[train], labels[train], groups[train], None, seed).predict_proba(features[test])
+        else:
+            proba[test] = _columns(fit_calibrated(features[train], labels[train], groups[train], seed, estimator),
+                                   features[test])
     scored = same_fold & (labels != AMBIGUOUS)
     y, p, d = labels[scored], proba[scored], distance[scored]
     report: dict = {"folds": int(len(np.unique(folds))), "pairs_scored": int(scored.sum())}
@@ -153,6 +155,12 @@ def cross_validate(features: np.ndarray, labels: np.ndarray, i: np.ndarray, j: n
         }
     related = 1.0 - p[:, 0]
     report["ece"] = expected_calibration_error((y > 0).astype(int), related)
+    report["reliability"] = reliability_bins((y > 0).astype(int), related)
+    # Almost every pair is confidently unrelated, which makes the ECE small; this is the error where it matters.
+    likely = related >= 0.1
+    report["ece_p_at_least_0.1"] = (expected_calibration_error((y[likely] > 0).astype(int), related[likely])
+                                    if likely.any() else None)
+    report["pairs_p_at_least_0.1"] = int(likely.sum())
     # Parent retrieval among the models of the child's fold.
     keep = np.array([folds[c] == folds[q] for c, q in edges], dtype=bool) if len(edges) else np.zeros(0, bool)
     if keep.any():
@@ -178,15 +186,25 @@ def cross_validate(features: np.ndarray, labels: np.ndarray, i: np.ndarray, j: n
 MIN_DOCUMENTED = 20
 
 
+def check_documented(labels: np.ndarray, source: str) -> None:
+    """Refuse a lineage documenting fewer than :data:`MIN_DOCUMENTED` pairs, saying how many it needs."""
+    documented = int(np.sum(labels > 0))
+    if documented < MIN_DOCUMENTED:
+        raise PhyloLLMError(f"{source}: the lineage documents {documented} same-weights or derived pairs among "
+                            f"these models; training and evaluating needs at least {MIN_DOCUMENTED}")
+
+
 def evaluate_relations(probes: ProbeEmbeddings, lineage: Lineage, n_folds: int = 5, seed: int = 0,
-                       estimator: str = "logistic", reference: str = "distance") -> dict:
+                       estimator: str = "logistic", reference: str = "distance",
+                       features: np.ndarray | None = None) -> dict:
     """Features, labels, model-disjoint folds and :func:`cross_validate`, in one call.
 
     ``reference`` names the feature the model is compared with (``distance`` or ``distance_csls``).
 
     Raises :class:`~phylo_llm.errors.PhyloLLMError` when the lineage documents
     fewer than :data:`MIN_DOCUMENTED` pairs among the models, or fewer lineage
-    components than folds.
+    components than folds. ``features``: :func:`pair_features` of ``probes``
+    when already computed.
 
     Examples
     --------
@@ -198,15 +216,12 @@ def evaluate_relations(probes: ProbeEmbeddings, lineage: Lineage, n_folds: int =
     """
     i, j = pair_index(probes.n_models)
     labels = pair_labels(lineage, probes.ids, i, j)
-    documented = int(np.sum(labels > 0))
-    if documented < MIN_DOCUMENTED:
-        raise PhyloLLMError(f"{probes.source}: the lineage documents {documented} same-weights or derived pairs among "
-                            f"these models; training and evaluating needs at least {MIN_DOCUMENTED}")
+    check_documented(labels, probes.source)
     components = lineage_components(lineage, probes.ids)
     if len(np.unique(components)) < n_folds:
         raise PhyloLLMError(f"{probes.source}: {len(np.unique(components))} lineage components cannot fill {n_folds} folds")
     folds = model_folds(components, n_folds, seed)
-    features = pair_features(probes)
+    features = pair_features(probes) if features is None else features
     edges = documented_pairs(lineage, list(probes.ids))
     edges = edges[edges["relation"].isin((*DERIVED, "same_weights"))][["i", "j"]].to_numpy()
     report = cross_validate(features, labels, i, j, folds, features[:, FEATURES.index(reference)], edges, seed, estimator)

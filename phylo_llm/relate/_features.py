@@ -57,32 +57,9 @@ def neighbour_ranks(values: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def pair_features(probes: ProbeEmbeddings, progress: bool = False) -> np.ndarray:
-    """``(n (n - 1) / 2, len(FEATURES))`` features of every pair, in :func:`pair_index` order.
-
-    Symmetric in the two models (a relation model decides *whether* two models
-    are related; which one is the parent is a separate question).
-
-    Notes
-    -----
-    Per-probe Euclidean distances are computed for :data:`BLOCK_ROWS` models
-    against all at once, from per-probe Gram matrices (one matrix product per
-    probe), so memory is ``BLOCK_ROWS x n x P`` floats whatever ``n``.
-    ``distance`` is the Euclidean distance of the concatenated embeddings
-    (:func:`phylo_llm.distance.probe_distances`), ``distance_csls`` its CSLS
-    form (Conneau et al. 2018), ranks from :func:`neighbour_ranks`.
-
-    Examples
-    --------
-    >>> from phylo_llm.simulate import simulate
-    >>> features = pair_features(simulate(seed=0).probes(16))
-    >>> features.shape
-    (2415, 10)
-    """
-    values = np.asarray(probes.values, dtype=np.float32)
-    n, n_probes, _ = values.shape
-    i_all, j_all = pair_index(n)
-    out = np.empty((len(i_all), len(FEATURES)), dtype=np.float64)
+def _probe_quantiles_all(values: np.ndarray, out: np.ndarray) -> None:
+    """Quantiles and near-identical share of every pair ``i < j``, blockwise by rows (Gram matrices per probe)."""
+    n = len(values)
     squares = np.einsum("npd,npd->np", values, values)  # (n, P)
     per_probe = values.transpose(1, 0, 2)  # (P, n, d)
     start = 0
@@ -97,6 +74,54 @@ def pair_features(probes: ProbeEmbeddings, progress: bool = False) -> np.ndarray
             out[start:stop, :len(QUANTILES)] = np.quantile(others, QUANTILES, axis=1).T
             out[start:stop, len(QUANTILES)] = (others < SAME_ANSWER).mean(axis=1)
             start = stop
+
+
+def _probe_quantiles_of(values: np.ndarray, i: np.ndarray, j: np.ndarray, out: np.ndarray) -> None:
+    """The same for chosen pairs, :data:`BLOCK_ROWS` x 32 pairs at a time (direct differences)."""
+    step = BLOCK_ROWS * 32
+    for start in range(0, len(i), step):
+        a, b = i[start:start + step], j[start:start + step]
+        dist = np.linalg.norm(values[a] - values[b], axis=2)  # (pairs, P)
+        out[start:start + len(a), :len(QUANTILES)] = np.quantile(dist, QUANTILES, axis=1).T
+        out[start:start + len(a), len(QUANTILES)] = (dist < SAME_ANSWER).mean(axis=1)
+
+
+def pair_features(probes: ProbeEmbeddings, i: np.ndarray | None = None, j: np.ndarray | None = None) -> np.ndarray:
+    """``(pairs, len(FEATURES))`` features of every pair (:func:`pair_index` order), or of pairs ``(i[k], j[k])``.
+
+    Symmetric in the two models (a relation model decides *whether* two models
+    are related; which one is the parent is a separate question). Ranks and
+    the CSLS correction are among all models of ``probes``.
+
+    Notes
+    -----
+    Per-probe Euclidean distances are computed for :data:`BLOCK_ROWS` models
+    against all at once, from per-probe Gram matrices (one matrix product per
+    probe), so memory is ``BLOCK_ROWS x n x P`` floats whatever ``n``.
+    ``distance`` is the Euclidean distance of the concatenated embeddings
+    (:func:`phylo_llm.distance.probe_distances`), ``distance_csls`` its CSLS
+    form (Conneau et al. 2018), ranks from :func:`neighbour_ranks`.
+
+    Examples
+    --------
+    >>> from phylo_llm.simulate import simulate
+    >>> probes = simulate(seed=0).probes(16)
+    >>> features = pair_features(probes)
+    >>> features.shape
+    (2415, 10)
+    >>> bool(np.allclose(pair_features(probes, np.array([0]), np.array([2])), features[1]))
+    True
+    """
+    values = np.asarray(probes.values, dtype=np.float32)
+    n = len(values)
+    if i is None or j is None:
+        i_all, j_all = pair_index(n)
+        out = np.empty((len(i_all), len(FEATURES)), dtype=np.float64)
+        _probe_quantiles_all(values, out)
+    else:
+        i_all, j_all = np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
+        out = np.empty((len(i_all), len(FEATURES)), dtype=np.float64)
+        _probe_quantiles_of(values, i_all, j_all, out)
     total = probe_distances(probes, "euclidean")
     corrected = csls(total)
     ranks = neighbour_ranks(total.values)

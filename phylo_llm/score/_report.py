@@ -8,6 +8,7 @@ from scipy.spatial.distance import squareform
 
 from ..distance import DistanceMatrix, distance_matrix
 from ..dna import DNA
+from ..errors import PhyloLLMError
 from ..lineage import RELATION_TYPES, Lineage
 from ..progress import Progress
 from ..tree import build_tree, flatten, midpoint_root, patristic_matrix
@@ -25,6 +26,7 @@ def score(
     permutations: int = 100,
     seed: int = 0,
     progress: bool = False,
+    extra_spaces: dict[str, DistanceMatrix] | None = None,
 ) -> ScoreReport:
     """Score DNA, a distance matrix or a tree against documented lineage.
 
@@ -39,6 +41,11 @@ def score(
         Chance baselines: model labels (pair scores) or family labels
         (taxonomy scores) permuted among the present models this many times,
         from ``numpy.random.default_rng(seed)``.
+    extra_spaces : dict of name to DistanceMatrix, optional
+        More dissimilarities of the same models scored beside the DNA's, e.g.
+        ``{"model": relate.relation_distances(...)}`` (``-log P(related)`` of a
+        relation model): each adds ``auc_<name>``, ``retrieval_<name>`` and their
+        chance baselines to every relation.
 
     Returns
     -------
@@ -73,6 +80,10 @@ def score(
         "coverage": {"with_metadata": len(coverage.matched), "without": list(coverage.missing)},
     })
     spaces = {"tree": path} if dist is None else {"dna": dist, "tree": path}
+    for name, extra in (extra_spaces or {}).items():
+        if extra.ids != ids:
+            raise PhyloLLMError(f"{extra.source}: the {name} dissimilarities are not of the scored models, in their order")
+        spaces[name] = extra
     pairs = documented_pairs(lineage, ids)
     with Progress(len(spaces) * permutations + permutations, "scoring baselines", enabled=progress) as bar:
         report["relations"] = _relation_scores(pairs, spaces, permutations, rng, bar)

@@ -40,7 +40,7 @@ def report_tables(report: dict) -> dict[str, pd.DataFrame]:
     """
     relations, ranks = [], []
     for relation, entry in report.get("relations", {}).items():
-        for space in ("dna", "tree"):
+        for space in ("dna", "tree", "model"):
             if f"auc_{space}" not in entry:
                 continue
             retrieval = entry.get(f"retrieval_{space}", {})

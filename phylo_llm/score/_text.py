@@ -33,8 +33,8 @@ def format_report(report: dict, show_missing: int = 10) -> str:
     )
     relations = report.get("relations", {})
     if relations:
-        spaces = [s for s in ("dna", "tree") if any(f"auc_{s}" in e for e in relations.values())]
-        titles = {"dna": "DNA distance", "tree": "tree (patristic) distance"}
+        spaces = [s for s in ("dna", "tree", "model") if any(f"auc_{s}" in e for e in relations.values())]
+        titles = {"dna": "DNA distance", "tree": "tree (patristic) distance", "model": "relation model P(related)"}
         for s in spaces:
             rows = [["relation", "pairs", "AUC", "chance AUC", "top-1", "top-5", "median rank", "MRR", "chance MRR"]]
             for relation, entry in relations.items():

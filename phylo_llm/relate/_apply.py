@@ -1,0 +1,118 @@
+"""A relation model applied to every pair of a per-probe cache: probabilities, a dissimilarity, expected FDR."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..distance import DistanceMatrix, probe_distances
+from ..probes import ProbeEmbeddings
+from ._features import pair_features, pair_index
+from ._model import RelationModel, load_relation_model
+
+#: Floor of P(related) before its logarithm (exp(-690): the dissimilarity stays finite).
+LOG_FLOOR = 1e-300
+
+
+def pair_probabilities(model: RelationModel, probes: ProbeEmbeddings) -> np.ndarray:
+    """``(n (n - 1) / 2, 3)`` probabilities of every pair (:func:`pair_index` order); other settings refused.
+
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> from phylo_llm.simulate import simulate
+    >>> from phylo_llm.relate import train_relation_model
+    >>> probes = simulate(seed=0).probes(8)
+    >>> model = train_relation_model(probes, pl.load_lineage("data/demo"), n_folds=0)
+    >>> pair_probabilities(model, probes).shape
+    (2415, 3)
+    """
+    model.check_settings(probes)
+    return model.predict_proba(pair_features(probes))
+
+
+def relation_distances(model: RelationModel, probes: ProbeEmbeddings, proba: np.ndarray | None = None) -> DistanceMatrix:
+    """``-log P(related)`` of every pair as a :class:`DistanceMatrix` (zero diagonal): closer = likelier related.
+
+    A logarithm rather than ``1 - P``: far pairs keep their order instead of
+    all rounding to 1. ``proba``: :func:`pair_probabilities` when computed.
+
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> from phylo_llm.simulate import simulate
+    >>> from phylo_llm.relate import train_relation_model
+    >>> probes = simulate(seed=0).probes(8)
+    >>> model = train_relation_model(probes, pl.load_lineage("data/demo"), n_folds=0)
+    >>> relation_distances(model, probes).metric
+    'relation-model'
+    """
+    proba = pair_probabilities(model, probes) if proba is None else proba
+    related = np.clip(1.0 - proba[:, 0], LOG_FLOOR, 1.0)
+    i, j = pair_index(probes.n_models)
+    values = np.zeros((probes.n_models, probes.n_models))
+    values[i, j] = values[j, i] = -np.log(related)
+    return DistanceMatrix(probes.ids, values, metric="relation-model", source=str(probes.source), symmetric=True)
+
+
+def expected_fdr(related: np.ndarray, threshold: np.ndarray | float) -> np.ndarray:
+    """Expected false-discovery rate of calling related every pair with ``P(related) >= threshold``.
+
+    With calibrated probabilities the expected number of false calls among the
+    called pairs is ``sum(1 - p)``; divided by their number it is the FDR
+    (the Bayesian FDR of Efron 2001 / Storey's q-value read from posteriors).
+
+    References
+    ----------
+    Efron B et al. (2001). Empirical Bayes analysis of a microarray experiment. JASA 96:1151-1160.
+
+    Examples
+    --------
+    >>> expected_fdr(np.array([0.9, 0.8, 0.1]), np.array([0.9, 0.8, 0.1])).round(3).tolist()
+    [0.1, 0.15, 0.4]
+    """
+    related = np.asarray(related, dtype=np.float64)
+    order = np.sort(related)[::-1]
+    false_calls = np.cumsum(1.0 - order)
+    called = np.searchsorted(-order, -np.asarray(threshold, dtype=np.float64), side="right")
+    return np.where(called > 0, false_calls[np.maximum(called - 1, 0)] / np.maximum(called, 1), 0.0)
+
+
+def with_probabilities(table: pd.DataFrame, probes: ProbeEmbeddings, proba: np.ndarray, a: str, b: str = "model",
+                       a_is_column: bool = False) -> pd.DataFrame:
+    """``table`` of pairs (model ``a``, or column ``a`` when ``a_is_column``; column ``b``) with the model's columns.
+
+    Adds ``p_same_weights``, ``p_derived``, ``p_related`` and ``expected_fdr``
+    (of calling related every pair of ``probes`` at least as probable,
+    :func:`expected_fdr`), and the Euclidean ``distance`` of the pair; the
+    ``distance`` the table was ranked by (``-log P(related)``) becomes
+    ``neg_log_p_related``. ``proba``: :func:`pair_probabilities` of ``probes``.
+    """
+    from ..score._pairs import condensed_index  # one home for the condensed pair order
+
+    row = {m: k for k, m in enumerate(probes.ids)}
+    ia = np.array([row[m] for m in (table[a] if a_is_column else [a] * len(table))], dtype=np.intp)
+    ib = np.array([row[m] for m in table[b]], dtype=np.intp)
+    at = condensed_index(ia, ib, probes.n_models)
+    related_all = 1.0 - proba[:, 0]
+    out = table.rename(columns={"distance": "neg_log_p_related"})
+    dist = probe_distances(probes, "euclidean").values
+    position = list(out.columns).index("neg_log_p_related")
+    out.insert(position, "distance", dist[ia, ib])
+    out.insert(position, "expected_fdr", expected_fdr(related_all, related_all[at]))
+    out.insert(position, "p_related", related_all[at])
+    out.insert(position, "p_derived", proba[at, 2])
+    out.insert(position, "p_same_weights", proba[at, 1])
+    return out
+
+
+def probes_for_model(path: str | Path, model: str | Path = "default") -> tuple[ProbeEmbeddings, RelationModel]:
+    """The per-probe cache at ``path`` and the relation model (file or ``"default"``), their settings checked."""
+    from ..inputs import input_probes  # the one path from an input file to per-probe embeddings
+
+    loaded = load_relation_model(model)
+    probes, _ = input_probes(path)
+    loaded.check_settings(probes)
+    return probes, loaded

@@ -1,0 +1,207 @@
+"""Which of two related models is the parent: per-model traits, an antisymmetric model, and simple baselines.
+
+A base model and its derivatives differ in where they sit among all models:
+a base model with many fine-tunes has many close neighbours (it is a hub of
+its family), and a fine-tune's answers drift away from the crowd in its own
+direction. The direction model compares per-model traits: it is a logistic
+regression without intercept on the difference ``traits[a] - traits[b]``, so
+swapping the two models swaps the answer exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+
+from ..distance import probe_distances
+from ..lineage import Lineage
+from ..probes import ProbeEmbeddings
+from ..score import documented_pairs
+
+#: Neighbours counted by the per-model traits.
+K_NEAREST = 10
+#: Per-model traits compared by the direction model, in column order.
+TRAITS = ("log_k_occurrence", "mean_knn_distance", "distance_to_centroid")
+#: Direction features of a pair (a, b): trait differences, then the local-centre difference.
+DIRECTION_FEATURES = (*(f"{t}_difference" for t in TRAITS), "local_centre_difference")
+#: Pairs handled at once by :func:`direction_features` (each gathers 2k + 2 flattened models).
+PAIR_BLOCK = 64
+#: Documented relations whose direction is asked (the parent's weights or outputs made the child).
+DIRECTED = ("finetune", "continued_pretraining", "distillation", "pruning")
+
+
+def model_traits(probes: ProbeEmbeddings, k: int = K_NEAREST) -> np.ndarray:
+    """``(n, len(TRAITS))`` per-model traits from the per-probe embeddings.
+
+    ``log_k_occurrence``: log(1 + how many models have this one among their
+    ``k`` nearest) (hubness, Radovanović et al. 2010); ``mean_knn_distance``:
+    mean distance to its ``k`` nearest; ``distance_to_centroid``: distance to
+    the mean of all models.
+
+    Examples
+    --------
+    >>> from phylo_llm.simulate import simulate
+    >>> model_traits(simulate(seed=0).probes(8)).shape
+    (70, 3)
+    """
+    values = np.asarray(probes.values, dtype=np.float64)
+    n = len(values)
+    k = min(k, n - 1)
+    dist = probe_distances(probes, "euclidean").values.copy()
+    np.fill_diagonal(dist, np.inf)
+    nearest = np.argpartition(dist, k - 1, axis=1)[:, :k]
+    occurrence = np.bincount(nearest.ravel(), minlength=n)
+    knn = np.take_along_axis(dist, nearest, axis=1).mean(axis=1)
+    flat = values.reshape(n, -1)
+    centroid = np.linalg.norm(flat - flat.mean(axis=0), axis=1)
+    return np.column_stack([np.log1p(occurrence), knn, centroid])
+
+
+def nearest_models(probes: ProbeEmbeddings, k: int = K_NEAREST) -> np.ndarray:
+    """``(n, k)`` rows of each model's ``k`` nearest other models (Euclidean, unordered)."""
+    dist = probe_distances(probes, "euclidean").values.copy()
+    np.fill_diagonal(dist, np.inf)
+    k = min(k, len(dist) - 1)
+    return np.argpartition(dist, k - 1, axis=1)[:, :k]
+
+
+def direction_features(probes: ProbeEmbeddings, a: np.ndarray, b: np.ndarray, traits: np.ndarray | None = None,
+                       nearest: np.ndarray | None = None) -> np.ndarray:
+    """``(pairs, len(DIRECTION_FEATURES))``: antisymmetric features of ordered pairs ``(a[k], b[k])``.
+
+    Trait differences ``traits[a] - traits[b]`` (:func:`model_traits`), and
+    ``d(a, c) - d(b, c)`` with ``c`` the mean of ``a``, ``b`` and their ``k``
+    nearest models (an unsupervised stand-in for the family's centre: the
+    parent tends to sit nearer the middle of its own descendants).
+    Swapping ``a`` and ``b`` negates every column.
+
+    Examples
+    --------
+    >>> from phylo_llm.simulate import simulate
+    >>> probes = simulate(seed=0).probes(8)
+    >>> x = direction_features(probes, np.array([0, 1]), np.array([1, 0]))
+    >>> bool(np.allclose(x[0], -x[1]))
+    True
+    """
+    a, b = np.asarray(a, dtype=np.intp), np.asarray(b, dtype=np.intp)
+    traits = model_traits(probes) if traits is None else traits
+    nearest = nearest_models(probes) if nearest is None else nearest
+    flat = np.asarray(probes.values, dtype=np.float32).reshape(probes.n_models, -1)
+    local = np.empty(len(a))
+    for start in range(0, len(a), PAIR_BLOCK):
+        pa, pb = a[start:start + PAIR_BLOCK], b[start:start + PAIR_BLOCK]
+        members = np.concatenate([nearest[pa], nearest[pb], pa[:, None], pb[:, None]], axis=1)
+        members = np.sort(members, axis=1)  # the same centre whichever way round the pair is given
+        centre = flat[members].mean(axis=1)
+        local[start:start + len(pa)] = (np.linalg.norm(flat[pa] - centre, axis=1)
+                                        - np.linalg.norm(flat[pb] - centre, axis=1))
+    return np.column_stack([traits[a] - traits[b], local])
+
+
+def directed_edges(lineage: Lineage, ids) -> pd.DataFrame:
+    """Documented :data:`DIRECTED` edges among ``ids``: ``child, parent, relation, i, j`` (one row per pair).
+
+    A pair documented in both directions, or also as ``same_weights`` or
+    ``merge``, has no single direction and is left out.
+    """
+    pairs = documented_pairs(lineage, list(ids))
+    key = np.minimum(pairs["i"], pairs["j"]) * len(ids) + np.maximum(pairs["i"], pairs["j"])
+    unique = ~key.duplicated(keep=False)
+    return pairs[unique & pairs["relation"].isin(DIRECTED)].reset_index(drop=True)
+
+
+def fit_direction(diff: np.ndarray) -> LogisticRegression:
+    """Antisymmetric logistic model: P(a is the parent of b) from ``direction_features(a, b)``.
+
+    ``diff``: :func:`direction_features` of (parent, child) edges. Each edge is
+    used both ways round (label 1 parent-first, 0 child-first), features
+    standardised by the edges' spread; no intercept, so P(a, b) = 1 - P(b, a).
+    """
+    scale = np.where(diff.std(axis=0) > 0, diff.std(axis=0), 1.0)
+    x = np.vstack([diff, -diff]) / scale
+    y = np.concatenate([np.ones(len(diff)), np.zeros(len(diff))])
+    model = LogisticRegression(fit_intercept=False, C=1.0, max_iter=1000).fit(x, y)
+    model.coef_ = model.coef_ / scale  # takes raw differences from here on
+    return model
+
+
+
+
+def _centre_baseline(probes: ProbeEmbeddings, lineage: Lineage, child: np.ndarray, parent: np.ndarray) -> np.ndarray:
+    """1 where the parent is closer to its family's centre, 0 where the child is, NaN without a family."""
+    values = np.asarray(probes.values, dtype=np.float64).reshape(probes.n_models, -1)
+    view = lineage.among(probes.ids)
+    families = np.array([view.family(m) or "" for m in probes.ids], dtype=object)
+    out = np.full(len(child), np.nan)
+    for k, (c, p) in enumerate(zip(child, parent)):
+        family = families[p] or families[c]
+        members = np.flatnonzero(families == family) if family else np.array([], int)
+        if len(members) >= 3:
+            centre = values[members].mean(axis=0)
+            dc, dp = np.linalg.norm(values[c] - centre), np.linalg.norm(values[p] - centre)
+            out[k] = 0.5 if dc == dp else float(dp < dc)
+    return out
+
+
+def _release_baseline(lineage: Lineage, ids, child: np.ndarray, parent: np.ndarray) -> np.ndarray:
+    """1 where the parent was released earlier, 0 where later, NaN where unknown or the same month."""
+    view = lineage.among(ids)
+    release = [str(view.info(m).get("release") or "") for m in ids]
+    out = np.full(len(child), np.nan)
+    for k, (c, p) in enumerate(zip(child, parent)):
+        if release[c] and release[p] and release[c] != release[p] and release[c] != "nan" and release[p] != "nan":
+            out[k] = float(release[p] < release[c])
+    return out
+
+
+def evaluate_direction(probes: ProbeEmbeddings, lineage: Lineage, folds: np.ndarray) -> dict:
+    """Direction accuracy on documented directed edges, model-disjoint (``folds`` per model), beside baselines.
+
+    Edges whose two models lie in different folds are not scored (folds made by
+    :func:`model_folds` keep documented relatives together, so there are none).
+    Baselines: the one closer to its family's centre (lineage ``family``), the
+    earlier release (lineage ``release``; scored only where both are known and
+    differ, with its coverage), and each single trait.
+
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> from phylo_llm.simulate import simulate
+    >>> from phylo_llm.relate import lineage_components, model_folds
+    >>> probes, lineage = simulate(seed=0).probes(8), pl.load_lineage("data/demo")
+    >>> folds = model_folds(lineage_components(lineage, probes.ids), 3)
+    >>> report = evaluate_direction(probes, lineage, folds)
+    >>> report["edges"] > 0
+    True
+    """
+    traits = model_traits(probes)
+    edges = directed_edges(lineage, probes.ids)
+    child, parent = edges["i"].to_numpy(), edges["j"].to_numpy()
+    scored = folds[child] == folds[parent]
+    child, parent = child[scored], parent[scored]
+    x = direction_features(probes, parent, child, traits)
+    proba = np.full(len(child), np.nan)
+    for fold in np.unique(folds[child]):
+        test = folds[child] == fold
+        train = ~test
+        if train.sum() < 2:
+            continue
+        proba[test] = fit_direction(x[train]).predict_proba(x[test])[:, 1]
+    report: dict = {"edges": int(len(child)), "relations": list(DIRECTED)}
+    done = ~np.isnan(proba)
+    report["accuracy_model"] = float(np.mean(proba[done] > 0.5)) if done.any() else float("nan")
+    report["edges_model"] = int(done.sum())
+    for name, guess in (("family_centre", _centre_baseline(probes, lineage, child, parent)),
+                        ("earlier_release", _release_baseline(lineage, probes.ids, child, parent))):
+        known = ~np.isnan(guess)
+        report[f"accuracy_{name}"] = float(np.mean(guess[known])) if known.any() else float("nan")
+        report[f"coverage_{name}"] = float(known.mean()) if len(known) else 0.0
+    for t, name in enumerate(DIRECTION_FEATURES):  # each feature alone: the parent has the larger value (ties half)
+        report[f"accuracy_larger_{name}"] = float(np.mean(x[:, t] > 0) + 0.5 * np.mean(x[:, t] == 0)) if len(x) else float("nan")
+    if len(child):
+        y = np.concatenate([np.ones(len(child)), np.zeros(len(child))])
+        both = np.concatenate([proba, 1 - proba])
+        report["auc_model"] = float(roc_auc_score(y[np.isfinite(both)], both[np.isfinite(both)])) if done.any() else float("nan")
+    return report

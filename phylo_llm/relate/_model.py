@@ -1,0 +1,266 @@
+"""The relation model: calibrated probabilities that a pair is a copy, derived, or unrelated; saved as plain JSON.
+
+A model is a small ensemble of standardised multinomial logistic regressions,
+each with one Platt sigmoid per class (scikit-learn's
+``CalibratedClassifierCV(method="sigmoid")`` over grouped folds). Everything it
+needs to predict is a few arrays of numbers, so the file is plain JSON: loading
+it runs no code from the file (no pickle), and its format is versioned.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy.special import expit
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from .._version import __version__
+from ..errors import PhyloLLMError
+from ..io import atomic_output, existing
+from ..probes import ProbeEmbeddings
+from ..settings import PROBE_SETTINGS, settings_of
+from ._features import FEATURES
+from ._labels import CLASSES
+
+#: What a relation model file says it is (its ``format`` key).
+FORMAT = "phylo-llm relation model"
+#: Version of the file layout; a file of another version is refused, saying which.
+FORMAT_VERSION = 1
+#: Unrelated training pairs kept per documented pair (the rest are represented by weights).
+NEGATIVES_PER_POSITIVE = 200
+#: Folds of the Platt calibration, grouped so that the pairs of one model stay together.
+CALIBRATION_FOLDS = 3
+#: A model file larger than this is not one (checked before reading).
+MAX_FILE_BYTES = 64 * 2**20
+
+
+def fit_calibrated(x: np.ndarray, y: np.ndarray, groups: np.ndarray, seed: int = 0,
+                   estimator: str = "logistic") -> CalibratedClassifierCV:
+    """A scikit-learn classifier on pair features, negatives subsampled and re-weighted, calibrated (Platt).
+
+    ``y`` holds class numbers (:data:`CLASSES`); ``groups`` keeps pairs of one
+    model in one calibration fold. ``estimator`` is ``"logistic"`` (the shipped
+    kind) or ``"boosting"`` (compared in the benchmark).
+    """
+    rng = np.random.default_rng(seed)
+    positive = np.flatnonzero(y > 0)
+    negative = np.flatnonzero(y == 0)
+    keep = min(len(negative), NEGATIVES_PER_POSITIVE * max(len(positive), 1))
+    chosen = np.sort(np.concatenate([positive, rng.choice(negative, keep, replace=False)]))
+    weight = np.where(y[chosen] == 0, len(negative) / max(keep, 1), 1.0)
+    splits = list(GroupKFold(n_splits=CALIBRATION_FOLDS).split(x[chosen], y[chosen], groups[chosen]))
+    if estimator == "boosting":
+        from sklearn.ensemble import HistGradientBoostingClassifier  # only the benchmark's comparison uses it
+
+        base = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=seed)
+        model = CalibratedClassifierCV(base, method="sigmoid", cv=splits)
+        return model.fit(x[chosen], y[chosen], sample_weight=weight)
+    # Logistic: monotone in each feature, so far pairs keep their order (trees flatten them into ties);
+    # sigmoid calibration is monotone too (isotonic ties the ranking).
+    pipeline = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
+    model = CalibratedClassifierCV(pipeline, method="sigmoid", cv=splits)
+    return model.fit(x[chosen], y[chosen], logisticregression__sample_weight=weight)
+
+
+@dataclass
+class RelationModel:
+    """Calibrated P(unrelated), P(same_weights), P(derived) of a pair from its :data:`FEATURES`.
+
+    Attributes
+    ----------
+    members : list of dict
+        One per calibrated classifier: ``classes`` (class numbers it knows),
+        ``mean``/``scale`` (standardisation), ``coef`` (rows: decision
+        functions), ``intercept``, and Platt ``a``/``b`` per decision function.
+    settings : dict
+        Extraction settings of the per-probe cache it was trained on
+        (:data:`phylo_llm.settings.PROBE_SETTINGS`); other settings are refused.
+    card : dict
+        Training data, counts and cross-validated numbers.
+
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> from phylo_llm.simulate import simulate
+    >>> from phylo_llm.relate import pair_features, pair_index, pair_labels
+    >>> probes = simulate(seed=0).probes(8)
+    >>> lineage = pl.load_lineage("data/demo")
+    >>> i, j = pair_index(probes.n_models)
+    >>> model = RelationModel.fit(pair_features(probes), pair_labels(lineage, probes.ids, i, j), i, probes)
+    >>> p = model.predict_proba(pair_features(probes)[:3])
+    >>> p.shape, bool(np.allclose(p.sum(axis=1), 1.0))
+    ((3, 3), True)
+    """
+
+    members: list[dict]
+    settings: dict[str, list[str]]
+    card: dict = field(default_factory=dict)
+    features: tuple[str, ...] = FEATURES
+    classes: tuple[str, ...] = CLASSES
+
+    @classmethod
+    def from_sklearn(cls, fitted: CalibratedClassifierCV, settings: dict, card: dict | None = None) -> RelationModel:
+        """The numbers of a fitted logistic ``CalibratedClassifierCV`` (from :func:`fit_calibrated`)."""
+        members = []
+        for calibrated in fitted.calibrated_classifiers_:
+            scaler, logistic = calibrated.estimator.named_steps.values()
+            coef, intercept = np.atleast_2d(logistic.coef_), np.atleast_1d(logistic.intercept_)
+            members.append({
+                "classes": [int(c) for c in logistic.classes_],
+                "mean": scaler.mean_.tolist(), "scale": scaler.scale_.tolist(),
+                "coef": coef.tolist(), "intercept": intercept.tolist(),
+                "a": [float(c.a_) for c in calibrated.calibrators], "b": [float(c.b_) for c in calibrated.calibrators],
+            })
+        return cls(members, {k: list(v) for k, v in settings.items()}, dict(card or {}))
+
+    @classmethod
+    def fit(cls, features: np.ndarray, labels: np.ndarray, groups: np.ndarray, probes: ProbeEmbeddings | None,
+            seed: int = 0, card: dict | None = None) -> RelationModel:
+        """Fit on the pairs whose label is a class (kin pairs, label < 0, are left out).
+
+        ``groups`` (e.g. the first model's row of each pair) keeps the pairs of
+        one model in one calibration fold; ``probes`` gives the settings (none
+        recorded when ``None``: inside cross-validation).
+        """
+        known = labels >= 0
+        fitted = fit_calibrated(features[known], labels[known], groups[known], seed)
+        return cls.from_sklearn(fitted, settings_of(probes) if probes is not None else {}, card)
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        """``(n, 3)`` probabilities, columns in :data:`CLASSES` order, rows summing to 1."""
+        x = np.asarray(features, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] != len(self.features):
+            raise PhyloLLMError(f"relation model: features of shape {x.shape}, expected (n, {len(self.features)})")
+        total = np.zeros((len(x), len(self.classes)))
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow saturates the sigmoid; NaN is refused below
+            for member in self.members:
+                total += self._member_proba(member, x)
+        total /= len(self.members)
+        if not np.isfinite(total).all():  # extreme coefficients in a hand-made file: never a silent NaN
+            raise PhyloLLMError("relation model: its numbers give non-finite probabilities for these features")
+        return total
+
+    def _member_proba(self, member: dict, x: np.ndarray) -> np.ndarray:
+        """One calibrated classifier: one-vs-rest Platt sigmoids of the decision functions, normalised."""
+        z = (x - np.asarray(member["mean"])) / np.asarray(member["scale"])
+        decision = z @ np.asarray(member["coef"]).T + np.asarray(member["intercept"])
+        calibrated = expit(-(decision * np.asarray(member["a"]) + np.asarray(member["b"])))
+        proba = np.zeros((len(x), len(self.classes)))
+        classes = member["classes"]
+        if len(classes) == 2:  # one decision function, for the second class
+            proba[:, classes[1]] = calibrated[:, 0]
+            proba[:, classes[0]] = 1.0 - calibrated[:, 0]
+            return proba
+        proba[:, classes] = calibrated
+        sums = proba.sum(axis=1, keepdims=True)
+        return np.divide(proba, sums, out=np.full_like(proba, 1.0 / len(classes)), where=sums != 0)
+
+    def check_settings(self, probes: ProbeEmbeddings) -> None:
+        """Refuse per-probe embeddings made otherwise than the training data, naming the setting."""
+        theirs = settings_of(probes)
+        for key in PROBE_SETTINGS:
+            want, got = tuple(self.settings.get(key, ())), theirs.get(key, ())
+            if want != got:
+                raise PhyloLLMError(
+                    f"{probes.source}: made with {key}={', '.join(got) or '(unknown)'}, but the relation model was "
+                    f"trained on {key}={', '.join(want) or '(unknown)'}: extract with the model's settings or train one")
+
+    def to_dict(self) -> dict:
+        """The file's content (see :meth:`save`)."""
+        return {"format": FORMAT, "format_version": FORMAT_VERSION, "phylo_llm_version": __version__,
+                "features": list(self.features), "classes": list(self.classes), "settings": self.settings,
+                "members": self.members, "card": self.card}
+
+    def save(self, path: str | Path) -> None:
+        """Write the model as JSON (atomically: the file appears whole or not at all)."""
+        with atomic_output(path) as handle:
+            handle.write(json.dumps(self.to_dict(), indent=1, sort_keys=True, allow_nan=False) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> RelationModel:
+        """Read a model written by :meth:`save`; anything else is refused with one line naming the file.
+
+        Refused: a file that is not JSON or not a relation model, another
+        format version, features or classes this version does not compute.
+        """
+        path = existing(path)
+        if path.is_dir():
+            raise PhyloLLMError(f"{path}: is a folder, not a relation model file")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise PhyloLLMError(f"{path}: {path.stat().st_size:,} bytes is too large for a relation model")
+        try:
+            data = json.loads(path.read_bytes().decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            raise PhyloLLMError(f"{path}: not a relation model (not JSON text)") from None
+        return cls.from_dict(data, str(path))
+
+    @classmethod
+    def from_dict(cls, data: object, source: str = "relation model") -> RelationModel:
+        """Validate and build from the content of a model file."""
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise PhyloLLMError(f"{source}: not a relation model (no 'format': '{FORMAT}')")
+        if data.get("format_version") != FORMAT_VERSION:
+            raise PhyloLLMError(f"{source}: relation model format version {data.get('format_version')!r}; this "
+                                f"phylo-llm ({__version__}) reads version {FORMAT_VERSION}: retrain it with `phylo-llm relate train`")
+        if tuple(data.get("features", ())) != FEATURES or tuple(data.get("classes", ())) != CLASSES:
+            raise PhyloLLMError(f"{source}: the model's features or classes differ from this phylo-llm's "
+                                f"({', '.join(FEATURES)}): retrain it with `phylo-llm relate train`")
+        settings, card, members = data.get("settings"), data.get("card", {}), data.get("members")
+        if not isinstance(settings, dict) or not all(
+                isinstance(v, list) and all(isinstance(s, str) for s in v) for v in settings.values()):
+            raise PhyloLLMError(f"{source}: relation model without valid 'settings'")
+        if not isinstance(members, list) or not members or len(members) > 100 or not isinstance(card, dict):
+            raise PhyloLLMError(f"{source}: relation model without valid 'members'")
+        for member in members:
+            _check_member(member, source)
+        return cls(members, settings, card)
+
+
+def _check_member(member: object, source: str) -> None:
+    """Shapes and finiteness of one calibrated classifier's numbers."""
+    def numbers(value: object, shape: tuple[int, ...]) -> bool:
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            return False
+        return array.shape == shape and bool(np.isfinite(array).all())
+
+    n = len(FEATURES)
+    ok = False
+    if isinstance(member, dict) and isinstance(member.get("classes"), list):
+        classes = member["classes"]
+        k = 1 if len(classes) == 2 else len(classes)
+        ok = (2 <= len(classes) <= len(CLASSES) and len(set(map(str, classes))) == len(classes)
+              and all(type(c) is int and 0 <= c < len(CLASSES) for c in classes)
+              and numbers(member.get("mean"), (n,)) and numbers(member.get("scale"), (n,))
+              and numbers(member.get("coef"), (k, n)) and numbers(member.get("intercept"), (k,))
+              and numbers(member.get("a"), (k,)) and numbers(member.get("b"), (k,))
+              and bool(np.all(np.asarray(member["scale"], dtype=np.float64) > 0)))
+    if not ok:
+        raise PhyloLLMError(f"{source}: relation model with a malformed member (classes, mean, scale, coef, intercept, a, b)")
+
+
+#: The model shipped in the package (trained on the rand set with the built-in lineage; its card says how).
+DEFAULT_MODEL = Path(__file__).with_name("default_model.json")
+
+
+def load_relation_model(path: str | Path = "default") -> RelationModel:
+    """A relation model from ``path``, or the shipped one for ``"default"``.
+
+    Examples
+    --------
+    >>> model = load_relation_model("default")
+    >>> model.card["training"]["lineage"]
+    'builtin'
+    """
+    if str(path) == "default":
+        return RelationModel.load(DEFAULT_MODEL)
+    return RelationModel.load(path)
+

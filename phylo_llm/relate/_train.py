@@ -1,0 +1,66 @@
+"""Training a relation model on a per-probe cache and a lineage, with its card (what it was trained on, how well)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from .._version import __version__
+from ..lineage import Lineage
+from ..probes import ProbeEmbeddings
+from ._evaluate import check_documented, evaluate_relations
+from ._features import pair_features, pair_index
+from ._labels import AMBIGUOUS, CLASSES, DERIVED, pair_labels
+from ._model import NEGATIVES_PER_POSITIVE, RelationModel
+
+
+def ids_digest(ids) -> str:
+    """SHA-256 of the sorted model ids, one per line: names the training models without listing them.
+
+    Examples
+    --------
+    >>> ids_digest(["b", "a"]) == ids_digest(["a", "b"])
+    True
+    """
+    return hashlib.sha256("\n".join(sorted(ids)).encode("utf-8")).hexdigest()
+
+
+def train_relation_model(probes: ProbeEmbeddings, lineage: Lineage, lineage_name: str = "builtin", n_folds: int = 5,
+                         seed: int = 0, features: np.ndarray | None = None) -> RelationModel:
+    """A :class:`RelationModel` fitted on every labelled pair, its card holding model-disjoint CV numbers.
+
+    Labels (:func:`pair_labels`): documented direct edges are ``same_weights``
+    or ``derived`` (:data:`DERIVED`); pairs in different components of the
+    documented graph are ``unrelated``; kin that is not a direct edge is left
+    out. ``n_folds = 0`` skips the cross-validation (the card then has none).
+
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> from phylo_llm.simulate import simulate
+    >>> model = train_relation_model(simulate(seed=0).probes(8), pl.load_lineage("data/demo"), "data/demo", n_folds=3)
+    >>> model.card["training"]["pairs"]["same_weights"] > 0, model.card["cross_validation"]["folds"]
+    (True, 3)
+    """
+    i, j = pair_index(probes.n_models)
+    labels = pair_labels(lineage, probes.ids, i, j)
+    check_documented(labels, probes.source)
+    features = pair_features(probes) if features is None else features
+    report = evaluate_relations(probes, lineage, n_folds, seed, features=features) if n_folds else None
+    card = {
+        "training": {
+            "input": Path(str(probes.source)).name, "models": probes.n_models, "ids_sha256": ids_digest(probes.ids),
+            "lineage": lineage_name, "documented_edges": len(lineage.relations),
+            "pairs": {name: int(np.sum(labels == k)) for k, name in enumerate(CLASSES)}
+            | {"kin_not_used": int(np.sum(labels == AMBIGUOUS))},
+            "derived_relations": list(DERIVED), "negatives_per_positive": NEGATIVES_PER_POSITIVE, "seed": seed,
+            "phylo_llm_version": __version__,
+        },
+        "cross_validation": report,
+        "notes": ("Ranks and the CSLS correction are computed among the models of the input the model is applied to; "
+                  "far fewer or far more models than in training shift them. Cross-validation folds are unions of "
+                  "lineage components: no model and none of its documented relatives on both sides."),
+    }
+    return RelationModel.fit(features, labels, i, probes, seed, card)
