@@ -107,8 +107,8 @@ def directed_edges(lineage: Lineage, ids) -> pd.DataFrame:
     ``merge``, has no single direction and is left out.
     """
     pairs = documented_pairs(lineage, list(ids))
-    key = np.minimum(pairs["i"], pairs["j"]) * len(ids) + np.maximum(pairs["i"], pairs["j"])
-    unique = ~key.duplicated(keep=False)
+    key = pd.Series(np.minimum(pairs["i"], pairs["j"]) * len(ids) + np.maximum(pairs["i"], pairs["j"]))
+    unique = ~key.duplicated(keep=False).to_numpy()
     return pairs[unique & pairs["relation"].isin(DIRECTED)].reset_index(drop=True)
 
 
