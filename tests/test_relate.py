@@ -386,3 +386,46 @@ def test_extreme_numbers_in_a_model_file_never_give_nan(demo, tmp_path):
         assert "non-finite" in str(error)
     else:
         assert np.isfinite(proba).all() and np.allclose(proba.sum(axis=1), 1.0)
+
+
+def test_direction_model_is_antisymmetric_saved_and_refused_when_malformed(demo, tmp_path):
+    import json
+
+    from sklearn.linear_model import LogisticRegression
+
+    from phylo_llm.relate import RelationModel, direction_features, train_relation_model
+    from phylo_llm.relate._direction import directed_edges
+    from tests.helpers import run_cli
+
+    probes, lineage = demo
+    model = train_relation_model(probes, lineage, "demo", n_folds=0)
+    edges = directed_edges(lineage, probes.ids)
+    assert len(edges) >= 10 and model.direction is not None
+    parent, child = edges["j"].to_numpy(), edges["i"].to_numpy()
+    # the stored coefficients: scikit-learn's no-intercept logistic regression on the edges taken both ways round
+    diff = direction_features(probes, parent, child)
+    scale = np.where(diff.std(axis=0) > 0, diff.std(axis=0), 1.0)
+    reference = LogisticRegression(fit_intercept=False, max_iter=1000).fit(
+        np.vstack([diff, -diff]) / scale, np.r_[np.ones(len(diff)), np.zeros(len(diff))])
+    np.testing.assert_allclose(model.parent_probability(diff), reference.predict_proba(diff / scale)[:, 1], rtol=1e-6)
+    forward = model.parent_probability(direction_features(probes, parent, child))
+    backward = model.parent_probability(direction_features(probes, child, parent))
+    np.testing.assert_allclose(forward + backward, 1.0, atol=1e-12)
+    model.save(tmp_path / "m.json")
+    assert RelationModel.load(tmp_path / "m.json").direction == pytest.approx(model.direction)
+    # relate A B reports it
+    cache = tmp_path / "demo.probes"
+    pl.save_probes(probes, cache)
+    a, b = probes.ids[int(parent[0])], probes.ids[int(child[0])]
+    result = run_cli("relate", a, b, cache, "--model", tmp_path / "m.json", "--json", tmp_path / "p.json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads((tmp_path / "p.json").read_text())
+    loaded = pl.load_probes(cache)
+    want = model.parent_probability(direction_features(loaded, np.array([parent[0]]), np.array([child[0]])))[0]
+    assert out["direction"]["p_a_is_parent"] == pytest.approx(want, rel=1e-6)
+    assert "the parent is more likely" in result.stdout
+    document = model.to_dict()
+    for bad in ({"features": ["x"], "coef": [1.0]}, {**document["direction"], "coef": [float("nan")] * 5}, "text"):
+        (tmp_path / "bad.json").write_text(json.dumps({**document, "direction": bad}))
+        with pytest.raises(pl.PhyloLLMError, match="malformed 'direction'"):
+            RelationModel.load(tmp_path / "bad.json")

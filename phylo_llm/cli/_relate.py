@@ -107,6 +107,16 @@ def _train(args: argparse.Namespace, plan: io.OutputPlan, words: list[str]) -> N
         f"{pairs['unrelated']:,} unrelated pairs ({pairs['kin_not_used']:,} kin pairs left out); model written to {args.output}")
     if model.card.get("cross_validation"):
         _print_report(model.card["cross_validation"])
+    if model.card.get("direction"):
+        d = model.card["direction"]
+
+        def share(key: str) -> str:
+            return "not measurable" if d.get(key) is None else f"{d[key]:.3f}"
+
+        print(f"direction ({d['edges']} directed edges): model {share('accuracy_model')}, closer to its family's centre "
+              f"{share('accuracy_family_centre')}, earlier release {share('accuracy_earlier_release')} (known for "
+              f"{100 * d['coverage_earlier_release']:.0f}%), release where known else model {share('accuracy_release_else_model')}, "
+              f"else family centre {share('accuracy_release_else_centre')} ({100 * d['coverage_release_else_centre']:.0f}%)")
 
 
 def _evaluate(args: argparse.Namespace, plan: io.OutputPlan, words: list[str]) -> None:
@@ -164,5 +174,9 @@ def _pair(args: argparse.Namespace, plan: io.OutputPlan, words: list[str]) -> No
           f"pairs; rank of B from A {e['rank_of_b_from_a']}, of A from B {e['rank_of_a_from_b']}")
     print(f"per-probe distance median {e['median_probe_distance']:.4g}; near-identical answers on "
           f"{100 * e['same_answer_share']:.0f}% of probes")
+    if out["direction"] is not None:
+        d = out["direction"]
+        accuracy = f"; right on {100 * d['accuracy_cv']:.0f}% of documented directed edges in cross-validation" if d["accuracy_cv"] else ""
+        print(f"if related, the parent is more likely {d['parent']} (P(A is the parent) {d['p_a_is_parent']:.2f}{accuracy})")
     drivers = ", ".join(f"{d['feature']} {d['log_odds']:+.2f}" for d in out["drivers"]["features"])
     print(f"features that drove P({out['drivers']['relation']}) against unrelated (log-odds): {drivers}")

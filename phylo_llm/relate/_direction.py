@@ -23,7 +23,7 @@ from ..score import documented_pairs
 #: Neighbours counted by the per-model traits.
 K_NEAREST = 10
 #: Per-model traits compared by the direction model, in column order.
-TRAITS = ("log_k_occurrence", "mean_knn_distance", "distance_to_centroid")
+TRAITS = ("log_k_occurrence", "mean_knn_distance", "distance_to_centroid", "modal_answer_share")
 #: Direction features of a pair (a, b): trait differences, then the local-centre difference.
 DIRECTION_FEATURES = (*(f"{t}_difference" for t in TRAITS), "local_centre_difference")
 #: Pairs handled at once by :func:`direction_features` (each gathers 2k + 2 flattened models).
@@ -38,13 +38,15 @@ def model_traits(probes: ProbeEmbeddings, k: int = K_NEAREST) -> np.ndarray:
     ``log_k_occurrence``: log(1 + how many models have this one among their
     ``k`` nearest) (hubness, Radovanović et al. 2010); ``mean_knn_distance``:
     mean distance to its ``k`` nearest; ``distance_to_centroid``: distance to
-    the mean of all models.
+    the mean of all models; ``modal_answer_share``: share of probes on which
+    the model gives the probe's most common answer (the same embedding; base
+    models give the common empty or degenerate answers more often).
 
     Examples
     --------
     >>> from phylo_llm.simulate import simulate
     >>> model_traits(simulate(seed=0).probes(8)).shape
-    (70, 3)
+    (70, 4)
     """
     values = np.asarray(probes.values, dtype=np.float64)
     n = len(values)
@@ -56,7 +58,11 @@ def model_traits(probes: ProbeEmbeddings, k: int = K_NEAREST) -> np.ndarray:
     knn = np.take_along_axis(dist, nearest, axis=1).mean(axis=1)
     flat = values.reshape(n, -1)
     centroid = np.linalg.norm(flat - flat.mean(axis=0), axis=1)
-    return np.column_stack([np.log1p(occurrence), knn, centroid])
+    modal = np.zeros(n)
+    for probe in range(values.shape[1]):
+        _, which, counts = np.unique(values[:, probe], axis=0, return_inverse=True, return_counts=True)
+        modal += which.ravel() == np.argmax(counts)
+    return np.column_stack([np.log1p(occurrence), knn, centroid, modal / values.shape[1]])
 
 
 def nearest_models(probes: ProbeEmbeddings, k: int = K_NEAREST) -> np.ndarray:
@@ -193,15 +199,23 @@ def evaluate_direction(probes: ProbeEmbeddings, lineage: Lineage, folds: np.ndar
     done = ~np.isnan(proba)
     report["accuracy_model"] = float(np.mean(proba[done] > 0.5)) if done.any() else float("nan")
     report["edges_model"] = int(done.sum())
-    for name, guess in (("family_centre", _centre_baseline(probes, lineage, child, parent)),
-                        ("earlier_release", _release_baseline(lineage, probes.ids, child, parent))):
+    release = _release_baseline(lineage, probes.ids, child, parent)
+    centre = _centre_baseline(probes, lineage, child, parent)
+    for name, guess in (("family_centre", centre), ("earlier_release", release),
+                        ("release_else_centre", np.where(np.isnan(release), centre, release))):
         known = ~np.isnan(guess)
         report[f"accuracy_{name}"] = float(np.mean(guess[known])) if known.any() else float("nan")
         report[f"coverage_{name}"] = float(known.mean()) if len(known) else 0.0
+    # With a lineage that dates the two models: the release order where known, the model elsewhere.
+    combined = np.where(np.isnan(release), (proba > 0.5).astype(float), release)
+    combined[np.isnan(release) & np.isnan(proba)] = np.nan
+    known = ~np.isnan(combined)
+    report["accuracy_release_else_model"] = float(np.mean(combined[known])) if known.any() else float("nan")
     for t, name in enumerate(DIRECTION_FEATURES):  # each feature alone: the parent has the larger value (ties half)
         report[f"accuracy_larger_{name}"] = float(np.mean(x[:, t] > 0) + 0.5 * np.mean(x[:, t] == 0)) if len(x) else float("nan")
     if len(child):
         y = np.concatenate([np.ones(len(child)), np.zeros(len(child))])
         both = np.concatenate([proba, 1 - proba])
         report["auc_model"] = float(roc_auc_score(y[np.isfinite(both)], both[np.isfinite(both)])) if done.any() else float("nan")
-    return report
+    # None, not NaN, where nothing could be measured: the report goes into JSON (model cards) as it is.
+    return {key: None if isinstance(value, float) and np.isnan(value) else value for key, value in report.items()}

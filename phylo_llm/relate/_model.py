@@ -26,6 +26,7 @@ from ..errors import PhyloLLMError
 from ..io import atomic_output, existing
 from ..probes import ProbeEmbeddings
 from ..settings import PROBE_SETTINGS, settings_of
+from ._direction import DIRECTION_FEATURES
 from ._features import FEATURES
 from ._labels import CLASSES
 
@@ -84,6 +85,9 @@ class RelationModel:
         (:data:`phylo_llm.settings.PROBE_SETTINGS`); other settings are refused.
     card : dict
         Training data, counts and cross-validated numbers.
+    direction : list of float, optional
+        Coefficients of the direction model (:func:`phylo_llm.relate.fit_direction`) on
+        :data:`~phylo_llm.relate.DIRECTION_FEATURES`: P(a is the parent of b) = sigmoid(coef . features(a, b)).
 
     Examples
     --------
@@ -102,8 +106,15 @@ class RelationModel:
     members: list[dict]
     settings: dict[str, list[str]]
     card: dict = field(default_factory=dict)
+    direction: list[float] | None = None
     features: tuple[str, ...] = FEATURES
     classes: tuple[str, ...] = CLASSES
+
+    def parent_probability(self, direction_features: np.ndarray) -> np.ndarray:
+        """P(a is the parent of b) per row of ``direction_features(probes, a, b)``; antisymmetric: P(b, a) = 1 - P(a, b)."""
+        if self.direction is None:
+            raise PhyloLLMError("relation model: it has no direction model (trained without directed edges)")
+        return expit(np.asarray(direction_features, dtype=np.float64) @ np.asarray(self.direction))
 
     @classmethod
     def from_sklearn(cls, fitted: CalibratedClassifierCV, settings: dict, card: dict | None = None) -> RelationModel:
@@ -174,9 +185,12 @@ class RelationModel:
 
     def to_dict(self) -> dict:
         """The file's content (see :meth:`save`)."""
-        return {"format": FORMAT, "format_version": FORMAT_VERSION, "phylo_llm_version": __version__,
-                "features": list(self.features), "classes": list(self.classes), "settings": self.settings,
-                "members": self.members, "card": self.card}
+        content = {"format": FORMAT, "format_version": FORMAT_VERSION, "phylo_llm_version": __version__,
+                   "features": list(self.features), "classes": list(self.classes), "settings": self.settings,
+                   "members": self.members, "card": self.card}
+        if self.direction is not None:
+            content["direction"] = {"features": list(DIRECTION_FEATURES), "coef": self.direction}
+        return content
 
     def save(self, path: str | Path) -> None:
         """Write the model as JSON (atomically: the file appears whole or not at all)."""
@@ -220,7 +234,24 @@ class RelationModel:
             raise PhyloLLMError(f"{source}: relation model without valid 'members'")
         for member in members:
             _check_member(member, source)
-        return cls(members, settings, card)
+        return cls(members, settings, card, _direction_of(data.get("direction"), source))
+
+
+def _direction_of(value: object, source: str) -> list[float] | None:
+    """The direction model's coefficients from a file's ``direction`` (optional), checked."""
+    if value is None:
+        return None
+    ok = isinstance(value, dict) and tuple(value.get("features", ())) == DIRECTION_FEATURES
+    if ok:
+        try:
+            coef = np.asarray(value["coef"], dtype=np.float64)
+            ok = coef.shape == (len(DIRECTION_FEATURES),) and bool(np.isfinite(coef).all())
+        except (TypeError, ValueError):
+            ok = False
+    if not ok:
+        raise PhyloLLMError(f"{source}: relation model with a malformed 'direction' (features {', '.join(DIRECTION_FEATURES)} "
+                            "and one finite coefficient each)")
+    return [float(c) for c in coef]
 
 
 def _check_member(member: object, source: str) -> None:

@@ -8,6 +8,7 @@ from ..distance import probe_distances
 from ..errors import PhyloLLMError
 from ..ids import find_model
 from ..probes import ProbeEmbeddings
+from ._direction import direction_features
 from ._features import FEATURES, neighbour_ranks, pair_features
 from ._labels import CLASSES
 from ._model import RelationModel
@@ -49,7 +50,9 @@ def relate_pair(model: RelationModel, probes: ProbeEmbeddings, a: str, b: str) -
     Evidence: the distance and its percentile among all pairs of ``probes``,
     each model's rank in the other's neighbour list, the median per-probe
     distance and share of near-identical answers, and the three features that
-    pushed most towards (or away from) the likelier relation.
+    pushed most towards (or away from) the likelier relation. ``direction``
+    (when the model has a direction model): P(a is the parent of b) and the
+    likelier parent, with the model's cross-validated direction accuracy.
 
     Examples
     --------
@@ -74,6 +77,11 @@ def relate_pair(model: RelationModel, probes: ProbeEmbeddings, a: str, b: str) -
     likelier = 1 + int(np.argmax(proba[1:]))
     push = contributions(model, x)[likelier]
     order = np.argsort(-np.abs(push), kind="stable")[:3]
+    direction = None
+    if model.direction is not None:  # which one is the parent, if they are related (the model's own estimate)
+        a_parent = float(model.parent_probability(direction_features(probes, np.array([ra]), np.array([rb])))[0])
+        direction = {"p_a_is_parent": a_parent, "parent": probes.ids[ra] if a_parent >= 0.5 else probes.ids[rb],
+                     "accuracy_cv": model.card.get("direction", {}).get("accuracy_model")}
     return {
         "a": probes.ids[ra], "b": probes.ids[rb],
         "probabilities": {name: float(p) for name, p in zip(CLASSES, proba)},
@@ -85,6 +93,7 @@ def relate_pair(model: RelationModel, probes: ProbeEmbeddings, a: str, b: str) -
             "same_answer_share": float(x[FEATURES.index("same_answer_share")]),
             "models": probes.n_models,
         },
+        "direction": direction,
         "drivers": {"relation": CLASSES[likelier], "against": CLASSES[0],
                     "features": [{"feature": FEATURES[k], "value": float(x[k]), "log_odds": float(push[k])} for k in order]},
     }

@@ -10,9 +10,10 @@ import numpy as np
 from .._version import __version__
 from ..lineage import Lineage
 from ..probes import ProbeEmbeddings
+from ._direction import directed_edges, direction_features, evaluate_direction, fit_direction
 from ._evaluate import check_documented, evaluate_relations
 from ._features import pair_features, pair_index
-from ._labels import AMBIGUOUS, CLASSES, DERIVED, pair_labels
+from ._labels import AMBIGUOUS, CLASSES, DERIVED, lineage_components, model_folds, pair_labels
 from ._model import NEGATIVES_PER_POSITIVE, RelationModel
 
 
@@ -63,4 +64,16 @@ def train_relation_model(probes: ProbeEmbeddings, lineage: Lineage, lineage_name
                   "far fewer or far more models than in training shift them. Cross-validation folds are unions of "
                   "lineage components: no model and none of its documented relatives on both sides."),
     }
-    return RelationModel.fit(features, labels, i, probes, seed, card)
+    model = RelationModel.fit(features, labels, i, probes, seed, card)
+    edges = directed_edges(lineage, probes.ids)
+    if len(edges) >= MIN_DIRECTED:  # which of a related pair is the parent: fitted on every documented directed edge
+        parent, child = edges["j"].to_numpy(), edges["i"].to_numpy()
+        model.direction = [float(c) for c in fit_direction(direction_features(probes, parent, child)).coef_[0]]
+        if n_folds:
+            folds = model_folds(lineage_components(lineage, probes.ids), n_folds, seed)
+            model.card["direction"] = evaluate_direction(probes, lineage, folds)
+    return model
+
+
+#: Documented directed edges (finetune, continued pretraining, distillation, pruning) needed to fit the direction model.
+MIN_DIRECTED = 10
