@@ -241,10 +241,10 @@ def _direction_of(value: object, source: str) -> list[float] | None:
     """The direction model's coefficients from a file's ``direction`` (optional), checked."""
     if value is None:
         return None
-    ok = isinstance(value, dict) and tuple(value.get("features", ())) == DIRECTION_FEATURES
-    if ok:
+    ok = False
+    if isinstance(value, dict) and tuple(value.get("features", ())) == DIRECTION_FEATURES:
         try:
-            coef = np.asarray(value["coef"], dtype=np.float64)
+            coef = np.asarray(value.get("coef"), dtype=np.float64)
             ok = coef.shape == (len(DIRECTION_FEATURES),) and bool(np.isfinite(coef).all())
         except (TypeError, ValueError):
             ok = False
