@@ -262,3 +262,48 @@ def test_approximate_index_has_high_recall_and_exact_distances(tmp_path):
     vectors = data.load().vectors
     rows = np.arange(0, 3000, 97)
     np.testing.assert_allclose(distance[rows], np.linalg.norm(vectors[rows, None, :] - vectors[index[rows]], axis=2), rtol=1e-9)
+
+
+@pytest.mark.parametrize("case", ["copies", "near_copies", "far_from_origin", "cosine_copies"])
+def test_nearest_stays_exact_where_float32_cannot_tell_models_apart(case):
+    # Candidates are chosen in float32 and certified by a rounding bound; rows without the margin (many identical
+    # or nearly identical models) are redone in float64. Reference: SciPy's cdist in float64, ties by number.
+    from scipy.spatial.distance import cdist
+
+    rng = np.random.default_rng(4)
+    base = rng.normal(size=(300, 24))
+    metric = "cosine" if case == "cosine_copies" else "euclidean"
+    if case in ("copies", "cosine_copies"):
+        base[:60] = base[0]  # 60 identical models: k = 5 ties everywhere among them
+    elif case == "near_copies":
+        base[:60] = base[0] + rng.normal(scale=1e-7, size=(60, 24))
+    else:
+        base += 1e4
+    number = np.arange(len(base))
+    index, distance = nearest(base, base, 5, metric, query_index=number, reference_index=number)
+    full = cdist(base, base, metric)
+    np.fill_diagonal(full, np.inf)
+    want = np.array([np.lexsort((number, row))[:5] for row in full])
+    if case == "near_copies":  # float64 rounding decides ties below 1e-15: compare distances, not ids
+        np.testing.assert_allclose(distance, np.take_along_axis(full, want, axis=1), rtol=1e-6, atol=1e-12)
+    else:
+        np.testing.assert_array_equal(index, want)
+        np.testing.assert_allclose(distance, np.take_along_axis(full, want, axis=1), rtol=1e-9, atol=1e-9)
+
+
+def test_nearest_over_small_partitions_merges_to_the_whole_answer():
+    # A query against a reference partition it is not in, smaller than 2k + 2 rows: every column must be considered.
+    from scipy.spatial.distance import cdist
+
+    from phylo_llm.hub._knn import merge_nearest
+
+    rng = np.random.default_rng(5)
+    points = rng.normal(size=(40, 6))
+    number = np.arange(40)
+    merged = None
+    for lo, hi in ((0, 9), (9, 20), (20, 40)):  # partitions of 9, 11 and 20 rows; k = 4 (2k + 2 = 10)
+        found = nearest(points, points[lo:hi], 4, query_index=number, reference_index=number[lo:hi])
+        merged = found if merged is None else merge_nearest(merged, found, 4)
+    full = cdist(points, points)
+    np.fill_diagonal(full, np.inf)
+    np.testing.assert_array_equal(merged[0], np.argsort(full, axis=1, kind="stable")[:, :4])

@@ -1,12 +1,23 @@
-"""Exact k nearest neighbours, block by block: never more than ``block x reference`` distances in memory.
+"""Exact k nearest neighbours, block by block: never more than ``block x reference`` scores in memory.
 
-Candidates come from BLAS matrix products (:func:`phylo_llm.distance.cross_distances`);
-the ``2k`` best of each block are re-measured directly (difference by
-difference), and the ``k`` nearest kept by (distance, index). The direct
-re-measurement makes every reported distance independent of how rows were
-grouped into blocks or partitions (a matrix product's rounding depends on the
-shape of the product), so the neighbours, their order and their distances
-are the same whatever the number of workers or partitions.
+For the dot-product metrics, candidates come from float32 BLAS products of
+centred (cosine: unit) vectors, scored ``|r|^2 - 2 q.r`` (the squared
+distance less ``|q|^2``, which does not change a row's order), and the
+``2k + 1`` lowest of each row are kept by a compiled one-pass selection
+(:mod:`phylo_llm.hub._knn_kernel`). A row's candidates are certified to hold
+its exact ``k`` nearest when the gap between its ``k``-th and last candidate
+scores exceeds twice the float32 rounding bound of a score (Higham 2002,
+dot products: ``|error| <= (d + 2) u |q| |r|``); the rare rows without that
+margin (many near-identical models) are redone in float64. Other metrics
+take SciPy's ``cdist`` in float64. The candidates are then re-measured
+directly (difference by difference) and the ``k`` nearest kept by
+(distance, index): every reported distance is independent of how rows were
+grouped into blocks or partitions, so the neighbours, their order and their
+distances are the same whatever the number of workers or partitions.
+
+References
+----------
+Higham NJ (2002). Accuracy and Stability of Numerical Algorithms, 2nd ed., SIAM, section 3.1.
 """
 
 from __future__ import annotations
@@ -15,9 +26,12 @@ import numpy as np
 
 from ..distance import GRAM_METRICS, cross_distances, parse_metric
 from ..errors import PhyloLLMError
+from ._knn_kernel import smallest_scores
 
-#: Query rows per matrix product: bounds the float64 temporary to ``8 * BLOCK * reference`` bytes.
+#: Query rows per matrix product: bounds the temporary to ``4 * BLOCK * reference`` bytes (float32 path).
 BLOCK = 1024
+#: Unit roundoff of float32.
+_U32 = 2.0**-24
 
 
 def nearest(
@@ -67,14 +81,19 @@ def nearest(
         raise PhyloLLMError("no neighbour to find: the reference holds no other model")
     index = np.empty((len(queries), k), dtype=np.int64)
     distance = np.empty((len(queries), k))
-    wide = min(len(reference), 2 * k + (1 if self_match else 0))
+    wide = min(len(reference), 2 * k + (1 if self_match else 0))  # float64 path: self among them, masked
+    # float32 path: 2k + 1 columns other than the query itself, so a certified row always has non-candidates beyond
+    fast = _Float32Reference(reference, base) if base in GRAM_METRICS and len(reference) - 1 >= 2 * k + 1 else None
     for start in range(0, len(queries), BLOCK):
         stop = min(start + BLOCK, len(queries))
-        block = cross_distances(queries[start:stop], reference, base)
-        if self_match:
-            block[own[start:stop, None] == ref_index[None, :]] = np.inf
-        candidates = np.argpartition(block, wide - 1, axis=1)[:, :wide] if wide < len(reference) else \
-            np.broadcast_to(np.arange(len(reference)), block.shape).copy()
+        mine = own[start:stop] if self_match else None
+        if fast is not None:
+            candidates, uncertain = fast.candidates(queries[start:stop], 2 * k + 1, k, _self_columns(mine, ref_index))
+            if uncertain.any():  # no float32 margin: these rows in float64
+                candidates[uncertain] = _float64_candidates(queries[start:stop][uncertain], reference, base, 2 * k + 1,
+                                                            None if mine is None else mine[uncertain], ref_index)
+        else:
+            candidates = _float64_candidates(queries[start:stop], reference, base, wide, mine, ref_index)
         exact = direct_distances(queries[start:stop], reference, candidates, base)
         if self_match:
             exact[ref_index[candidates] == own[start:stop, None]] = np.inf
@@ -85,6 +104,70 @@ def nearest(
     if bad.any():
         raise PhyloLLMError(f"a distance between DNA vectors is not finite (query row {int(np.argwhere(bad)[0][0]) + 1})")
     return index, distance
+
+
+def _self_columns(own: np.ndarray | None, ref_index: np.ndarray) -> np.ndarray | None:
+    """Per query, the reference column holding the query itself (-1: none), or ``None`` without numbering."""
+    if own is None:
+        return None
+    order = np.argsort(ref_index, kind="stable")
+    at = np.minimum(np.searchsorted(ref_index, own, sorter=order), len(ref_index) - 1)
+    column = order[at]
+    return np.where(ref_index[column] == own, column, -1).astype(np.int64)
+
+
+def _float64_candidates(queries: np.ndarray, reference: np.ndarray, base: str, wide: int, own: np.ndarray | None,
+                        ref_index: np.ndarray) -> np.ndarray:
+    """``(q, wide)`` reference columns with the smallest float64 distances (self excluded)."""
+    block = cross_distances(queries, reference, base)
+    if own is not None:
+        block[own[:, None] == ref_index[None, :]] = np.inf
+    if wide < len(reference):
+        return np.argpartition(block, wide - 1, axis=1)[:, :wide]
+    return np.broadcast_to(np.arange(len(reference)), block.shape).copy()
+
+
+class _Float32Reference:
+    """The reference as float32 rows (centred; cosine: unit) with what a certified candidate search needs."""
+
+    def __init__(self, reference: np.ndarray, base: str) -> None:
+        self.cosine = base == "cosine"
+        if self.cosine:
+            norms = np.linalg.norm(reference, axis=1, keepdims=True)
+            if (norms == 0).any():
+                raise PhyloLLMError(f"reference row {int(np.argmax(norms == 0)) + 1} is a zero vector: its cosine distance is undefined")
+            rows = reference / norms
+            self.centre = np.zeros(reference.shape[1])
+            self.offset = np.zeros(len(reference))
+        else:  # distances do not change under translation; centred vectors have smaller products to round
+            self.centre = reference.mean(axis=0)
+            rows = reference - self.centre
+            self.offset = np.einsum("ij,ij->i", rows, rows)
+        self.rows32 = np.ascontiguousarray(rows, dtype=np.float32)
+        self.largest = float(np.sqrt(np.max(np.einsum("ij,ij->i", rows, rows))))
+        self.dim = reference.shape[1]
+
+    def candidates(self, queries: np.ndarray, wide: int, k: int, skip: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """``(q, wide)`` candidate columns and, per query, whether they may miss one of its ``k`` nearest."""
+        if self.cosine:
+            norms = np.linalg.norm(queries, axis=1, keepdims=True)
+            if (norms == 0).any():
+                raise PhyloLLMError(f"query row {int(np.argmax(norms == 0)) + 1} is a zero vector: its cosine distance is undefined")
+            q = queries / norms
+        else:
+            q = queries - self.centre
+        gram = np.ascontiguousarray(q, dtype=np.float32) @ self.rows32.T
+        factor = -1.0 if self.cosine else -2.0
+        skip = np.full(len(q), -1, dtype=np.int64) if skip is None else skip
+        columns, scores = smallest_scores(gram, self.offset, factor, skip, wide)
+        order = np.lexsort((columns, scores), axis=1)
+        columns, scores = np.take_along_axis(columns, order, axis=1), np.take_along_axis(scores, order, axis=1)
+        # Rounding of a score: the float32 casts and products, |error| <= (d + 2) u |q| |r| per product (doubled for
+        # 2 q.r), plus the float64 rest; a non-candidate cannot beat the k-th when the gap is over twice that.
+        bound = abs(factor) * (self.dim + 2) * _U32 * 1.01 * np.linalg.norm(q, axis=1) * self.largest
+        bound += 1e-12 * (np.abs(scores[:, -1]) + self.largest**2)
+        uncertain = scores[:, -1] - scores[:, k - 1] <= 2.0 * bound
+        return columns, uncertain
 
 
 def direct_distances(queries: np.ndarray, reference: np.ndarray, columns: np.ndarray, metric: str) -> np.ndarray:
