@@ -429,3 +429,61 @@ def test_direction_model_is_antisymmetric_saved_and_refused_when_malformed(demo,
         (tmp_path / "bad.json").write_text(json.dumps({**document, "direction": bad}))
         with pytest.raises(pl.PhyloLLMError, match="malformed 'direction'"):
             RelationModel.load(tmp_path / "bad.json")
+
+
+def test_cherries_are_the_leaf_pairs_two_edges_apart():
+    # Reference: Biopython's own path lengths with every branch set to 1; a rooted copy has the same cherries.
+    from phylo_llm.tree import build_tree, cherries, iter_preorder, root_tree
+
+    rng = np.random.default_rng(2)
+    for n in (3, 4, 9, 40):
+        points = rng.normal(size=(n, 5))
+        ids = [f"m{k}" for k in range(n)]
+        values = np.sqrt(((points[:, None] - points[None]) ** 2).sum(axis=2))
+        built = build_tree(pl.DistanceMatrix(ids, values))
+        found = {frozenset(pair) for pair in cherries(built)}
+        for clade in iter_preorder(built):
+            clade.branch_length = 1.0
+        want = {frozenset((a, b)) for k, a in enumerate(ids) for b in ids[k + 1:] if built.distance(a, b) == 2}
+        assert found == want
+        rooted = root_tree(build_tree(pl.DistanceMatrix(ids, values)), "midpoint")
+        assert len(rooted.root.clades) == 2
+        assert {frozenset(pair) for pair in cherries(rooted)} == found
+
+
+def test_cli_tree_from_a_relation_model_with_its_cherries(demo, tmp_path):
+    import pandas as pd
+
+    from phylo_llm.relate import RelationModel, train_relation_model
+    from tests.helpers import run_cli
+
+    probes, lineage = demo
+    cache = tmp_path / "demo.probes"
+    pl.save_probes(probes, cache)
+    train_relation_model(probes, lineage, "demo", n_folds=0).save(tmp_path / "m.json")
+    result = run_cli("tree", cache, "--relation-model", tmp_path / "m.json", "-o", tmp_path / "t.nwk",
+                     "--cherries", tmp_path / "c.csv")
+    assert result.returncode == 0, result.stderr
+    model, loaded = RelationModel.load(tmp_path / "m.json"), pl.load_probes(cache)
+    table = pd.read_csv(tmp_path / "c.csv")
+    row = {m: k for k, m in enumerate(loaded.ids)}
+    want = model.predict_proba(pair_features(loaded, np.array([row[a] for a in table["a"]]),
+                                             np.array([row[b] for b in table["b"]])))
+    np.testing.assert_allclose(table["p_related"], 1 - want[:, 0], rtol=1e-5)
+    # the cherries are pairs of the written tree, and the tree is NJ of -log P(related) (Biopython's NJ as reference)
+    from Bio.Phylo.TreeConstruction import DistanceMatrix as BioMatrix
+    from Bio.Phylo.TreeConstruction import DistanceTreeConstructor
+
+    from phylo_llm.relate import pair_probabilities, relation_distances
+    from phylo_llm.tree import cherries
+
+    written = pl.read_tree(tmp_path / "t.nwk")
+    assert {frozenset(p) for p in cherries(written)} == {frozenset(p) for p in zip(table["a"], table["b"])}
+    dist = relation_distances(model, loaded, pair_probabilities(model, loaded))
+    lower = [[float(dist.values[a, b]) for b in range(a + 1)] for a in range(loaded.n_models)]
+    bio = DistanceTreeConstructor().nj(BioMatrix(list(loaded.ids), lower))
+    assert {frozenset(p) for p in cherries(bio)} == {frozenset(p) for p in cherries(written)}
+    for args, message in ((("--cherries", tmp_path / "x.csv"), "give --relation-model"),
+                          (("--relation-model", tmp_path / "m.json", "--metric", "cosine"), "--metric does not apply")):
+        bad = run_cli("tree", cache, "-o", tmp_path / "bad.nwk", *args)
+        assert bad.returncode == 2 and message in bad.stderr and not (tmp_path / "bad.nwk").exists(), bad.stderr

@@ -51,6 +51,10 @@ def arguments(parser: argparse.ArgumentParser) -> None:
                         "build would not fit in memory: B = 10,000)")
     parser.add_argument("--region", type=integer(3, 100_000), default=2000, metavar="R",
                         help="hub tree: the backbone is cut into regions of at most R models, each re-joined by exact NJ (default: 2,000)")
+    parser.add_argument("--relation-model", metavar="FILE|default",
+                        help="build from a relation model's -log P(related) instead of a distance (INPUT: a per-probe cache or answers)")
+    parser.add_argument("--cherries", metavar="FILE",
+                        help="with --relation-model: CSV of the tree's cherries with P(same weights), P(derived), P(related)")
     add_cluster(parser)
 
 
@@ -65,6 +69,10 @@ def run(args: argparse.Namespace) -> None:
     plan.add(args.csv, "--csv")
     fmt = format_for(args.output, "tree", args.format, default="nhx" if args.annotate else "newick").name
     progress = show_progress(args)
+    if args.relation_model or args.cherries:
+        plan.add(args.cherries, "--cherries")
+        _relation_model_tree(args, plan, fmt, start)
+        return
     hub, data = _hub_tree(args, progress)
     if hub is not None:
         result_tree, notes = root_and_annotate(args, hub.tree, annotate=args.annotate)
@@ -95,6 +103,36 @@ def run(args: argparse.Namespace) -> None:
     result_tree, notes = root_and_annotate(args, built, annotate=args.annotate)
     write_tree_and_table(args, plan, result_tree, fmt)
     say(args, f"{inputs.describe(data, args.metric)}, {args.method} tree{details}{notes}, "
+              f"{time.perf_counter() - start:.2f} s -> {args.output}")
+
+
+def _relation_model_tree(args: argparse.Namespace, plan: io.OutputPlan, fmt: str, start: float) -> None:
+    """The tree of a relation model's ``-log P(related)``, and its cherries' probabilities."""
+    import numpy as np
+
+    from .. import relate  # loaded when the command runs, not at start-up
+
+    if not args.relation_model:
+        raise PhyloLLMError("--cherries lists the probabilities of a relation model: give --relation-model FILE|default")
+    for option, given in (("--bootstrap", args.bootstrap), ("--backbone", args.backbone), ("--metric", args.metric != "euclidean")):
+        if given:
+            raise PhyloLLMError(f"{option} does not apply with --relation-model (the tree is built from the model's probabilities)")
+    probes, model = relate.probes_for_model(args.input, args.relation_model)
+    proba = relate.pair_probabilities(model, probes)
+    dist = relate.relation_distances(model, probes, proba)
+    build = tree.build_tree_with_stats(dist, args.method, progress=show_progress(args), overwrite=True)
+    table = relate.cherry_probabilities(build.tree, probes, proba)
+    result_tree, notes = root_and_annotate(args, build.tree, annotate=args.annotate)
+    leaves = tree.leaf_table(result_tree) if args.csv else None
+    with plan:  # the tree, its leaf table and the cherries: together or not at all
+        io.write_tree(result_tree, args.output, fmt)
+        if leaves is not None:
+            io.write_table(leaves, args.csv)
+        if args.cherries:
+            io.write_table(table, args.cherries)
+    likely = int(np.sum(table["p_related"] >= 0.5))
+    say(args, f"{probes.n_models} models, {args.method} tree of -log P(related) ({args.relation_model}){notes}; "
+              f"{len(table)} cherries, {likely} with P(related) >= 0.5, mean {table['p_related'].mean():.2f}; "
               f"{time.perf_counter() - start:.2f} s -> {args.output}")
 
 

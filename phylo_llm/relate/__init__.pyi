@@ -1,3 +1,4 @@
+from ._apply import cherry_probabilities as cherry_probabilities
 from ._apply import expected_fdr as expected_fdr
 from ._apply import pair_probabilities as pair_probabilities
 from ._apply import probes_for_model as probes_for_model

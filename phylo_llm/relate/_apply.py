@@ -108,6 +108,39 @@ def with_probabilities(table: pd.DataFrame, probes: ProbeEmbeddings, proba: np.n
     return out
 
 
+def cherry_probabilities(tree, probes: ProbeEmbeddings, proba: np.ndarray) -> pd.DataFrame:
+    """The tree's cherries (:func:`phylo_llm.tree.cherries`) with the relation model's probabilities for each pair.
+
+    Columns ``a, b, distance`` (Euclidean, of the per-probe embeddings),
+    ``p_same_weights, p_derived, p_related``; most probable first.
+    ``proba``: :func:`pair_probabilities` of ``probes``.
+
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> from phylo_llm.simulate import simulate
+    >>> from phylo_llm.relate import train_relation_model
+    >>> probes = simulate(seed=0).probes(8)
+    >>> model = train_relation_model(probes, pl.load_lineage("data/demo"), n_folds=0)
+    >>> proba = pair_probabilities(model, probes)
+    >>> tree = pl.tree.build_tree(relation_distances(model, probes, proba))
+    >>> list(cherry_probabilities(tree, probes, proba).columns)
+    ['a', 'b', 'distance', 'p_same_weights', 'p_derived', 'p_related']
+    """
+    from ..score._pairs import condensed_index  # one home for the condensed pair order
+    from ..tree import cherries
+
+    row = {m: k for k, m in enumerate(probes.ids)}
+    pairs = cherries(tree)
+    ia = np.array([row[a] for a, _ in pairs], dtype=np.intp)
+    ib = np.array([row[b] for _, b in pairs], dtype=np.intp)
+    at = condensed_index(ia, ib, probes.n_models)
+    dist = probe_distances(probes, "euclidean").values
+    table = pd.DataFrame({"a": [a for a, _ in pairs], "b": [b for _, b in pairs], "distance": dist[ia, ib],
+                          "p_same_weights": proba[at, 1], "p_derived": proba[at, 2], "p_related": 1.0 - proba[at, 0]})
+    return table.sort_values(["p_related", "a", "b"], ascending=[False, True, True], kind="stable").reset_index(drop=True)
+
+
 def probes_for_model(path: str | Path, model: str | Path = "default") -> tuple[ProbeEmbeddings, RelationModel]:
     """The per-probe cache at ``path`` and the relation model (file or ``"default"``), their settings checked."""
     from ..inputs import input_probes  # the one path from an input file to per-probe embeddings

@@ -37,6 +37,7 @@ from ._support import bootstrap_support as bootstrap_support
 from ._support import probe_resampling as probe_resampling
 from ._support import split_support as split_support
 from ._support import tree_split_masks as tree_split_masks
+from ._walk import cherries as cherries
 from ._walk import copy_tree as copy_tree
 from ._walk import count_leaves as count_leaves
 from ._walk import iter_leaves as iter_leaves

@@ -49,6 +49,36 @@ def iter_leaves(tree: Tree | Clade) -> Iterator[Clade]:
     return (clade for clade in iter_preorder(tree) if not clade.clades)
 
 
+def cherries(tree: Tree | Clade) -> list[tuple[str, str]]:
+    """Pairs of leaves joined by one node of degree three (or the only two leaves): the tree's closest pairs.
+
+    Read as an unrooted tree: a root with two leaves among its three children
+    joins a cherry, a root of two children is no node; a polytomy's leaves
+    are not cherries.
+
+    Examples
+    --------
+    >>> from io import StringIO
+    >>> from Bio import Phylo
+    >>> cherries(Phylo.read(StringIO("((a,b),(c,(d,e)),f);"), "newick"))
+    [('a', 'b'), ('d', 'e')]
+    >>> cherries(Phylo.read(StringIO("(a,(b,(c,d)));"), "newick"))
+    [('c', 'd'), ('a', 'b')]
+    """
+    root = _root(tree)
+    out = []
+    for clade in iter_preorder(root):
+        leaves = [child.name for child in clade.clades if not child.clades]
+        degree = len(clade.clades) + (0 if clade is root else 1)
+        if len(leaves) >= 2 and (degree == 3 or len(clade.clades) == 2 and clade is root):
+            out.extend((a, b) for k, a in enumerate(leaves) for b in leaves[k + 1:])
+    if len(root.clades) == 2:  # a rooted tree read unrooted: the root vanishes, its two children become neighbours
+        leaf, other = sorted(root.clades, key=lambda child: bool(child.clades))
+        if not leaf.clades and other.clades and len(other.clades) == 2:
+            out.extend((leaf.name, child.name) for child in other.clades if not child.clades)
+    return out
+
+
 def tree_depth(tree: Tree | Clade) -> int:
     """Number of edges on the longest root-to-leaf path.
 
