@@ -66,7 +66,7 @@ def cherries(tree: Tree | Clade) -> list[tuple[str, str]]:
     [('c', 'd'), ('a', 'b')]
     """
     root = _root(tree)
-    out = []
+    out: list[tuple[str, str]] = []
     for clade in iter_preorder(root):
         leaves = [child.name for child in clade.clades if not child.clades]
         degree = len(clade.clades) + (0 if clade is root else 1)
