@@ -156,7 +156,10 @@ def main() -> None:
     for tree_dist, chosen in runs:
         counts = leave_one_out(tree_dist, dist, ids, chosen, relatives, args, supported)
         for key, value in counts.items():
-            totals[key] = totals.get(key, 0) + value
+            if isinstance(value, Counter):
+                totals.setdefault(key, Counter()).update(value)
+            else:
+                totals[key] = totals.get(key, 0) + value
     hits, returned, seconds, strong = totals["hits"], totals["returned"], totals["seconds"], totals["strong"]
     eligible = [i for _, chosen in runs for i in chosen]
     n = len(eligible)
