@@ -487,3 +487,30 @@ def test_cli_tree_from_a_relation_model_with_its_cherries(demo, tmp_path):
                           (("--relation-model", tmp_path / "m.json", "--metric", "cosine"), "--metric does not apply")):
         bad = run_cli("tree", cache, "-o", tmp_path / "bad.nwk", *args)
         assert bad.returncode == 2 and message in bad.stderr and not (tmp_path / "bad.nwk").exists(), bad.stderr
+
+
+def test_the_shipped_model_is_what_a_re_run_of_its_recipe_gives(shared, tmp_path):
+    # The recipe on the card, as the README gives it: extract the rand set with the default settings, train with the
+    # built-in lineage (seed 0, 5 folds). About 2-3 minutes on 2 cores: the extraction of 158,500 answers dominates.
+    from phylo_llm.relate import RelationModel, load_relation_model, pair_features
+    from tests.helpers import run_cli
+
+    answers = shared / "llm-dna-web" / "dna-out" / "rand"
+    if not answers.is_dir():
+        pytest.skip(f"{answers}: the rand set's answers are not in the shared data")
+    cache = tmp_path / "rand.probes"
+    result = run_cli("extract", answers, "-o", tmp_path / "rand.parquet", "--cache", cache, "-q")
+    assert result.returncode == 0, result.stderr
+    result = run_cli("relate", "train", cache, "--lineage", "builtin", "-o", tmp_path / "again.json", "-q")
+    assert result.returncode == 0, result.stderr
+    shipped, again = load_relation_model("default"), RelationModel.load(tmp_path / "again.json")
+    assert again.settings == shipped.settings
+    assert again.card["training"] == shipped.card["training"]
+    for name in ("same_weights", "derived"):
+        for key in ("pairs", "auc_model", "auc_distance", "ap_model"):
+            assert again.card["cross_validation"][name][key] == pytest.approx(shipped.card["cross_validation"][name][key], abs=1e-6)
+    assert again.card["cross_validation"]["ece"] == pytest.approx(shipped.card["cross_validation"]["ece"], abs=1e-6)
+    assert again.card["direction"]["accuracy_model"] == pytest.approx(shipped.card["direction"]["accuracy_model"], abs=1e-6)
+    x = pair_features(pl.load_probes(cache))[::97]
+    np.testing.assert_allclose(again.predict_proba(x), shipped.predict_proba(x), atol=1e-6)
+    np.testing.assert_allclose(again.direction, shipped.direction, rtol=1e-5, atol=1e-8)
