@@ -372,3 +372,28 @@ def test_deep_trees_go_through_annotate_and_place(tmp_path):
                      "-o", tmp_path / "placed.nwk", "--csv", tmp_path / "placed.csv", "-q")
     assert result.returncode == 0, result.stderr
     assert pl.tree.count_leaves(pl.read_tree(tmp_path / "placed.nwk")) == n + 1
+
+
+@pytest.mark.parametrize("argv", [
+    ["tree", "SPECIAL", "-o", "t.nwk"],
+    ["score", "DNA", "--lineage", "SPECIAL"],
+    ["annotate", "SPECIAL", "--lineage", "builtin", "-o", "a.nhx"],
+    ["extract", "SPECIAL", "-o", "x.parquet"],
+    ["relate", "a", "b", "PROBES", "--model", "SPECIAL"],
+    ["relate", "a", "b", "SPECIAL"],
+    ["place", "SPECIAL", "--tree", "TREE", "--dna", "DNA", "-o", "p.csv"],
+    ["tree", "FIFO", "-o", "t.nwk"],
+    ["score", "DNA", "--lineage", "FIFO"],
+])
+def test_devices_and_pipes_are_refused_not_read(work, argv):
+    # A device or a pipe has no size to check and may never end (/dev/zero, <(yes)): refused before reading.
+    os.mkfifo(work / "pipe.csv")
+    if not Path("/dev/zero").exists():
+        pytest.skip("/dev/zero does not exist here")
+    names = {"SPECIAL": "/dev/zero", "FIFO": str(work / "pipe.csv"), "DNA": str(work / "dna.parquet"), "PROBES": str(work / "demo.probes"),
+             "TREE": str(work / "tree.nwk")}
+    before = snapshot(work)
+    result = subprocess.run([sys.executable, "-m", "phylo_llm", *[names.get(a, a) for a in argv]], capture_output=True,
+                            text=True, cwd=work, timeout=60)
+    refused(result, "not a regular file")
+    assert snapshot(work) == before

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import PhyloLLMError
 from ..ids import published_model_id
-from ..io import open_text
+from ..io import existing, open_text
 
 #: File names that hold answers: JSON lines of {model, prompt, response}, or one model's responses.json.
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
@@ -83,9 +83,7 @@ def iter_answers(path: str | Path | list | tuple) -> Iterator[ModelAnswers]:
         for one in path:
             yield from iter_answers(one)
         return
-    path = Path(path)
-    if not path.exists():
-        raise PhyloLLMError(f"{path}: no such file or directory")
+    path = existing(path)
     name = path.name.lower()
     if path.is_dir():
         yield from _iter_folder(path)

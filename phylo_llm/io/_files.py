@@ -12,10 +12,23 @@ from ..errors import PhyloLLMError
 
 
 def existing(path: str | Path) -> Path:
-    """``path`` as a :class:`Path`, refusing one that does not exist."""
+    """``path`` as a :class:`Path`, refusing one that does not exist or is neither a file nor a folder.
+
+    A device, pipe or socket (``/dev/zero``, ``<(yes)``) has no size to check
+    before reading and may never end: it is refused, not read.
+
+    Examples
+    --------
+    >>> existing("/dev/zero")
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: /dev/zero: not a regular file (a device, pipe or socket): give a file
+    """
     path = Path(path)
     if not path.exists():
         raise PhyloLLMError(f"{path}: no such file or directory")
+    if not (path.is_file() or path.is_dir()):
+        raise PhyloLLMError(f"{path}: not a regular file (a device, pipe or socket): give a file")
     return path
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..errors import PhyloLLMError
 from ..ids import model_key
+from ..io import existing
 
 RELATION_TYPES = ("same_weights", "finetune", "continued_pretraining", "merge", "distillation", "pruning")
 MODEL_COLUMNS = ("model", "family", "organization", "architecture")
@@ -273,9 +274,7 @@ def _csv_files(path: Path) -> list[Path]:
         if not files:
             raise PhyloLLMError(f"{path}: no lineage CSV files (models.csv, relations.csv) in this folder")
         return files
-    if not path.exists():
-        raise PhyloLLMError(f"{path}: no such file or directory")
-    return [path]
+    return [existing(path)]
 
 
 def _read_csv(file: Path) -> pd.DataFrame:
