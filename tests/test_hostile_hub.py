@@ -191,3 +191,37 @@ def test_a_stopped_extraction_is_continued_only_with_the_same_answers_and_option
     whole = pl.extract.extract(source, dim=16).dna
     got = pl.load_dna(out)
     np.testing.assert_allclose(got.subset(whole.ids).vectors, whole.vectors, atol=1e-6)
+
+
+# Options that start processes, make files or only apply to datasets -----------------------------------------------
+
+
+def test_hub_options_out_of_reach_are_refused_before_anything_starts(tmp_path):
+    from phylo_llm.hub._cluster import local_worker_limit
+
+    rng = np.random.default_rng(3)
+    data = _dataset(tmp_path / "ds", [f"org/m{i}" for i in range(40)], rng.normal(size=(40, 4)), 20)
+    before = snapshot(tmp_path)
+    cases = [
+        (["tree", data, "-o", tmp_path / "t.nwk", "--backbone", "5", "--workers", str(local_worker_limit() + 1)],
+         ("--workers", f"at most {local_worker_limit()} local worker processes")),
+        (["simulate", "--models", "20001", "--part-rows", "2", "-o", tmp_path / "sim"], ("--part-rows 2", "at most 10,000")),
+        (["candidates", pl.io.existing(Path(__file__).parents[1] / "data" / "demo" / "dna.parquet"), "-o",
+          tmp_path / "c.csv", "--index", "ivf"], ("--index applies only to a partitioned DNA dataset",)),
+        (["candidates", pl.io.existing(Path(__file__).parents[1] / "data" / "demo" / "dna.parquet"), "-o",
+          tmp_path / "c.csv", "-k", "3"], ("-k applies only to a partitioned DNA dataset",)),
+    ]
+    for argv, expected in cases:
+        refused(run_cli(*argv), *expected)
+    assert snapshot(tmp_path) == before and not (tmp_path / "sim").exists()
+
+
+def test_a_zero_vector_with_cosine_names_its_partition_and_model(tmp_path):
+    rng = np.random.default_rng(4)
+    vectors = rng.normal(size=(30, 4))
+    vectors[17] = 0.0
+    data = _dataset(tmp_path / "ds", [f"org/m{i}" for i in range(30)], vectors, 10)
+    for argv in (["tree", data, "-o", tmp_path / "t.nwk", "--backbone", "5", "--workers", "1", "--metric", "cosine"],
+                 ["relatives", "org/m1", data, "--workers", "1", "--metric", "cosine", "-q"]):
+        refused(run_cli(*argv), "part-00001.parquet", "'org/m17'", "zero vector")
+    assert not (tmp_path / "t.nwk").exists()

@@ -199,6 +199,20 @@ def test_hub_tree_is_the_same_whatever_the_partitions_and_workers(tmp_path):
     assert memory == one == two
 
 
+def test_hub_tree_with_regions_that_hold_no_placed_model(tmp_path):
+    # A backbone of every model (or more: clamped to n) places nothing; tiny regions leave many regions without a
+    # placed model. Both once failed inside the refinement; now: exact NJ, and a complete resolved tree.
+    dna = _hub_dna(240, dim=16, seed=6)
+    _write_dataset(tmp_path / "dna", dna, part_rows=100)
+    whole = build_hub_tree(open_dataset(tmp_path / "dna"), 400, workers=1)
+    assert pl.io.to_newick(whole.tree) == pl.io.to_newick(pl.build_tree(pl.distance_matrix(dna)))
+    for source in (open_dataset(tmp_path / "dna"), dna):
+        tiny = build_hub_tree(source, 60, cap=3, workers=1) if source is not dna else hub_tree_memory(dna, backbone=60, cap=3)
+        assert sorted(c.name for c in tiny.tree.get_terminals()) == sorted(dna.ids)
+        internal = [c for c in pl.tree.iter_preorder(tiny.tree) if c.clades and c is not tiny.tree.root]
+        assert all(len(c.clades) == 2 for c in internal) and tiny.regions > 10
+
+
 def test_cli_hub_tree_and_its_refusals(tmp_path):
     dna = _hub_dna(600, dim=16)
     _write_dataset(tmp_path / "dna", dna, part_rows=200)

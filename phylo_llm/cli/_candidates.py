@@ -33,14 +33,14 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metric", choices=METRIC_CHOICES, default="euclidean")
     parser.add_argument("--threshold", type=number(0.0), help="distance cut-off (default: median distance of documented fine-tunes)")
     parser.add_argument("--limit", type=integer(0, 10**9, zero_means="0 = all"), default=1000, help="keep the closest N pairs (default: 1000; 0 = all)")
-    parser.add_argument("-k", type=integer(1, 10_000), default=10,
+    parser.add_argument("-k", type=integer(1, 10_000), default=None,
                         help="partitioned dataset: pairs are searched among each model's k exact nearest neighbours (default: 10)")
-    parser.add_argument("--index", choices=("exact", "ivf"), default="exact",
+    parser.add_argument("--index", choices=("exact", "ivf"), default=None,
                         help="partitioned dataset: exact blockwise search, or faiss's IVF index (approximate; pip install 'phylo-llm[hub]')")
     parser.add_argument("--relation-model", metavar="FILE|default",
                         help="pairs by a relation model's P(related) instead of distance, most probable first, with "
                         "p_same_weights, p_derived, p_related and expected_fdr columns; INPUT must be a per-probe cache")
-    parser.add_argument("--min-probability", type=probability, default=0.5,
+    parser.add_argument("--min-probability", type=probability, default=None,
                         help="with --relation-model: keep pairs with P(related) >= this (default: 0.5)")
     add_cluster(parser)
 
@@ -52,6 +52,14 @@ def run(args: argparse.Namespace) -> None:
     plan.add(args.output)
     lineage = lineage_of(args)
     data = dataset_of(args)
+    given = [name for name, value in (("-k", args.k), ("--index", args.index)) if value is not None]
+    if data is None and given:  # options of the dataset path: refused rather than silently ignored
+        raise PhyloLLMError(f"{args.input}: {' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} only to a partitioned DNA dataset (nearest-neighbour "
+                            "search); here every pair is compared")
+    if args.min_probability is not None and not args.relation_model:
+        raise PhyloLLMError("candidates: --min-probability applies with --relation-model")
+    args.k, args.index = args.k or 10, args.index or "exact"
+    min_probability = 0.5 if args.min_probability is None else args.min_probability
     if data is not None and args.relation_model:
         raise PhyloLLMError(f"{args.input}: --relation-model needs a per-probe cache, not a partitioned DNA dataset")
     if args.relation_model and args.threshold is not None:
@@ -65,12 +73,12 @@ def run(args: argparse.Namespace) -> None:
         say(args, lineage.coverage(probes.ids).summary())
         proba = relate.pair_probabilities(model, probes)
         dist = relate.relation_distances(model, probes, proba)
-        table, _, qualifying = score.candidates(dist, lineage, threshold=-math.log(args.min_probability), limit=args.limit or None)
+        table, _, qualifying = score.candidates(dist, lineage, threshold=-math.log(min_probability), limit=args.limit or None)
         table = relate.with_probabilities(table, probes, proba, "model_a", "model_b", a_is_column=True)
         with plan:
             io.write_table(table, args.output)
-        fdr = relate.expected_fdr(1.0 - proba[:, 0], args.min_probability)
-        say(args, f"{qualifying} undocumented pairs with P(related) >= {args.min_probability:g} (expected FDR of all pairs "
+        fdr = relate.expected_fdr(1.0 - proba[:, 0], min_probability)
+        say(args, f"{qualifying} undocumented pairs with P(related) >= {min_probability:g} (expected FDR of all pairs "
             f"called at this threshold: {float(fdr):.3f}); {len(table)} written -> {args.output}")
         return
     if data is not None:  # a partitioned dataset: among every model's k exact nearest neighbours, on Dask

@@ -34,7 +34,9 @@ def run(args: argparse.Namespace) -> None:
     folder = plan.add_folder(args.output)
     if args.models:
         from .._memory import require_memory
+        from ..hub._dataset import check_partitions
 
+        parts = check_partitions(args.models, args.part_rows)
         require_memory(4 * args.models * args.dim * 2, f"simulating {args.models} models x {args.dim} dimensions", "simulate fewer models")
         if (folder / "dna").is_dir() and any((folder / "dna").iterdir()):
             raise PhyloLLMError(f"{folder / 'dna'}: this folder is not empty; a partitioned dataset needs a new (or empty) folder")
@@ -43,7 +45,7 @@ def run(args: argparse.Namespace) -> None:
         with plan:
             write_hub_simulation(hub, folder, part_rows=args.part_rows, progress=show_progress(args))
         say(args, f"{hub.n_models} models ({int((hub.parent < 0).sum())} base models) -> {args.output}/dna/ "
-                  f"({-(-hub.n_models // args.part_rows)} partitions), true_tree.nwk")
+                  f"({parts} partitions), true_tree.nwk")
         return
     sim = simulate(n_families=args.families, dim=args.dim, seed=args.seed)
     with plan:

@@ -17,6 +17,13 @@ from ..errors import PhyloLLMError
 
 #: Seconds to wait for a scheduler before giving up.
 CONNECT_TIMEOUT = 5
+#: LocalCluster workers per core at most: each is a process with its own interpreter, and more than a few per core
+#: only queue for the same cores while their memory adds up.
+WORKERS_PER_CORE = 4
+#: Memory a LocalCluster worker process takes before any task (interpreter, numpy, dask): at least this much free
+#: memory per worker is required.
+WORKER_BASE_MEMORY = 256 * 2**20
+
 #: Share of a worker's memory limit a hub computation plans to use (Dask starts spilling at 60% and pauses at 80%).
 MEMORY_SHARE = 0.6
 
@@ -64,6 +71,7 @@ def connect(scheduler: str | None = None, workers: int | None = None, memory_lim
             yield client
         return
     count = workers or os.cpu_count() or 1
+    check_local_workers(count)
     with _quiet_dask():  # its HTTP routes on a free port (":0"): two runs at once never collide on 8787
         cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True, dashboard_address=":0", scheduler_kwargs={"dashboard": False},
                                worker_dashboard_address=None, memory_limit=memory_limit if memory_limit is not None else "auto",
@@ -71,6 +79,33 @@ def connect(scheduler: str | None = None, workers: int | None = None, memory_lim
                                silence_logs=logging.CRITICAL)
     with cluster, Client(cluster, set_as_default=False) as client:
         yield client
+
+
+def local_worker_limit() -> int:
+    """The most LocalCluster workers this machine takes: :data:`WORKERS_PER_CORE` per core, and
+    :data:`WORKER_BASE_MEMORY` of the memory available now for each.
+
+    Examples
+    --------
+    >>> local_worker_limit() >= 1
+    True
+    """
+    from .._memory import available_memory
+
+    limit = WORKERS_PER_CORE * (os.cpu_count() or 1)
+    memory = available_memory()
+    if memory is not None:
+        limit = min(limit, max(1, memory // WORKER_BASE_MEMORY))
+    return int(limit)
+
+
+def check_local_workers(count: int) -> None:
+    """Refuse a LocalCluster of more workers than :func:`local_worker_limit` before starting any process."""
+    limit = local_worker_limit()
+    if count > limit:
+        raise PhyloLLMError(f"--workers {count}: this machine takes at most {limit} local worker processes "
+                            f"({WORKERS_PER_CORE} per core, {WORKER_BASE_MEMORY // 2**20} MB of free memory each); "
+                            "for more, start workers on other machines (dask worker) and give --scheduler")
 
 
 def worker_memory(client) -> int | None:

@@ -34,6 +34,24 @@ PART_KIND = "dna"
 PART_PATTERN = "part-{:05d}.parquet"
 #: Rows per partition written by :class:`DatasetWriter` unless told otherwise.
 PART_ROWS = 50_000
+#: Partition files one dataset may be written as: every file is opened by every kNN task and listed by every
+#: reader, and a file per model turns a million models into a million files.
+MAX_PARTS = 10_000
+
+
+def check_partitions(n_models: int, part_rows: int) -> int:
+    """The number of partition files ``n_models`` make at ``part_rows`` each; over :data:`MAX_PARTS` refused.
+
+    Examples
+    --------
+    >>> check_partitions(1_000_000, 50_000)
+    20
+    """
+    parts = -(-n_models // part_rows)
+    if parts > MAX_PARTS:
+        raise PhyloLLMError(f"--part-rows {part_rows}: {n_models:,} models would make {parts:,} partition files; at most "
+                            f"{MAX_PARTS:,} (give --part-rows {-(-n_models // MAX_PARTS)} or more)")
+    return parts
 
 
 @dataclass(frozen=True)
@@ -244,6 +262,29 @@ def _check_unique_across(parts: tuple[Path, ...], ids: list[tuple[str, ...]]) ->
     first = int(np.argmax(flat == flat[row]))
     earlier = parts[int(np.searchsorted(ends, first, side="right"))]
     raise PhyloLLMError(f"{parts[where]}: model {flat[row]!r} is also in {earlier.name}: an id names one model")
+
+
+def first_zero_row(ids, vectors: np.ndarray) -> str | None:
+    """The id of the first all-zero vector (its cosine distance is undefined), or ``None``."""
+    rows = np.flatnonzero(~np.asarray(vectors).any(axis=1))
+    return str(ids[rows[0]]) if len(rows) else None
+
+
+def _task_zero_row(part: str, dim: int) -> str | None:
+    return first_zero_row(*read_part(Path(part), dim))
+
+
+def check_cosine_vectors(data: DNADataset, client, metric: str) -> None:
+    """With a cosine metric, refuse a dataset holding an all-zero vector, naming its partition file and model
+    (one pass over the partitions, on the workers, before any other work)."""
+    from ..distance import parse_metric
+
+    if parse_metric(metric, csls=False).base != "cosine":
+        return
+    found = client.gather([client.submit(_task_zero_row, str(p), data.dim, pure=True) for p in data.parts])
+    for part, model in zip(data.parts, found):
+        if model is not None:
+            raise PhyloLLMError(f"{part}: model {model!r} has a zero vector: its cosine distance is undefined")
 
 
 def read_part(part: Path, dim: int) -> tuple[tuple[str, ...], np.ndarray]:

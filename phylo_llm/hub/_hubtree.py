@@ -32,7 +32,7 @@ from ..errors import PhyloLLMError
 from ..progress import Progress
 from ..tree import Placements, build_tree
 from ._backbone import DEFAULT_BACKBONE, choose_backbone
-from ._dataset import DNADataset, read_part
+from ._dataset import DNADataset, check_cosine_vectors, first_zero_row, read_part
 from ._placement import LOCAL, Backbone, backbone_of, place_block
 from ._refine import CAP, Region, RegionTree, decompose, merge, region_tree
 
@@ -129,6 +129,11 @@ def hub_tree_memory(
     >>> result.tree.count_terminals(), result.backbone
     (100, 30)
     """
+    from ..distance import parse_metric
+
+    zero = first_zero_row(dna.ids, dna.vectors) if parse_metric(metric, csls=False).base == "cosine" else None
+    if zero is not None:
+        raise PhyloLLMError(f"{dna.source}: model {zero!r} has a zero vector: its cosine distance is undefined")
     timer = _Stages()
     size = backbone_size(dna.n_models, backbone)
     chosen = choose_backbone(dna.ids, size, seed)
@@ -300,6 +305,7 @@ def hub_tree(
     >>> with connect(workers=2) as client:  # doctest: +SKIP
     ...     result = hub_tree(open_dataset("hub/dna"), client, backbone=2000)
     """
+    check_cosine_vectors(data, client, metric)
     timer = _Stages()
     size = backbone_size(data.n_models, backbone)
     part_rows = max(len(p) for p in data.ids)

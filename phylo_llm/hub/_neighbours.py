@@ -23,7 +23,7 @@ from ..ids import find_model
 from ..lineage import Lineage
 from ..score import candidates_from_pairs, documented_pairs, documented_threshold, relatives
 from ._backbone import choose_backbone
-from ._dataset import DNADataset, read_part
+from ._dataset import DNADataset, check_cosine_vectors, read_part
 from ._knn import direct_distances, merge_nearest, nearest
 
 #: Models whose pairs stand for "all pairs" (2,000 models: about 2 million pairs).
@@ -79,6 +79,7 @@ def knn(
     if data.n_models < 2:
         raise PhyloLLMError(f"{data.path}: nearest neighbours need at least 2 models")
     base = parse_metric(metric, csls=False, what="nearest-neighbour metric").name
+    check_cosine_vectors(data, client, base)
     k = min(k, data.n_models - 1)
     offsets = _offsets(data)
     parts = [str(p) for p in data.parts]
@@ -149,6 +150,7 @@ def hub_relatives(
     if found is None:
         raise PhyloLLMError(f"{data.path}: model {model!r} is not in the data")
     base = parse_metric(metric, csls=False, what="nearest-neighbour metric").name
+    check_cosine_vectors(data, client, base)
     query = read_rows(data, np.array([found]))
     parts = [str(p) for p in data.parts]
     k = min(k, len(ids) - 1)

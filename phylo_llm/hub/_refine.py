@@ -157,7 +157,8 @@ def region_tree(
     The same inputs in any order give the same tree (models are sorted by id).
     """
     names = [backbone.ids[j] for j in region.leaves] + [str(m) for m in ids]
-    rows = np.vstack([backbone.vectors[list(region.leaves)], np.asarray(vectors, dtype=np.float64).reshape(len(ids), -1)])
+    rows = np.vstack([backbone.vectors[list(region.leaves)],
+                      np.asarray(vectors, dtype=np.float64).reshape(len(ids), backbone.vectors.shape[1])])  # none placed: (0, d)
     order = np.argsort(np.array(names, dtype=object).astype(str), kind="stable")
     names, rows = [names[i] for i in order], rows[order]
     stand_ins = {backbone.ids[leaf]: top for top, leaf in region.below}
