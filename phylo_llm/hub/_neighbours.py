@@ -26,6 +26,10 @@ from ._backbone import choose_backbone
 from ._dataset import DNADataset, check_cosine_vectors, read_part
 from ._knn import direct_distances, merge_nearest, nearest
 
+#: Cells of the IVF index searched per query. Measured on 200,000 simulated models (k = 10, 1,788 cells): recall@10
+#: 1.0000 / 0.99985 / 0.99925 / 0.9914 at 64 / 16 / 8 / 4 cells, search time proportional: 16 is the default.
+IVF_PROBES = 16
+
 #: Models whose pairs stand for "all pairs" (2,000 models: about 2 million pairs).
 SAMPLE = 2_000
 
@@ -54,7 +58,7 @@ def _task_knn(part: int, parts: list[str], dim: int, offsets: np.ndarray, k: int
 
 def knn(
     data: DNADataset, client, k: int = 10, metric: str = "euclidean", progress: bool = False, *, index: str = "exact",
-    lists: int | None = None, probes: int = 64, seed: int = 0,
+    lists: int | None = None, probes: int = IVF_PROBES, seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` nearest neighbours of every model of ``data`` (rows in dataset order), on Dask.
 
