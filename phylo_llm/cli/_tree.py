@@ -49,8 +49,9 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backbone", type=integer(3, 10_000_000), metavar="B",
                         help="hub tree: exact NJ on B models, every other model placed and refined (default when the dense "
                         "build would not fit in memory: B = 10,000)")
-    parser.add_argument("--region", type=integer(3, 100_000), default=2000, metavar="R",
-                        help="hub tree: the backbone is cut into regions of at most R models, each re-joined by exact NJ (default: 2,000)")
+    parser.add_argument("--region", type=integer(3, 100_000), metavar="R",
+                        help="hub tree: the backbone is cut into regions of at most R models, each re-joined by exact NJ (3 or more; "
+                        "default: 2,000)")
     parser.add_argument("--relation-model", metavar="FILE|default",
                         help="build from a relation model's -log P(related) instead of a distance (INPUT: a per-probe cache or answers)")
     parser.add_argument("--cherries", metavar="FILE",
@@ -74,6 +75,9 @@ def run(args: argparse.Namespace) -> None:
         _relation_model_tree(args, plan, fmt, start)
         return
     hub, data = _hub_tree(args, progress)
+    if hub is None and args.region is not None:  # refused rather than silently ignored
+        raise PhyloLLMError(f"--region {args.region}: applies only to the hub tree (--backbone, or a dataset too large for the dense "
+                            f"build); this {args.method} tree is built exactly")
     if hub is not None:
         result_tree, notes = root_and_annotate(args, hub.tree, annotate=args.annotate)
         write_tree_and_table(args, plan, result_tree, fmt)
@@ -114,7 +118,8 @@ def _relation_model_tree(args: argparse.Namespace, plan: io.OutputPlan, fmt: str
 
     if not args.relation_model:
         raise PhyloLLMError("--cherries lists the probabilities of a relation model: give --relation-model FILE|default")
-    for option, given in (("--bootstrap", args.bootstrap), ("--backbone", args.backbone), ("--metric", args.metric != "euclidean")):
+    for option, given in (("--bootstrap", args.bootstrap), ("--backbone", args.backbone), ("--region", args.region is not None),
+                          ("--metric", args.metric != "euclidean")):
         if given:
             raise PhyloLLMError(f"{option} does not apply with --relation-model (the tree is built from the model's probabilities)")
     probes, model = relate.probes_for_model(args.input, args.relation_model)
@@ -170,5 +175,9 @@ def _hub_tree(args: argparse.Namespace, progress: bool):
     if not args.backbone:
         say(args, f"{source.n_models} models: the dense build would not fit in memory; building the hub tree "
                   f"(exact NJ on a backbone of {hub.DEFAULT_BACKBONE}, the others placed and refined)")
-    return hub.build_hub_tree(source, args.backbone, metric=args.metric, seed=args.seed, cap=args.region, progress=progress,
+    elif args.backbone >= source.n_models:  # clamped, as a user asking for "at least this exact" expects: said, not silent
+        say(args, f"--backbone {args.backbone}: the data has {source.n_models} models, all of them in the backbone "
+                  "(the exact NJ tree)")
+    region = {} if args.region is None else {"cap": args.region}
+    return hub.build_hub_tree(source, args.backbone, metric=args.metric, seed=args.seed, progress=progress, **region,
                               **cluster_options(args)), None
