@@ -244,6 +244,13 @@ class OutputPlan:
         self._staged: list[_Staged] = []
         self._folders: list[Path] = []
         self._created: list[Path] = []
+        self._replaced: list[Path] = []
+
+    def replaces(self, paths: Iterable[str | os.PathLike]) -> None:
+        """Files of an earlier run of the same command that this plan's output set replaces: those the block does
+        not write again are removed when (and only when) the new files are published, so an output folder never
+        mixes two runs."""
+        self._replaced.extend(Path(p) for p in paths)
 
     def add(self, path: str | os.PathLike | None, what: str = "output") -> str | Path | None:
         """Check one output now (``None`` passes through, ``"-"`` is standard output); returns it."""
@@ -333,6 +340,11 @@ class OutputPlan:
                 for item in staged:
                     item.discard()
                 raise PhyloLLMError(f"{item.target}: cannot write ({exc.strerror})") from None
+            written = {item.target.resolve() for item in staged}
+            for old in self._replaced:
+                if old.resolve() not in written:
+                    with contextlib.suppress(FileNotFoundError):
+                        old.unlink()
 
 
 def _same_place(a: Path, b: Path) -> bool:
