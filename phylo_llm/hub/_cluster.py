@@ -173,9 +173,12 @@ def probe_scheduler(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
         with _quiet_dask(logging.CRITICAL):
             asyncio.run(asyncio.wait_for(handshake(), timeout + 1))
     except (Exception, MemoryError) as exc:  # OSError, TimeoutError, a TLS or protocol error: all mean "not reachable"
-        reason = "no answer" if isinstance(exc, (TimeoutError, asyncio.TimeoutError)) else _first_line(exc)
-        if isinstance(exc, MemoryError) or "handshake" in reason.lower():
-            reason = "something answered that is not a Dask scheduler"
+        if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+            reason = "no answer"
+        elif isinstance(exc, OSError):  # refused, unknown host, timed out: Dask says which
+            reason = _first_line(exc)
+        else:  # the connection was made, and what answered spoke another protocol (or TLS is not configured)
+            reason = f"something answered that is not a Dask scheduler: {_first_line(exc)}"
         raise PhyloLLMError(f"--scheduler {address}: cannot reach a Dask scheduler at this address ({reason})") from None
 
 
