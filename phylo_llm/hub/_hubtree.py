@@ -32,7 +32,7 @@ from ..errors import PhyloLLMError
 from ..progress import Progress
 from ..tree import Placements, build_tree
 from ._backbone import DEFAULT_BACKBONE, choose_backbone
-from ._dataset import DNADataset, check_cosine_vectors, first_zero_row, read_part
+from ._dataset import UNDEFINED_FOR, DNADataset, check_cosine_vectors, first_zero_row, read_part
 from ._placement import LOCAL, Backbone, backbone_of, place_block
 from ._refine import CAP, Region, RegionTree, decompose, merge, region_tree
 
@@ -144,13 +144,13 @@ def hub_tree_memory(
     >>> result.tree.count_terminals(), result.backbone
     (100, 30)
     """
+    from .._memory import available_memory, require_memory
     from ..distance import parse_metric
 
-    from .._memory import available_memory, require_memory
-
-    zero = first_zero_row(dna.ids, dna.vectors) if parse_metric(metric, csls=False).base == "cosine" else None
+    base = parse_metric(metric, csls=False).base
+    zero = first_zero_row(dna.ids, dna.vectors, base) if base in UNDEFINED_FOR else None
     if zero is not None:
-        raise PhyloLLMError(f"{dna.source}: model {zero!r} has a zero vector: its cosine distance is undefined")
+        raise PhyloLLMError(f"{dna.source}: model {zero!r} has {UNDEFINED_FOR[base]}: its {base} distance is undefined")
     timer = _Stages()
     size = backbone_size(dna.n_models, backbone)
     cap = min(cap, dna.n_models)  # a region holds at most every model
