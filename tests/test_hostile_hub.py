@@ -336,3 +336,46 @@ def test_k_and_region_beyond_memory_are_refused_with_what_fits(tmp_path, monkeyp
     with pytest.raises(PhyloLLMError, match=r"^-k 39: .* use -k 14 or less"):  # 32 bytes x 40 models x k <= 18,000
         check_knn_memory(data, 39)
     check_knn_memory(data, 14)
+
+
+def test_a_signal_while_a_plan_publishes_waits_for_every_file_even_with_other_threads(tmp_path, monkeypatch):
+    """Blocking signals holds them for one thread only: with a Dask client's event-loop thread running, SIGTERM went
+    to that thread and the handler ran in the middle of the naming (extract -o FOLDER: half the partitions)."""
+    import signal
+    import threading
+
+    from phylo_llm.io import _output
+
+    class Stop(BaseException):
+        pass
+
+    def stop(signum, frame):
+        raise Stop
+
+    idle = threading.Event()
+    other = threading.Thread(target=idle.wait, daemon=True)  # started before the mask: it does not block SIGTERM
+    other.start()
+    publish = _output._Staged.publish
+    sent = []
+
+    def publish_and_signal(self) -> None:
+        publish(self)
+        if not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(1000):  # give the interpreter every chance to run the handler here, mid-publication
+                sum(range(100))
+
+    monkeypatch.setattr(_output._Staged, "publish", publish_and_signal)
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        plan = pl.io.OutputPlan()
+        with pytest.raises(Stop):
+            with plan:
+                for name in ("a.txt", "b.txt", "c.txt"):
+                    with pl.io.atomic_output(tmp_path / name) as handle:
+                        handle.write(name)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        idle.set()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt", "c.txt"] and plan.published

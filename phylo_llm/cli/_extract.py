@@ -99,6 +99,10 @@ def _extract_dataset(args: argparse.Namespace, plan: io.OutputPlan, start: float
                 seed=args.seed, max_chars=args.max_chars or None, allow_missing=args.allow_missing, cache=args.cache,
                 cache_dim=args.cache_dim, cache_dtype=args.cache_dtype, plan=plan, progress=show_progress(args))
     except BaseException as exc:
+        if plan.published and not isinstance(exc, Exception):
+            # a stop signal while the Dask cluster shut down: the dataset was already published whole, which is the outcome
+            say(args, f"stopped by a signal after the dataset was written whole -> {args.output}/")
+            return
         if not isinstance(exc, PhyloLLMError) and (hub.work_folder(args.output) / MANIFEST).is_file():
             say(args, f"finished units are kept in {hub.work_folder(args.output)}/: run the same command again to continue")
         raise
