@@ -370,11 +370,10 @@ def test_a_signal_while_a_plan_publishes_waits_for_every_file_even_with_other_th
     previous = signal.signal(signal.SIGTERM, stop)
     try:
         plan = pl.io.OutputPlan()
-        with pytest.raises(Stop):
-            with plan:
-                for name in ("a.txt", "b.txt", "c.txt"):
-                    with pl.io.atomic_output(tmp_path / name) as handle:
-                        handle.write(name)
+        with pytest.raises(Stop), plan:
+            for name in ("a.txt", "b.txt", "c.txt"):
+                with pl.io.atomic_output(tmp_path / name) as handle:
+                    handle.write(name)
     finally:
         signal.signal(signal.SIGTERM, previous)
         idle.set()

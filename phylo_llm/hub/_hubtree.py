@@ -147,10 +147,10 @@ def hub_tree_memory(
     from .._memory import available_memory, require_memory
     from ..distance import parse_metric
 
-    base = parse_metric(metric, csls=False).base
-    zero = first_zero_row(dna.ids, dna.vectors, base) if base in UNDEFINED_FOR else None
+    kind = parse_metric(metric, csls=False).base
+    zero = first_zero_row(dna.ids, dna.vectors, kind) if kind in UNDEFINED_FOR else None
     if zero is not None:
-        raise PhyloLLMError(f"{dna.source}: model {zero!r} has {UNDEFINED_FOR[base]}: its {base} distance is undefined")
+        raise PhyloLLMError(f"{dna.source}: model {zero!r} has {UNDEFINED_FOR[kind]}: its {kind} distance is undefined")
     timer = _Stages()
     size = backbone_size(dna.n_models, backbone)
     cap = min(cap, dna.n_models)  # a region holds at most every model
