@@ -285,6 +285,8 @@ def test_options_of_another_path_are_refused_not_ignored(tmp_path):
         (["simulate", "-o", tmp_path / "sim", "--part-rows", "5"], ("--part-rows 5: applies only with --models",)),
         (["simulate", "-o", tmp_path / "sim", "--models", "30", "--families", "2"], ("--families 2: applies to the demo data",)),
         (["tree", demo, "-o", tmp_path / "t.nwk", "--region", "5"], ("--region 5: applies only to the hub tree",)),
+        (["tree", demo, "-o", tmp_path / "t.nwk", "--support", "tbe"], ("--support tbe: applies only with --bootstrap",)),
+        (["tree", demo, "-o", tmp_path / "t.nwk", "--backbone", "10", "--probe-dim", "7"], ("--probe-dim 7: applies only when INPUT is model answers",)),
         # argparse's own refusals are one line too (they printed the usage block first), stating the bound
         (["tree", demo, "-o", tmp_path / "t.nwk", "--backbone", "10", "--region", "2"], ("--region: expected a whole number from 3 to",)),
     ]

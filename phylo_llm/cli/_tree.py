@@ -42,10 +42,10 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--annotate", action="store_true", help="attach lineage features to leaves and clades (NHX)")
     parser.add_argument("--bootstrap", type=integer(0, MAX_REPLICATES), default=0, metavar="N",
                         help="N probe-bootstrap replicates; INPUT must be a probe cache (extract --cache) or model answers")
-    parser.add_argument("--support", choices=SUPPORT_KINDS, default="fbp",
+    parser.add_argument("--support", choices=SUPPORT_KINDS,
                         help="fbp: share of replicates with the split; tbe: transfer bootstrap expectation (default: fbp)")
     add_seed(parser, "the bootstrap draws")
-    parser.add_argument("--probe-dim", type=integer(1, 4096), default=128, help="answers input: per-probe embedding size (default: 128)")
+    parser.add_argument("--probe-dim", type=integer(1, 4096), help="answers input: per-probe embedding size (default: 128)")
     parser.add_argument("--backbone", type=integer(3, 10_000_000), metavar="B",
                         help="hub tree: exact NJ on B models, every other model placed and refined (default when the dense "
                         "build would not fit in memory: B = 10,000)")
@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> None:
     plan.add(args.csv, "--csv")
     fmt = format_for(args.output, "tree", args.format, default="nhx" if args.annotate else "newick").name
     progress = show_progress(args)
+    _refuse_unused(args)
     if args.relation_model or args.cherries:
         plan.add(args.cherries, "--cherries")
         _relation_model_tree(args, plan, fmt, start)
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> None:
         say(args, f"{hub.summary()}{notes}, {time.perf_counter() - start:.2f} s -> {args.output}")
         return
     if data is None and (args.bootstrap or inputs.input_kind(args.input) == "answers"):
-        data, note = inputs.input_probes(args.input, probe_dim=args.probe_dim, progress=progress)
+        data, note = inputs.input_probes(args.input, probe_dim=args.probe_dim or 128, progress=progress)
         if note:
             say(args, note)
     elif data is None:
@@ -92,10 +93,10 @@ def run(args: argparse.Namespace) -> None:
     if args.bootstrap:
         assert isinstance(data, inputs.ProbeEmbeddings)
         result = tree.bootstrap_support(data, metric=args.metric, method=args.method, replicates=args.bootstrap,
-                                        kind=args.support, seed=args.seed, progress=progress)
+                                        kind=args.support or "fbp", seed=args.seed, progress=progress)
         built = result.tree
-        values = result.fbp if args.support == "fbp" else result.tbe
-        details = (f", {args.bootstrap} probe-bootstrap replicates, {args.support} median {np.median(values):.2f}, "
+        values = result.tbe if args.support == "tbe" else result.fbp
+        details = (f", {args.bootstrap} probe-bootstrap replicates, {args.support or 'fbp'} median {np.median(values):.2f}, "
                    f"{int((values >= 0.7).sum())} of {len(values)} splits >= 0.70")
     else:
         dist = inputs.to_distances(data, args.metric)
@@ -108,6 +109,17 @@ def run(args: argparse.Namespace) -> None:
     write_tree_and_table(args, plan, result_tree, fmt)
     say(args, f"{inputs.describe(data, args.metric)}, {args.method} tree{details}{notes}, "
               f"{time.perf_counter() - start:.2f} s -> {args.output}")
+
+
+def _refuse_unused(args: argparse.Namespace) -> None:
+    """Options that the build the input and options lead to would not use: refused rather than silently ignored."""
+    from .. import inputs  # loaded when the command runs, not at start-up
+
+    if args.support is not None and not args.bootstrap:
+        raise PhyloLLMError(f"--support {args.support}: applies only with --bootstrap N (the support of each split over N replicates)")
+    if args.probe_dim is not None and (args.relation_model or inputs.input_kind(args.input) != "answers"):
+        raise PhyloLLMError(f"--probe-dim {args.probe_dim}: applies only when INPUT is model answers (embedded here); "
+                            f"{args.input} is already {'a per-probe cache' if inputs.input_kind(args.input) == 'probes' else 'DNA or distances'}")
 
 
 def _relation_model_tree(args: argparse.Namespace, plan: io.OutputPlan, fmt: str, start: float) -> None:
