@@ -380,3 +380,15 @@ def test_a_signal_while_a_plan_publishes_waits_for_every_file_even_with_other_th
         signal.signal(signal.SIGTERM, previous)
         idle.set()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt", "c.txt"] and plan.published
+
+
+def test_datasets_too_small_for_the_command_are_one_line_naming_the_folder(tmp_path):
+    """Once: a note that the backbone was clamped, then 'a backbone needs at least 3 models, got 2' (two lines, no
+    file); and 'no neighbour to find: the reference holds no other model' (no file)."""
+    rng = np.random.default_rng(7)
+    two = _dataset(tmp_path / "two", ["org/a", "org/b"], rng.normal(size=(2, 4)), 1)
+    one = _dataset(tmp_path / "one", ["org/a"], rng.normal(size=(1, 4)), 1)
+    refused(run_cli("tree", two, "-o", tmp_path / "t.nwk", "--backbone", "3", "--workers", "1"),
+            f"{two}: a tree needs at least 3 models, found 2")
+    refused(run_cli("relatives", "org/a", one, "--workers", "1", "-q"), f"{one}: nearest neighbours need at least 2 models, found 1")
+    assert not (tmp_path / "t.nwk").exists()

@@ -184,6 +184,8 @@ def _hub_tree(args: argparse.Namespace, progress: bool):
             return None, source
     if args.method != "nj":
         raise PhyloLLMError(f"{args.input}: the hub tree (--backbone) is a neighbour-joining tree; --method {args.method} needs the dense build")
+    if source.n_models < 3:  # as the dense build says it, before any engine starts
+        raise PhyloLLMError(f"{args.input}: a tree needs at least 3 models, found {source.n_models}")
     if not args.backbone:
         say(args, f"{source.n_models} models: the dense build would not fit in memory; building the hub tree "
                   f"(exact NJ on a backbone of {hub.DEFAULT_BACKBONE}, the others placed and refined)")

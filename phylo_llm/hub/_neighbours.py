@@ -81,7 +81,7 @@ def knn(
     from ._hubtree import _follow
 
     if data.n_models < 2:
-        raise PhyloLLMError(f"{data.path}: nearest neighbours need at least 2 models")
+        raise PhyloLLMError(f"{data.path}: nearest neighbours need at least 2 models, found {data.n_models}")
     base = parse_metric(metric, csls=False, what="nearest-neighbour metric").name
     check_cosine_vectors(data, client, base)
     k = min(k, data.n_models - 1)
@@ -173,6 +173,8 @@ def hub_relatives(
     found = find_model(model, ids)
     if found is None:
         raise PhyloLLMError(f"{data.path}: model {model!r} is not in the data")
+    if len(ids) < 2:
+        raise PhyloLLMError(f"{data.path}: nearest neighbours need at least 2 models, found {len(ids)}")
     base = parse_metric(metric, csls=False, what="nearest-neighbour metric").name
     check_cosine_vectors(data, client, base)
     query = read_rows(data, np.array([found]))
