@@ -514,3 +514,16 @@ def test_the_shipped_model_is_what_a_re_run_of_its_recipe_gives(shared, tmp_path
     x = pair_features(pl.load_probes(cache))[::97]
     np.testing.assert_allclose(again.predict_proba(x), shipped.predict_proba(x), atol=1e-6)
     np.testing.assert_allclose(again.direction, shipped.direction, rtol=1e-5, atol=1e-8)
+
+
+def test_identical_models_name_no_parent(demo):
+    # Two names for one set of answers: every direction feature is 0, P(A is the parent) is exactly 0.5.
+    from phylo_llm.relate import relate_pair, train_relation_model
+
+    probes, lineage = demo
+    model = train_relation_model(probes, lineage, "demo", n_folds=0)
+    values = np.concatenate([np.asarray(probes.values), np.asarray(probes.values)[:1]])
+    twin = pl.ProbeEmbeddings((*probes.ids, "copy/of-first"), values, dict(probes.settings), "twin.probes")
+    out = relate_pair(model, twin, probes.ids[0], "copy/of-first")
+    assert out["direction"]["p_a_is_parent"] == pytest.approx(0.5) and out["direction"]["parent"] is None
+    assert out["evidence"]["distance"] == 0.0

@@ -177,6 +177,9 @@ def _pair(args: argparse.Namespace, plan: io.OutputPlan, words: list[str]) -> No
     if out["direction"] is not None:
         d = out["direction"]
         accuracy = f"; right on {100 * d['accuracy_cv']:.0f}% of documented directed edges in cross-validation" if d["accuracy_cv"] else ""
-        print(f"if related, the parent is more likely {d['parent']} (P(A is the parent) {d['p_a_is_parent']:.2f}{accuracy})")
+        if d["parent"] is None:
+            print(f"if related, which one is the parent cannot be told (P(A is the parent) {d['p_a_is_parent']:.2f})")
+        else:
+            print(f"if related, the parent is more likely {d['parent']} (P(A is the parent) {d['p_a_is_parent']:.2f}{accuracy})")
     drivers = ", ".join(f"{d['feature']} {d['log_odds']:+.2f}" for d in out["drivers"]["features"])
     print(f"features that drove P({out['drivers']['relation']}) against unrelated (log-odds): {drivers}")

@@ -8,7 +8,6 @@ import sys
 from .. import io
 from ..distance import METRIC_CHOICES
 from ..errors import PhyloLLMError
-from ..ids import find_model
 from ._options import add_cluster, add_input, add_lineage, cluster_options, dataset_of, integer, lineage_of, read_paths, say
 
 NAME = "relatives"
@@ -30,6 +29,8 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 def model_id_of(model: str, ids, source: str) -> str:
     """The exact id of ``model`` among ``ids`` (its only case-insensitive match)."""
+    from ..ids import find_model  # loads NumPy: not at start-up
+
     row = find_model(model, ids, source)
     if row is None:
         raise PhyloLLMError(f"{source}: model {model!r} is not in the data")

@@ -117,8 +117,8 @@ def cross_validate(features: np.ndarray, labels: np.ndarray, i: np.ndarray, j: n
     >>> y = pair_labels(lineage, probes.ids, i, j)
     >>> folds = model_folds(lineage_components(lineage, probes.ids), 3)
     >>> report = cross_validate(x, y, i, j, folds, x[:, 6], np.empty((0, 2), int))
-    >>> sorted(report)[:3]
-    ['derived', 'ece', 'folds']
+    >>> {"derived", "ece", "folds"} <= set(report)
+    True
     """
     rng = np.random.default_rng(seed)
     same_fold = folds[i] == folds[j]

@@ -13,6 +13,9 @@ from ._features import FEATURES, neighbour_ranks, pair_features
 from ._labels import CLASSES
 from ._model import RelationModel
 
+#: P(A is the parent) closer to 0.5 than this names no parent.
+UNDECIDED = 0.05
+
 
 def _row(model: str, probes: ProbeEmbeddings) -> int:
     row = find_model(model, probes.ids, str(probes.source))
@@ -80,7 +83,9 @@ def relate_pair(model: RelationModel, probes: ProbeEmbeddings, a: str, b: str) -
     direction = None
     if model.direction is not None:  # which one is the parent, if they are related (the model's own estimate)
         a_parent = float(model.parent_probability(direction_features(probes, np.array([ra]), np.array([rb])))[0])
-        direction = {"p_a_is_parent": a_parent, "parent": probes.ids[ra] if a_parent >= 0.5 else probes.ids[rb],
+        # Within 0.05 of even (identical models give exactly 0.5) no parent is named.
+        parent = None if abs(a_parent - 0.5) < UNDECIDED else probes.ids[ra] if a_parent > 0.5 else probes.ids[rb]
+        direction = {"p_a_is_parent": a_parent, "parent": parent,
                      "accuracy_cv": model.card.get("direction", {}).get("accuracy_model")}
     return {
         "a": probes.ids[ra], "b": probes.ids[rb],
