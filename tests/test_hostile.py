@@ -397,3 +397,27 @@ def test_devices_and_pipes_are_refused_not_read(work, argv):
                             text=True, cwd=work, timeout=60)
     refused(result, "not a regular file")
     assert snapshot(work) == before
+
+
+def test_figures_replace_an_earlier_figure_set_whole_and_refuse_a_folder_of_other_files(tmp_path):
+    """An earlier run's figure that this run skips (here 5_dimension_ablation: the input has no variants) once
+    stayed beside the new figures, and figures.json no longer described the folder."""
+    earlier = tmp_path / "figs"
+    earlier.mkdir()
+    for name in ("5_dimension_ablation.png", "5_dimension_ablation.pdf", "1_tree.png", "figures.json"):
+        (earlier / name).write_bytes(b"an earlier run")
+    result = run_cli("figures", DEMO / "dna.parquet", "-o", earlier, "--lineage", DEMO)
+    assert result.returncode == 0, result.stderr
+    names = sorted(p.name for p in earlier.iterdir())
+    assert "5_dimension_ablation.png" not in names and "5_dimension_ablation.pdf" not in names
+    assert (earlier / "1_tree.png").read_bytes().startswith(b"\x89PNG")
+    assert json.loads((earlier / "figures.json").read_text())["models"] == 70
+    assert {p.name.rsplit(".", 1)[0] for p in earlier.iterdir()} - {"figures"} == {
+        "1_tree", "1b_tree_cladogram", "2_dna_map", "3_distance_heatmap", "4_relation_roc", "7_evolutionary_speed"}
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    (mine / "1_tree.png").write_bytes(b"mine too")
+    before = snapshot(mine)
+    refused(run_cli("figures", DEMO / "dna.parquet", "-o", mine, "--lineage", DEMO), str(mine), "notes.txt")
+    assert snapshot(mine) == before

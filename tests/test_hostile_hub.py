@@ -224,4 +224,171 @@ def test_a_zero_vector_with_cosine_names_its_partition_and_model(tmp_path):
     for argv in (["tree", data, "-o", tmp_path / "t.nwk", "--backbone", "5", "--workers", "1", "--metric", "cosine"],
                  ["relatives", "org/m1", data, "--workers", "1", "--metric", "cosine", "-q"]):
         refused(run_cli(*argv), "part-00001.parquet", "'org/m17'", "zero vector")
+    # correlation is undefined for a constant vector: the hub tree once said only "not finite (query row 3)"
+    vectors[17] = 3.0
+    constant = _dataset(tmp_path / "constant", [f"org/m{i}" for i in range(30)], vectors, 10)
+    refused(run_cli("tree", constant, "-o", tmp_path / "t.nwk", "--backbone", "5", "--workers", "1", "--metric", "correlation"),
+            "part-00001.parquet", "'org/m17'", "constant vector")
+    assert not (tmp_path / "t.nwk").exists()
+
+
+# Engine addresses, and options that belong to another path --------------------------------------------------------
+
+
+def _garbage_server():
+    """A TCP port that answers like no Dask scheduler does (bytes Dask reads as a frame length of exabytes)."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            conn.sendall(b"\xff" * 64)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server
+
+
+def test_a_bad_scheduler_address_is_one_line_naming_it_and_nothing_follows(tmp_path):
+    """Once, a failed Client was closed when collected: 10 s later a Dask traceback followed the error line, and a
+    port answering with other bytes was reported as 'out of memory'."""
+    rng = np.random.default_rng(5)
+    data = _dataset(tmp_path / "ds", [f"org/m{i}" for i in range(20)], rng.normal(size=(20, 4)), 10)
+    server = _garbage_server()
+    try:
+        port = server.getsockname()[1]
+        cases = [("foo", "not a scheduler address"), ("inproc://x", "not a scheduler address"),
+                 ("tcp://127.0.0.1:99999", "not a scheduler address"),
+                 (f"tcp://127.0.0.1:{port}", "not a Dask scheduler")]
+        for address, culprit in cases:
+            result = run_cli("tree", data, "-o", tmp_path / "t.nwk", "--backbone", "5", "--scheduler", address)
+            refused(result, f"--scheduler {address}: ", culprit)  # `refused`: the whole stderr is that one line
+        refused(run_cli("relatives", "org/m1", data, "--scheduler", "foo"), "--scheduler foo: ")
+    finally:
+        server.close()
+    assert not (tmp_path / "t.nwk").exists()
+
+
+def test_options_of_another_path_are_refused_not_ignored(tmp_path):
+    demo = pl.io.existing(Path(__file__).parents[1] / "data" / "demo" / "dna.parquet")
+    answers = write_folder(tmp_path / "answers", toy_models())
+    before = snapshot(tmp_path)
+    cases = [
+        (["extract", answers, "-o", tmp_path / "d.parquet", "--workers", "1"], ("--workers 1: applies only to a folder output",)),
+        (["extract", answers, "-o", tmp_path / "d.parquet", "--batch", "2"], ("--batch 2: applies only to a folder output",)),
+        (["extract", answers, "-o", tmp_path / "d.parquet", "--scheduler", "tcp://127.0.0.1:9"], ("--scheduler tcp://127.0.0.1:9: applies",)),
+        (["simulate", "-o", tmp_path / "sim", "--part-rows", "5"], ("--part-rows 5: applies only with --models",)),
+        (["simulate", "-o", tmp_path / "sim", "--models", "30", "--families", "2"], ("--families 2: applies to the demo data",)),
+        (["tree", demo, "-o", tmp_path / "t.nwk", "--region", "5"], ("--region 5: applies only to the hub tree",)),
+        (["tree", demo, "-o", tmp_path / "t.nwk", "--support", "tbe"], ("--support tbe: applies only with --bootstrap",)),
+        (["tree", demo, "-o", tmp_path / "t.nwk", "--backbone", "10", "--probe-dim", "7"], ("--probe-dim 7: applies only when INPUT is model answers",)),
+        # argparse's own refusals are one line too (they printed the usage block first), stating the bound
+        (["tree", demo, "-o", tmp_path / "t.nwk", "--backbone", "10", "--region", "2"], ("--region: expected a whole number from 3 to",)),
+    ]
+    for argv, expected in cases:
+        refused(run_cli(*argv), *expected)
+    assert snapshot(tmp_path) == before and not (tmp_path / "sim").exists()
+
+
+def test_a_backbone_of_more_models_than_the_data_is_said_and_gives_the_exact_tree(tmp_path):
+    from Bio.Phylo.TreeConstruction import DistanceMatrix as BioMatrix
+    from Bio.Phylo.TreeConstruction import DistanceTreeConstructor
+
+    demo = pl.load_dna(Path(__file__).parents[1] / "data" / "demo" / "dna.parquet").subset(
+        pl.load_dna(Path(__file__).parents[1] / "data" / "demo" / "dna.parquet").ids[:12])
+    pl.save_dna(demo, tmp_path / "small.parquet")
+    result = run_cli("tree", tmp_path / "small.parquet", "-o", tmp_path / "t.nwk", "--backbone", "500")
+    assert result.returncode == 0, result.stderr
+    assert "--backbone 500: the data has 12 models, all of them in the backbone" in result.stderr
+    # the exact NJ tree: same splits as Biopython's neighbour joining on the same distances
+    full = ((demo.vectors[:, None, :] - demo.vectors[None, :, :]) ** 2).sum(-1) ** 0.5
+    bio = DistanceTreeConstructor().nj(BioMatrix(list(demo.ids), [list(full[i, :i + 1]) for i in range(12)]))
+    ours = pl.read_tree(tmp_path / "t.nwk")
+
+    def splits(tree):
+        leaves = sorted(c.name for c in tree.get_terminals())
+        out = set()
+        for clade in tree.find_clades():
+            names = frozenset(c.name for c in clade.get_terminals())
+            if 1 < len(names) < len(leaves) - 1:
+                out.add(min(names, frozenset(leaves) - names, key=sorted))
+        return out
+
+    assert splits(ours) == splits(bio)
+
+
+def test_k_and_region_beyond_memory_are_refused_with_what_fits(tmp_path, monkeypatch):
+    from phylo_llm import _memory
+    from phylo_llm.errors import PhyloLLMError
+    from phylo_llm.hub._hubtree import check_region
+    from phylo_llm.hub._neighbours import check_knn_memory
+
+    with pytest.raises(PhyloLLMError, match=r"--region 100000: .* use --region (\d+) or less") as caught:
+        check_region(100_000, 2**30, "a worker may use")
+    fits = int(caught.value.args[0].rsplit("--region ", 1)[1].split()[0])
+    assert 24 * fits**2 <= 2**30 < 24 * (fits + 1) ** 2  # an NJ region: three float64 copies of its matrix
+    rng = np.random.default_rng(6)
+    data = pl.hub.open_dataset(_dataset(tmp_path / "ds", [f"org/m{i}" for i in range(40)], rng.normal(size=(40, 4)), 20))
+    monkeypatch.setattr(_memory, "available_memory", lambda: 20_000)
+    with pytest.raises(PhyloLLMError, match=r"^-k 39: .* use -k 14 or less"):  # 32 bytes x 40 models x k <= 18,000
+        check_knn_memory(data, 39)
+    check_knn_memory(data, 14)
+
+
+def test_a_signal_while_a_plan_publishes_waits_for_every_file_even_with_other_threads(tmp_path, monkeypatch):
+    """Blocking signals holds them for one thread only: with a Dask client's event-loop thread running, SIGTERM went
+    to that thread and the handler ran in the middle of the naming (extract -o FOLDER: half the partitions)."""
+    import signal
+    import threading
+
+    from phylo_llm.io import _output
+
+    class Stop(BaseException):
+        pass
+
+    def stop(signum, frame):
+        raise Stop
+
+    idle = threading.Event()
+    other = threading.Thread(target=idle.wait, daemon=True)  # started before the mask: it does not block SIGTERM
+    other.start()
+    publish = _output._Staged.publish
+    sent = []
+
+    def publish_and_signal(self) -> None:
+        publish(self)
+        if not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(1000):  # give the interpreter every chance to run the handler here, mid-publication
+                sum(range(100))
+
+    monkeypatch.setattr(_output._Staged, "publish", publish_and_signal)
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        plan = pl.io.OutputPlan()
+        with pytest.raises(Stop), plan:
+            for name in ("a.txt", "b.txt", "c.txt"):
+                with pl.io.atomic_output(tmp_path / name) as handle:
+                    handle.write(name)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        idle.set()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt", "c.txt"] and plan.published
+
+
+def test_datasets_too_small_for_the_command_are_one_line_naming_the_folder(tmp_path):
+    """Once: a note that the backbone was clamped, then 'a backbone needs at least 3 models, got 2' (two lines, no
+    file); and 'no neighbour to find: the reference holds no other model' (no file)."""
+    rng = np.random.default_rng(7)
+    two = _dataset(tmp_path / "two", ["org/a", "org/b"], rng.normal(size=(2, 4)), 1)
+    one = _dataset(tmp_path / "one", ["org/a"], rng.normal(size=(1, 4)), 1)
+    refused(run_cli("tree", two, "-o", tmp_path / "t.nwk", "--backbone", "3", "--workers", "1"),
+            f"{two}: a tree needs at least 3 models, found 2")
+    refused(run_cli("relatives", "org/a", one, "--workers", "1", "-q"), f"{one}: nearest neighbours need at least 2 models, found 1")
     assert not (tmp_path / "t.nwk").exists()

@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 import warnings
+from typing import NoReturn
 
 from .._version import __version__
 from ..errors import PhyloLLMError
@@ -50,8 +51,17 @@ def command_module(name: str):
     return importlib.import_module(f"phylo_llm.cli._{name.replace('-', '_')}")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the one-line refusal of every other error (argparse prints its usage block first)."""
+
+    def error(self, message: str) -> NoReturn:
+        text = " ".join(message.split())
+        text = text[len("argument "):] if text.startswith("argument ") else text
+        self.exit(2, f"{PROG}: error: {text} (see: {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG, description="Phylogenetics of large language models from their DNA.", epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

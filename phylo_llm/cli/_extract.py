@@ -30,7 +30,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache", metavar="FILE", help="also write the per-probe embeddings (for --bootstrap, place, re-extraction)")
     parser.add_argument("--cache-dim", type=integer(1, 4096), default=128, help="per-probe embedding size in the cache (default: 128)")
     parser.add_argument("--cache-dtype", choices=("float16", "float32"), default="float16", help="(default: float16)")
-    parser.add_argument("--batch", type=integer(1, 1_000_000), default=256, help="folder output: model folders per Dask task (default: 256)")
+    parser.add_argument("--batch", type=integer(1, 1_000_000), help="folder output: model folders per Dask task (default: 256)")
     add_cluster(parser)
     add_quiet(parser)
 
@@ -42,6 +42,11 @@ def run(args: argparse.Namespace) -> None:
     plan = io.OutputPlan(inputs=read_paths(args))
     if _is_folder(args.output):
         return _extract_dataset(args, plan, start)
+    given = [f"{name} {value}" for name, value in (("--scheduler", args.scheduler), ("--workers", args.workers), ("--batch", args.batch))
+             if value is not None]
+    if given:  # options of the Dask path: refused rather than silently ignored
+        raise PhyloLLMError(f"{given[0]}: applies only to a folder output (-o FOLDER: a partitioned dataset, extracted on Dask); "
+                            f"{args.output} is one file, extracted in this process")
     plan.add(args.output)
     plan.add(args.cache, "--cache")
     if io.is_probe_cache(args.input):  # re-extraction: no answer is embedded again
@@ -81,7 +86,7 @@ def _is_folder(output: str) -> bool:
 def _extract_dataset(args: argparse.Namespace, plan: io.OutputPlan, start: float) -> None:
     """Extraction on Dask into a partitioned dataset; finished units are kept in OUT.partial/ until all are done."""
     from .. import hub  # loaded when the command runs
-    from ..hub._extract import MANIFEST
+    from ..hub._extract import BATCH, MANIFEST
 
     plan.add_folder(args.output)
     plan.add(args.cache, "--cache")
@@ -90,10 +95,14 @@ def _extract_dataset(args: argparse.Namespace, plan: io.OutputPlan, start: float
     try:
         with hub.connect(**cluster_options(args)) as client:
             done = hub.extract_dataset(
-                args.input, args.output, client, batch=args.batch, encoder=args.encoder, answer_dim=args.answer_dim, dim=args.dim,
+                args.input, args.output, client, batch=args.batch or BATCH, encoder=args.encoder, answer_dim=args.answer_dim, dim=args.dim,
                 seed=args.seed, max_chars=args.max_chars or None, allow_missing=args.allow_missing, cache=args.cache,
                 cache_dim=args.cache_dim, cache_dtype=args.cache_dtype, plan=plan, progress=show_progress(args))
     except BaseException as exc:
+        if plan.published and not isinstance(exc, Exception):
+            # a stop signal while the Dask cluster shut down: the dataset was already published whole, which is the outcome
+            say(args, f"stopped by a signal after the dataset was written whole -> {args.output}/")
+            return
         if not isinstance(exc, PhyloLLMError) and (hub.work_folder(args.output) / MANIFEST).is_file():
             say(args, f"finished units are kept in {hub.work_folder(args.output)}/: run the same command again to continue")
         raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from .. import io
 from ._options import PROG, add_input, add_lineage, add_seed, lineage_of, read_paths, say
@@ -29,8 +30,26 @@ def run(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     plan = io.OutputPlan(inputs=read_paths(args))
     folder = plan.add_folder(args.output)
+    plan.replaces(_earlier_figures(folder))
     lineage = lineage_of(args)
     with plan:
         numbers = make_figures(args.input, lineage, folder, seed=args.seed, allow_mixed=args.allow_mixed,
                                say=lambda text: print(f"{PROG} figures: {text}", file=sys.stderr))
     say(args, f"{numbers['models']} models, figures in {time.perf_counter() - start:.1f} s -> {args.output}/")
+
+
+def _earlier_figures(folder: Path) -> list[Path]:
+    """The files of an earlier ``phylo-llm figures`` run in ``folder`` (replaced as a set, so that a figure this run
+    skips does not stay behind from the last); a folder holding anything else is refused."""
+    from ..errors import PhyloLLMError
+    from ..figures._make import FIGURE_NAMES, NUMBERS_FILE
+
+    if not folder.is_dir():
+        return []
+    ours = {NUMBERS_FILE} | {f"{name}{suffix}" for name in FIGURE_NAMES for suffix in (".png", ".pdf")}
+    present = sorted(folder.iterdir())
+    other = [p for p in present if p.name not in ours or not p.is_file()]
+    if other:
+        raise PhyloLLMError(f"{folder}: holds {other[0].name}, which phylo-llm figures did not make; the figures go to a new or "
+                            "empty folder, or to one of an earlier figures run (replaced as a whole)")
+    return present

@@ -137,12 +137,22 @@ def add_cluster(parser: argparse.ArgumentParser) -> None:
     """--scheduler and --workers: where the Dask tasks of a partitioned dataset run."""
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="partitioned dataset: run on the Dask scheduler at ADDRESS (e.g. tcp://host:8786; default: a LocalCluster)")
+    # 4,096 bounds the parse only; the real bound is this machine's (hub._cluster.local_worker_limit: 4 per core, 256 MB
+    # free memory each), checked when the command runs, before any process starts.
     parser.add_argument("--workers", type=integer(1, 4096), metavar="N",
-                        help="partitioned dataset, LocalCluster: N worker processes (default: one per core)")
+                        help="partitioned dataset, LocalCluster: N worker processes (default: one per core; at most 4 per core "
+                        "with 256 MB of free memory each)")
 
 
 def cluster_options(args: argparse.Namespace) -> dict:
-    """The engine options of :func:`add_cluster`, as keyword arguments of the hub functions."""
+    """The engine options of :func:`add_cluster`, as keyword arguments of the hub functions, checked against this
+    machine (``--workers``) and the address syntax (``--scheduler``) before anything is read or started."""
+    from ..hub import _cluster  # distributed itself is loaded only by the address check
+
+    if args.scheduler is not None:
+        _cluster.check_scheduler_address(args.scheduler)
+    elif args.workers is not None:
+        _cluster.check_local_workers(args.workers)
     return {"scheduler": args.scheduler, "workers": args.workers}
 
 
@@ -156,6 +166,7 @@ def dataset_of(args: argparse.Namespace):
 
     path = Path(args.input)
     if path.is_dir() and hub.is_dataset(path) and not io.is_published_layout(path):
+        cluster_options(args)  # a bad --scheduler or --workers is refused before the partitions are read
         return hub.open_dataset(path, allow_mixed=args.allow_mixed)
     if getattr(args, "scheduler", None) or getattr(args, "workers", None):
         raise PhyloLLMError(f"{args.input}: --scheduler and --workers run a partitioned dataset (a folder of parquet files) on Dask; "

@@ -42,15 +42,16 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--annotate", action="store_true", help="attach lineage features to leaves and clades (NHX)")
     parser.add_argument("--bootstrap", type=integer(0, MAX_REPLICATES), default=0, metavar="N",
                         help="N probe-bootstrap replicates; INPUT must be a probe cache (extract --cache) or model answers")
-    parser.add_argument("--support", choices=SUPPORT_KINDS, default="fbp",
+    parser.add_argument("--support", choices=SUPPORT_KINDS,
                         help="fbp: share of replicates with the split; tbe: transfer bootstrap expectation (default: fbp)")
     add_seed(parser, "the bootstrap draws")
-    parser.add_argument("--probe-dim", type=integer(1, 4096), default=128, help="answers input: per-probe embedding size (default: 128)")
+    parser.add_argument("--probe-dim", type=integer(1, 4096), help="answers input: per-probe embedding size (default: 128)")
     parser.add_argument("--backbone", type=integer(3, 10_000_000), metavar="B",
                         help="hub tree: exact NJ on B models, every other model placed and refined (default when the dense "
                         "build would not fit in memory: B = 10,000)")
-    parser.add_argument("--region", type=integer(3, 100_000), default=2000, metavar="R",
-                        help="hub tree: the backbone is cut into regions of at most R models, each re-joined by exact NJ (default: 2,000)")
+    parser.add_argument("--region", type=integer(3, 100_000), metavar="R",
+                        help="hub tree: the backbone is cut into regions of at most R models, each re-joined by exact NJ (3 or more; "
+                        "default: 2,000)")
     parser.add_argument("--relation-model", metavar="FILE|default",
                         help="build from a relation model's -log P(related) instead of a distance (INPUT: a per-probe cache or answers)")
     parser.add_argument("--cherries", metavar="FILE",
@@ -69,18 +70,22 @@ def run(args: argparse.Namespace) -> None:
     plan.add(args.csv, "--csv")
     fmt = format_for(args.output, "tree", args.format, default="nhx" if args.annotate else "newick").name
     progress = show_progress(args)
+    _refuse_unused(args)
     if args.relation_model or args.cherries:
         plan.add(args.cherries, "--cherries")
         _relation_model_tree(args, plan, fmt, start)
         return
     hub, data = _hub_tree(args, progress)
+    if hub is None and args.region is not None:  # refused rather than silently ignored
+        raise PhyloLLMError(f"--region {args.region}: applies only to the hub tree (--backbone, or a dataset too large for the dense "
+                            f"build); this {args.method} tree is built exactly")
     if hub is not None:
         result_tree, notes = root_and_annotate(args, hub.tree, annotate=args.annotate)
         write_tree_and_table(args, plan, result_tree, fmt)
         say(args, f"{hub.summary()}{notes}, {time.perf_counter() - start:.2f} s -> {args.output}")
         return
     if data is None and (args.bootstrap or inputs.input_kind(args.input) == "answers"):
-        data, note = inputs.input_probes(args.input, probe_dim=args.probe_dim, progress=progress)
+        data, note = inputs.input_probes(args.input, probe_dim=args.probe_dim or 128, progress=progress)
         if note:
             say(args, note)
     elif data is None:
@@ -88,10 +93,10 @@ def run(args: argparse.Namespace) -> None:
     if args.bootstrap:
         assert isinstance(data, inputs.ProbeEmbeddings)
         result = tree.bootstrap_support(data, metric=args.metric, method=args.method, replicates=args.bootstrap,
-                                        kind=args.support, seed=args.seed, progress=progress)
+                                        kind=args.support or "fbp", seed=args.seed, progress=progress)
         built = result.tree
-        values = result.fbp if args.support == "fbp" else result.tbe
-        details = (f", {args.bootstrap} probe-bootstrap replicates, {args.support} median {np.median(values):.2f}, "
+        values = result.tbe if args.support == "tbe" else result.fbp
+        details = (f", {args.bootstrap} probe-bootstrap replicates, {args.support or 'fbp'} median {np.median(values):.2f}, "
                    f"{int((values >= 0.7).sum())} of {len(values)} splits >= 0.70")
     else:
         dist = inputs.to_distances(data, args.metric)
@@ -106,6 +111,17 @@ def run(args: argparse.Namespace) -> None:
               f"{time.perf_counter() - start:.2f} s -> {args.output}")
 
 
+def _refuse_unused(args: argparse.Namespace) -> None:
+    """Options that the build the input and options lead to would not use: refused rather than silently ignored."""
+    from .. import inputs  # loaded when the command runs, not at start-up
+
+    if args.support is not None and not args.bootstrap:
+        raise PhyloLLMError(f"--support {args.support}: applies only with --bootstrap N (the support of each split over N replicates)")
+    if args.probe_dim is not None and (args.relation_model or inputs.input_kind(args.input) != "answers"):
+        raise PhyloLLMError(f"--probe-dim {args.probe_dim}: applies only when INPUT is model answers (embedded here); "
+                            f"{args.input} is already {'a per-probe cache' if inputs.input_kind(args.input) == 'probes' else 'DNA or distances'}")
+
+
 def _relation_model_tree(args: argparse.Namespace, plan: io.OutputPlan, fmt: str, start: float) -> None:
     """The tree of a relation model's ``-log P(related)``, and its cherries' probabilities."""
     import numpy as np
@@ -114,7 +130,8 @@ def _relation_model_tree(args: argparse.Namespace, plan: io.OutputPlan, fmt: str
 
     if not args.relation_model:
         raise PhyloLLMError("--cherries lists the probabilities of a relation model: give --relation-model FILE|default")
-    for option, given in (("--bootstrap", args.bootstrap), ("--backbone", args.backbone), ("--metric", args.metric != "euclidean")):
+    for option, given in (("--bootstrap", args.bootstrap), ("--backbone", args.backbone), ("--region", args.region is not None),
+                          ("--metric", args.metric != "euclidean")):
         if given:
             raise PhyloLLMError(f"{option} does not apply with --relation-model (the tree is built from the model's probabilities)")
     probes, model = relate.probes_for_model(args.input, args.relation_model)
@@ -167,8 +184,14 @@ def _hub_tree(args: argparse.Namespace, progress: bool):
             return None, source
     if args.method != "nj":
         raise PhyloLLMError(f"{args.input}: the hub tree (--backbone) is a neighbour-joining tree; --method {args.method} needs the dense build")
+    if source.n_models < 3:  # as the dense build says it, before any engine starts
+        raise PhyloLLMError(f"{args.input}: a tree needs at least 3 models, found {source.n_models}")
     if not args.backbone:
         say(args, f"{source.n_models} models: the dense build would not fit in memory; building the hub tree "
                   f"(exact NJ on a backbone of {hub.DEFAULT_BACKBONE}, the others placed and refined)")
-    return hub.build_hub_tree(source, args.backbone, metric=args.metric, seed=args.seed, cap=args.region, progress=progress,
+    elif args.backbone >= source.n_models:  # clamped, as a user asking for "at least this exact" expects: said, not silent
+        say(args, f"--backbone {args.backbone}: the data has {source.n_models} models, all of them in the backbone "
+                  "(the exact NJ tree)")
+    region = {} if args.region is None else {"cap": args.region}
+    return hub.build_hub_tree(source, args.backbone, metric=args.metric, seed=args.seed, progress=progress, **region,
                               **cluster_options(args)), None

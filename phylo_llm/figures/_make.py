@@ -25,6 +25,12 @@ DIMENSIONS = (4, 32, 128, 1024, 4096)
 ENCODERS = {"Qwen3-Embedding-8B": None, "bge": "bge", "mpnet": "mpnet"}
 
 
+#: Every figure make_figures may write (as NAME.png and NAME.pdf), and the file of its numbers.
+FIGURE_NAMES = ("1_tree", "1b_tree_cladogram", "2_dna_map", "3_distance_heatmap", "4_relation_roc", "5_dimension_ablation",
+                "6_encoder_ablation", "7_evolutionary_speed")
+NUMBERS_FILE = "figures.json"
+
+
 def make_figures(source: str | Path, lineage: Lineage, out: str | Path, *, seed: int = 0, allow_mixed: bool = False, say=print) -> dict:
     """Regenerate every figure from a published probe-set folder or a DNA file into ``out``.
 
@@ -85,7 +91,7 @@ def make_figures(source: str | Path, lineage: Lineage, out: str | Path, *, seed:
     fig, speed = evolutionary_speed(tree, info, seed=seed)
     save(fig, out, "7_evolutionary_speed")
     numbers["evolutionary_speed"] = speed
-    with atomic_output(Path(out) / "figures.json") as handle:
+    with atomic_output(Path(out) / NUMBERS_FILE) as handle:
         json.dump(numbers, handle, indent=1, sort_keys=True)
     return numbers
 

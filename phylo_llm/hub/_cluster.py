@@ -58,16 +58,20 @@ def connect(scheduler: str | None = None, workers: int | None = None, memory_lim
     if scheduler is not None:
         if workers is not None:
             raise PhyloLLMError("--workers sizes a LocalCluster; with --scheduler the cluster's workers are used")
+        address = check_scheduler_address(scheduler)
+        probe_scheduler(address)  # no Client exists until a scheduler answered: a failed one logs tracebacks when collected
         try:
-            client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT}s", set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise PhyloLLMError(f"{scheduler}: cannot reach a Dask scheduler at this address ({_first_line(exc)})") from None
+            with _quiet_dask(logging.CRITICAL):
+                client = Client(address, timeout=f"{CONNECT_TIMEOUT}s", set_as_default=False)
+        except Exception as exc:  # the scheduler went away since the probe, or answered wrongly
+            _silence_failed_client()
+            raise PhyloLLMError(f"--scheduler {scheduler}: cannot connect to a Dask scheduler at this address ({_first_line(exc)})") from None
         with client:
             if not client.scheduler_info(n_workers=-1)["workers"]:
                 try:
                     client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
                 except TimeoutError:
-                    raise PhyloLLMError(f"{scheduler}: the scheduler has no workers (start some with: dask worker {scheduler})") from None
+                    raise PhyloLLMError(f"--scheduler {scheduler}: the scheduler has no workers (start some with: dask worker {scheduler})") from None
             yield client
         return
     count = workers or os.cpu_count() or 1
@@ -119,13 +123,96 @@ def worker_count(client) -> int:
     return len(client.scheduler_info(n_workers=-1)["workers"])
 
 
+#: Protocols of a ``--scheduler`` address: plain TCP, and TLS when Dask's configuration holds the certificates.
+SCHEDULER_PROTOCOLS = ("tcp", "tls")
+
+
+def check_scheduler_address(scheduler: str) -> str:
+    """``scheduler`` as a Dask address (``tcp://host:port``; ``host:port`` means TCP), refused in one line when it
+    cannot be one: nothing is started, and the error names the address.
+
+    Examples
+    --------
+    >>> check_scheduler_address("localhost:8786")
+    'tcp://localhost:8786'
+    >>> check_scheduler_address("inproc://x")
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: --scheduler inproc://x: not a scheduler address; expected tcp://HOST:PORT (or tls://HOST:PORT)
+    """
+    from distributed.comm.addressing import parse_address, parse_host_port, unparse_address
+
+    wrong = PhyloLLMError(f"--scheduler {scheduler}: not a scheduler address; expected tcp://HOST:PORT (or tls://HOST:PORT)")
+    try:
+        protocol, location = parse_address(scheduler.strip())
+        host, port = parse_host_port(location)
+    except (ValueError, TypeError):
+        raise wrong from None
+    if protocol not in SCHEDULER_PROTOCOLS or not host or not 0 < int(port) < 65536:
+        raise wrong
+    return unparse_address(protocol, location)
+
+
+def probe_scheduler(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Connect to ``address`` and complete Dask's handshake within ``timeout`` seconds, or refuse in one line.
+
+    A separate probe (one comm, closed again) rather than a :class:`distributed.Client` that fails: a Client
+    whose connection failed still exists until garbage collection, whose ``close`` then waits 10 s and prints a
+    traceback on standard error. Anything that answers but is not a scheduler (an HTTP server, a proxy) is
+    refused too: Dask reads its bytes as a frame length (seen: an allocation of 3 EiB, ``MemoryError``).
+    """
+    import asyncio
+
+    from distributed.comm import connect as comm_connect
+
+    async def handshake() -> None:
+        comm = await comm_connect(address, timeout=timeout, **_connection_args(address))
+        await comm.close()
+
+    try:
+        with _quiet_dask(logging.CRITICAL):
+            asyncio.run(asyncio.wait_for(handshake(), timeout + 1))
+    except (Exception, MemoryError) as exc:  # OSError, TimeoutError, a TLS or protocol error: all mean "not reachable"
+        if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+            reason = "no answer"
+        elif isinstance(exc, OSError):  # refused, unknown host, timed out: Dask says which
+            reason = _first_line(exc)
+        else:  # the connection was made, and what answered spoke another protocol (or TLS is not configured)
+            reason = f"something answered that is not a Dask scheduler: {_first_line(exc)}"
+        raise PhyloLLMError(f"--scheduler {address}: cannot reach a Dask scheduler at this address ({reason})") from None
+
+
+def _connection_args(address: str) -> dict:
+    """TLS certificates from Dask's configuration (``distributed.comm.tls``) for a ``tls://`` address."""
+    if not address.startswith("tls://"):
+        return {}
+    from distributed.security import Security
+
+    return Security().get_connection_args("client")
+
+
+def _silence_failed_client() -> None:
+    """A Client whose start failed is closed when collected, with a 10 s wait and a traceback; drop that report."""
+    import sys
+
+    previous = sys.unraisablehook
+
+    def hook(unraisable) -> None:
+        if getattr(unraisable.object, "__qualname__", "") != "Client.__del__":
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+
+
 @contextlib.contextmanager
-def _quiet_dask() -> Iterator[None]:
-    """Dask logs cluster start-up at INFO level; the command line says what matters itself."""
-    loggers = [logging.getLogger(name) for name in ("distributed", "distributed.scheduler", "distributed.nanny", "distributed.worker")]
+def _quiet_dask(level: int = logging.WARNING) -> Iterator[None]:
+    """Dask logs cluster start-up at INFO level (and connection failures at WARNING); the command line says
+    what matters itself."""
+    loggers = [logging.getLogger(name) for name in ("distributed", "distributed.scheduler", "distributed.nanny", "distributed.worker",
+                                                    "distributed.client", "distributed.comm", "distributed.core")]
     levels = [log.level for log in loggers]
     for log in loggers:
-        log.setLevel(logging.WARNING)
+        log.setLevel(level)
     try:
         yield
     finally:

@@ -264,27 +264,35 @@ def _check_unique_across(parts: tuple[Path, ...], ids: list[tuple[str, ...]]) ->
     raise PhyloLLMError(f"{parts[where]}: model {flat[row]!r} is also in {earlier.name}: an id names one model")
 
 
-def first_zero_row(ids, vectors: np.ndarray) -> str | None:
-    """The id of the first all-zero vector (its cosine distance is undefined), or ``None``."""
-    rows = np.flatnonzero(~np.asarray(vectors).any(axis=1))
+#: Metrics undefined for some vectors: what those vectors are called in the refusal.
+UNDEFINED_FOR = {"cosine": "a zero vector", "correlation": "a constant vector"}
+
+
+def first_zero_row(ids, vectors: np.ndarray, base: str = "cosine") -> str | None:
+    """The id of the first vector ``base`` is undefined for (cosine: all zeros; correlation: constant), or ``None``."""
+    vectors = np.asarray(vectors)
+    if base == "correlation":
+        vectors = vectors - vectors.mean(axis=1, keepdims=True)
+    rows = np.flatnonzero(~vectors.any(axis=1))
     return str(ids[rows[0]]) if len(rows) else None
 
 
-def _task_zero_row(part: str, dim: int) -> str | None:
-    return first_zero_row(*read_part(Path(part), dim))
+def _task_zero_row(part: str, dim: int, base: str) -> str | None:
+    return first_zero_row(*read_part(Path(part), dim), base)
 
 
 def check_cosine_vectors(data: DNADataset, client, metric: str) -> None:
-    """With a cosine metric, refuse a dataset holding an all-zero vector, naming its partition file and model
-    (one pass over the partitions, on the workers, before any other work)."""
+    """With a cosine (correlation) metric, refuse a dataset holding an all-zero (constant) vector, naming its
+    partition file and model (one pass over the partitions, on the workers, before any other work)."""
     from ..distance import parse_metric
 
-    if parse_metric(metric, csls=False).base != "cosine":
+    base = parse_metric(metric, csls=False).base
+    if base not in UNDEFINED_FOR:
         return
-    found = client.gather([client.submit(_task_zero_row, str(p), data.dim, pure=True) for p in data.parts])
+    found = client.gather([client.submit(_task_zero_row, str(p), data.dim, base, pure=True) for p in data.parts])
     for part, model in zip(data.parts, found):
         if model is not None:
-            raise PhyloLLMError(f"{part}: model {model!r} has a zero vector: its cosine distance is undefined")
+            raise PhyloLLMError(f"{part}: model {model!r} has {UNDEFINED_FOR[base]}: its {base} distance is undefined")
 
 
 def read_part(part: Path, dim: int) -> tuple[tuple[str, ...], np.ndarray]:

@@ -197,13 +197,13 @@ def extract_dataset(
     parts = [i for i, info in enumerate(done) if info["models"]]
     if not parts:
         raise PhyloLLMError(f"{source}: every model lacks some of the shared prompts; --allow-missing keeps them")
+    plan.replaces([work])  # removed with the publication: a stop signal never leaves both, nor a result without its units
     with plan:
         for number, i in enumerate(parts):  # renumbered, so the dataset has no gaps
             with atomic_path(output / PART_PATTERN.format(number)) as tmp:
                 shutil.copyfile(work / PART_PATTERN.format(i), tmp)
         if cache:
             _join_caches([work / (PART_PATTERN.format(i)[:-len(".parquet")] + ".probes") for i in parts], cache, cache_dtype)
-    shutil.rmtree(work, ignore_errors=True)
     total = {k: sum(info[k] for info in done) for k in ("models", "dropped", "answers", "empty", "null", "errors")}
     return ExtractionSummary(total["models"], len(parts), reused, total["dropped"], total["answers"], total["empty"], total["null"],
                              total["errors"])

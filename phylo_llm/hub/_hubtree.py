@@ -32,7 +32,7 @@ from ..errors import PhyloLLMError
 from ..progress import Progress
 from ..tree import Placements, build_tree
 from ._backbone import DEFAULT_BACKBONE, choose_backbone
-from ._dataset import DNADataset, check_cosine_vectors, first_zero_row, read_part
+from ._dataset import UNDEFINED_FOR, DNADataset, check_cosine_vectors, first_zero_row, read_part
 from ._placement import LOCAL, Backbone, backbone_of, place_block
 from ._refine import CAP, Region, RegionTree, decompose, merge, region_tree
 
@@ -81,20 +81,35 @@ def backbone_size(n_models: int, backbone: int | None) -> int:
     return min(size, n_models)
 
 
-def backbone_memory(size: int, dim: int, part_rows: int = 0) -> int:
+def backbone_memory(size: int, dim: int, part_rows: int = 0, cap: int = CAP) -> int:
     """Bytes one worker needs for a backbone of ``size`` models: its NJ matrix (float32 from 4,096 models),
-    its DNA, one block of placement distances, one partition, and the refinement of one group."""
+    its DNA, one block of placement distances, one partition, and the refinement of one region of ``cap``
+    models (:func:`region_memory`)."""
     itemsize = 4 if size >= 4096 else 8
-    return itemsize * size * size + 8 * size * dim + 3 * 8 * 1024 * size + 16 * part_rows * dim + 3 * 8 * CAP * CAP
+    return itemsize * size * size + 8 * size * dim + 3 * 8 * 1024 * size + 16 * part_rows * dim + region_memory(cap)
 
 
-def largest_backbone(memory: int, dim: int, part_rows: int = 0) -> int:
+def region_memory(cap: int) -> int:
+    """Bytes the exact NJ of one region of ``cap`` models takes (float64 matrix and its working copies)."""
+    return 3 * 8 * cap * cap
+
+
+def largest_backbone(memory: int, dim: int, part_rows: int = 0, cap: int = CAP) -> int:
     """The largest backbone whose :func:`backbone_memory` fits in ``memory`` bytes."""
     low, high = 3, 10_000_000
     while low < high:
         mid = (low + high + 1) // 2
-        low, high = (mid, high) if backbone_memory(mid, dim, part_rows) <= memory else (low, mid - 1)
+        low, high = (mid, high) if backbone_memory(mid, dim, part_rows, cap) <= memory else (low, mid - 1)
     return low
+
+
+def check_region(cap: int, memory: int | None, where: str) -> None:
+    """Refuse, before anything runs, regions whose exact NJ does not fit in ``memory`` bytes (``None``: unknown)."""
+    if memory is None or region_memory(cap) <= memory:
+        return
+    fits = max(3, int((memory / 24) ** 0.5))
+    raise PhyloLLMError(f"--region {cap}: one region's exact NJ needs about {region_memory(cap) / 2**30:.1f} GiB and {where} "
+                        f"{memory / 2**30:.1f} GiB: use --region {fits} or less")
 
 
 def hub_tree_memory(
@@ -129,13 +144,19 @@ def hub_tree_memory(
     >>> result.tree.count_terminals(), result.backbone
     (100, 30)
     """
+    from .._memory import available_memory, require_memory
     from ..distance import parse_metric
 
-    zero = first_zero_row(dna.ids, dna.vectors) if parse_metric(metric, csls=False).base == "cosine" else None
+    kind = parse_metric(metric, csls=False).base
+    zero = first_zero_row(dna.ids, dna.vectors, kind) if kind in UNDEFINED_FOR else None
     if zero is not None:
-        raise PhyloLLMError(f"{dna.source}: model {zero!r} has a zero vector: its cosine distance is undefined")
+        raise PhyloLLMError(f"{dna.source}: model {zero!r} has {UNDEFINED_FOR[kind]}: its {kind} distance is undefined")
     timer = _Stages()
     size = backbone_size(dna.n_models, backbone)
+    cap = min(cap, dna.n_models)  # a region holds at most every model
+    available = available_memory()
+    check_region(cap, None if available is None else int(0.9 * available), "this machine has")
+    require_memory(backbone_memory(size, dna.dim, 0, cap), f"a hub tree with a backbone of {size} models", "use a smaller --backbone")
     chosen = choose_backbone(dna.ids, size, seed)
     base = dna.subset(chosen)
     tree = build_tree(distance_matrix(base, metric), "nj", overwrite=True)
@@ -309,7 +330,8 @@ def hub_tree(
     timer = _Stages()
     size = backbone_size(data.n_models, backbone)
     part_rows = max(len(p) for p in data.ids)
-    check_worker_memory(client, size, data.dim, part_rows)
+    cap = min(cap, data.n_models)  # a region holds at most every model
+    check_worker_memory(client, size, data.dim, part_rows, cap)
     chosen = frozenset(choose_backbone(data.all_ids(), size, seed))
     parts = [str(p) for p in data.parts]
     taken = [client.submit(_task_take, p, data.dim, chosen, pure=True) for p in parts]
@@ -347,18 +369,20 @@ def tree_of(backbone: Backbone) -> Tree:
     return Tree(root=clades[0], rooted=False)
 
 
-def check_worker_memory(client, size: int, dim: int, part_rows: int) -> None:
-    """Refuse, before anything runs, a backbone the workers' memory limit cannot hold; say what size fits."""
+def check_worker_memory(client, size: int, dim: int, part_rows: int, cap: int = CAP) -> None:
+    """Refuse, before anything runs, a backbone (or a region size) the workers' memory limit cannot hold; say what
+    size fits."""
     from ._cluster import MEMORY_SHARE, worker_memory
 
     limit = worker_memory(client)
     if limit is None:
         return
     usable = int(MEMORY_SHARE * limit)
-    if backbone_memory(size, dim, part_rows) > usable:
-        fits = largest_backbone(usable, dim, part_rows)
+    check_region(cap, usable, "a worker may use")
+    if backbone_memory(size, dim, part_rows, cap) > usable:
+        fits = largest_backbone(usable, dim, part_rows, cap)
         raise PhyloLLMError(
-            f"a backbone of {size} models needs about {backbone_memory(size, dim, part_rows) / 2**30:.1f} GiB per worker and the "
+            f"a backbone of {size} models needs about {backbone_memory(size, dim, part_rows, cap) / 2**30:.1f} GiB per worker and the "
             f"workers have a memory limit of {limit / 2**30:.1f} GiB: use --backbone {fits} or less"
             + (" (or smaller partitions)" if fits < 3 else "") + ", or workers with more memory")
 

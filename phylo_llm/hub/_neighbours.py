@@ -81,10 +81,11 @@ def knn(
     from ._hubtree import _follow
 
     if data.n_models < 2:
-        raise PhyloLLMError(f"{data.path}: nearest neighbours need at least 2 models")
+        raise PhyloLLMError(f"{data.path}: nearest neighbours need at least 2 models, found {data.n_models}")
     base = parse_metric(metric, csls=False, what="nearest-neighbour metric").name
     check_cosine_vectors(data, client, base)
     k = min(k, data.n_models - 1)
+    check_knn_memory(data, k)
     offsets = _offsets(data)
     parts = [str(p) for p in data.parts]
     if index not in INDEXES:
@@ -102,6 +103,25 @@ def knn(
     _follow(client, futures, "nearest neighbours", progress)
     results = client.gather(futures)
     return np.vstack([r[0] for r in results]), np.vstack([r[1] for r in results])
+
+
+def knn_memory(n_models: int, k: int) -> int:
+    """Bytes the ``k`` nearest neighbours of ``n_models`` models take where they are gathered: an index (int64) and
+    a distance (float64) per neighbour, and as much again while the pairs are sorted out."""
+    return 2 * 16 * n_models * k
+
+
+def check_knn_memory(data: DNADataset, k: int) -> None:
+    """Refuse, before any task runs, a ``k`` whose neighbour lists do not fit in this process's memory."""
+    from .._memory import available_memory
+
+    available = available_memory()
+    if available is None or knn_memory(data.n_models, k) <= 0.9 * available:
+        return
+    fits = max(1, int(0.9 * available) // knn_memory(data.n_models, 1))
+    raise PhyloLLMError(f"-k {k}: the {k} nearest neighbours of {data.n_models:,} models take about "
+                        f"{knn_memory(data.n_models, k) / 2**30:.1f} GiB and {available / 2**30:.1f} GiB are available: "
+                        f"use -k {fits} or less")
 
 
 def read_rows(data: DNADataset, rows: np.ndarray) -> DNA:
@@ -153,6 +173,8 @@ def hub_relatives(
     found = find_model(model, ids)
     if found is None:
         raise PhyloLLMError(f"{data.path}: model {model!r} is not in the data")
+    if len(ids) < 2:
+        raise PhyloLLMError(f"{data.path}: nearest neighbours need at least 2 models, found {len(ids)}")
     base = parse_metric(metric, csls=False, what="nearest-neighbour metric").name
     check_cosine_vectors(data, client, base)
     query = read_rows(data, np.array([found]))

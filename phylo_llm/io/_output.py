@@ -25,6 +25,7 @@ import gzip
 import io
 import lzma
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -32,6 +33,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from .._signals import deferred_signals
 from ..errors import PhyloLLMError
 from ._formats import compression
 
@@ -131,15 +133,23 @@ def _room_beside(fd: int) -> bool:
 
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
-    """Hold back interrupting signals while files are being named, so a set of outputs is not cut in half."""
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    """Hold back interrupting signals while files are being named, so a set of outputs is not cut in half.
+
+    Blocking them (``pthread_sigmask``) holds them only for this thread: with other threads running (a Dask
+    client's event loop) the kernel hands the signal to one of those, and Python then runs its handler in the
+    main thread anyway, in the middle of the naming (seen: ``extract -o FOLDER`` stopped with half its partitions
+    named). So the Python handlers are deferred too (:func:`phylo_llm._signals.deferred_signals`): a signal
+    that arrives is handled once every file has its name.
+    """
+    with deferred_signals():
+        if not hasattr(signal, "pthread_sigmask"):
+            yield
+            return
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+        try:
+            yield
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 @contextlib.contextmanager
@@ -244,6 +254,16 @@ class OutputPlan:
         self._staged: list[_Staged] = []
         self._folders: list[Path] = []
         self._created: list[Path] = []
+        self._replaced: list[Path] = []
+        #: True once the block's files are published: what happens after (a stop signal while a cluster shuts
+        #: down) no longer changes the outcome.
+        self.published = False
+
+    def replaces(self, paths: Iterable[str | os.PathLike]) -> None:
+        """Files of an earlier run of the same command, or a work folder, that this plan's output set replaces:
+        those the block does not write again are removed together with the publication (and only then, with
+        stop signals held), so an output folder never mixes two runs and no work folder outlives the result."""
+        self._replaced.extend(Path(p) for p in paths)
 
     def add(self, path: str | os.PathLike | None, what: str = "output") -> str | Path | None:
         """Check one output now (``None`` passes through, ``"-"`` is standard output); returns it."""
@@ -333,6 +353,14 @@ class OutputPlan:
                 for item in staged:
                     item.discard()
                 raise PhyloLLMError(f"{item.target}: cannot write ({exc.strerror})") from None
+            written = {item.target.resolve() for item in staged}
+            for old in self._replaced:
+                if old.is_dir() and not old.is_symlink():
+                    shutil.rmtree(old, ignore_errors=True)
+                elif old.resolve() not in written:
+                    with contextlib.suppress(FileNotFoundError):
+                        old.unlink()
+            self.published = True
 
 
 def _same_place(a: Path, b: Path) -> bool:
