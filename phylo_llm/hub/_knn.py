@@ -84,16 +84,18 @@ def nearest(
     wide = min(len(reference), 2 * k + (1 if self_match else 0))  # float64 path: self among them, masked
     # float32 path: 2k + 1 columns other than the query itself, so a certified row always has non-candidates beyond
     fast = _Float32Reference(reference, base) if base in GRAM_METRICS and len(reference) - 1 >= 2 * k + 1 else None
+    # Each query's own column, once per call (not per block): -1 where the query is not in the reference
+    skip_all = _self_columns(own, ref_index) if self_match else np.full(len(queries), -1, dtype=np.int64)
     for start in range(0, len(queries), BLOCK):
         stop = min(start + BLOCK, len(queries))
-        mine = own[start:stop] if self_match else None
+        skip = skip_all[start:stop]
         if fast is not None:
-            candidates, uncertain = fast.candidates(queries[start:stop], 2 * k + 1, k, _self_columns(mine, ref_index))
+            candidates, uncertain = fast.candidates(queries[start:stop], 2 * k + 1, k, skip)
             if uncertain.any():  # no float32 margin: these rows in float64
                 candidates[uncertain] = _float64_candidates(queries[start:stop][uncertain], reference, base, 2 * k + 1,
-                                                            None if mine is None else mine[uncertain], ref_index)
+                                                            skip[uncertain])
         else:
-            candidates = _float64_candidates(queries[start:stop], reference, base, wide, mine, ref_index)
+            candidates = _float64_candidates(queries[start:stop], reference, base, wide, skip)
         exact = direct_distances(queries[start:stop], reference, candidates, base)
         if self_match:
             exact[ref_index[candidates] == own[start:stop, None]] = np.inf
@@ -106,22 +108,21 @@ def nearest(
     return index, distance
 
 
-def _self_columns(own: np.ndarray | None, ref_index: np.ndarray) -> np.ndarray | None:
-    """Per query, the reference column holding the query itself (-1: none), or ``None`` without numbering."""
-    if own is None:
-        return None
+def _self_columns(own: np.ndarray, ref_index: np.ndarray) -> np.ndarray:
+    """Per query (its number in ``own``), the reference column holding the query itself; -1: none."""
+    if not len(own) or not len(ref_index):
+        return np.full(len(own), -1, dtype=np.int64)
     order = np.argsort(ref_index, kind="stable")
     at = np.minimum(np.searchsorted(ref_index, own, sorter=order), len(ref_index) - 1)
     column = order[at]
     return np.where(ref_index[column] == own, column, -1).astype(np.int64)
 
 
-def _float64_candidates(queries: np.ndarray, reference: np.ndarray, base: str, wide: int, own: np.ndarray | None,
-                        ref_index: np.ndarray) -> np.ndarray:
-    """``(q, wide)`` reference columns with the smallest float64 distances (self excluded)."""
+def _float64_candidates(queries: np.ndarray, reference: np.ndarray, base: str, wide: int, skip: np.ndarray) -> np.ndarray:
+    """``(q, wide)`` reference columns with the smallest float64 distances; ``skip[q]`` (the query itself) last."""
     block = cross_distances(queries, reference, base)
-    if own is not None:
-        block[own[:, None] == ref_index[None, :]] = np.inf
+    mine = np.flatnonzero(skip >= 0)
+    block[mine, skip[mine]] = np.inf
     if wide < len(reference):
         return np.argpartition(block, wide - 1, axis=1)[:, :wide]
     return np.broadcast_to(np.arange(len(reference)), block.shape).copy()
@@ -147,7 +148,7 @@ class _Float32Reference:
         self.largest = float(np.sqrt(np.max(np.einsum("ij,ij->i", rows, rows))))
         self.dim = reference.shape[1]
 
-    def candidates(self, queries: np.ndarray, wide: int, k: int, skip: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    def candidates(self, queries: np.ndarray, wide: int, k: int, skip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(q, wide)`` candidate columns and, per query, whether they may miss one of its ``k`` nearest."""
         if self.cosine:
             norms = np.linalg.norm(queries, axis=1, keepdims=True)
@@ -158,7 +159,6 @@ class _Float32Reference:
             q = queries - self.centre
         gram = np.ascontiguousarray(q, dtype=np.float32) @ self.rows32.T
         factor = -1.0 if self.cosine else -2.0
-        skip = np.full(len(q), -1, dtype=np.int64) if skip is None else skip
         columns, scores = smallest_scores(gram, self.offset, factor, skip, wide)
         order = np.lexsort((columns, scores), axis=1)
         columns, scores = np.take_along_axis(columns, order, axis=1), np.take_along_axis(scores, order, axis=1)

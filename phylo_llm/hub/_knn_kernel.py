@@ -5,24 +5,43 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+# A max-heap on (score, index): the root is the worst entry kept; of equal scores the larger index is worse, so
+# ties keep the smaller column.
+
+
+@numba.njit(cache=True)
+def _worse(score, index, a, b):  # pragma: no cover - compiled
+    return score[a] > score[b] or (score[a] == score[b] and index[a] > index[b])
+
+
+@numba.njit(cache=True)
+def _swap(score, index, a, b):  # pragma: no cover - compiled
+    score[a], score[b] = score[b], score[a]
+    index[a], index[b] = index[b], index[a]
+
+
+@numba.njit(cache=True)
+def _sift_up(score, index, at):  # pragma: no cover - compiled
+    while at > 0:
+        parent = (at - 1) // 2
+        if not _worse(score, index, at, parent):
+            return
+        _swap(score, index, at, parent)
+        at = parent
+
 
 @numba.njit(cache=True)
 def _sift_down(score, index, size, at):  # pragma: no cover - compiled
-    # Max-heap on (score, index): the root is the worst kept; ties keep the smaller index.
     while True:
-        left = 2 * at + 1
-        if left >= size:
+        child = 2 * at + 1
+        if child >= size:
             return
-        child = left
-        right = left + 1
-        if right < size and (score[right] > score[left] or (score[right] == score[left] and index[right] > index[left])):
-            child = right
-        if score[child] > score[at] or (score[child] == score[at] and index[child] > index[at]):
-            score[at], score[child] = score[child], score[at]
-            index[at], index[child] = index[child], index[at]
-            at = child
-        else:
+        if child + 1 < size and _worse(score, index, child + 1, child):
+            child += 1
+        if not _worse(score, index, child, at):
             return
+        _swap(score, index, child, at)
+        at = child
 
 
 @numba.njit(cache=True)
@@ -48,16 +67,8 @@ def smallest_scores(gram, offset, factor, skip, wide):  # pragma: no cover - com
             if size < wide:
                 score[size] = s
                 index[size] = j
-                at = size
+                _sift_up(score, index, size)
                 size += 1
-                while at > 0:  # sift up
-                    parent = (at - 1) // 2
-                    if score[at] > score[parent] or (score[at] == score[parent] and index[at] > index[parent]):
-                        score[at], score[parent] = score[parent], score[at]
-                        index[at], index[parent] = index[parent], index[at]
-                        at = parent
-                    else:
-                        break
             elif s < score[0]:
                 score[0] = s
                 index[0] = j
