@@ -136,6 +136,19 @@ def test_signals_leave_nothing_behind(tmp_path, signum):
             (tmp_path / "out" / name).unlink()
 
 
+def test_interrupt_while_options_are_read_is_one_line(monkeypatch, capsys):
+    """Ctrl-C before the command runs (the parser being built or reading options) is a line, not a traceback."""
+    from phylo_llm.cli import _app
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_app, "build_parser", interrupted)
+    code = main(["tree", "x.parquet", "-o", "t.nwk"])
+    err = capsys.readouterr().err
+    assert code == 130 and err == "phylo-llm: interrupted\n", err
+
+
 # Class 2: silent wrong results ------------------------------------------------------------------------------------
 
 

@@ -227,8 +227,9 @@ def test_a_zero_vector_with_cosine_names_its_partition_and_model(tmp_path):
     # correlation is undefined for a constant vector: the hub tree once said only "not finite (query row 3)"
     vectors[17] = 3.0
     constant = _dataset(tmp_path / "constant", [f"org/m{i}" for i in range(30)], vectors, 10)
-    refused(run_cli("tree", constant, "-o", tmp_path / "t.nwk", "--backbone", "5", "--workers", "1", "--metric", "correlation"),
-            "part-00001.parquet", "'org/m17'", "constant vector")
+    for argv in (["tree", constant, "-o", tmp_path / "t.nwk", "--backbone", "5", "--workers", "1", "--metric", "correlation"],
+                 ["candidates", constant, "-o", tmp_path / "c.csv", "--workers", "1", "--metric", "correlation", "-q"]):
+        refused(run_cli(*argv), "part-00001.parquet", "'org/m17'", "constant vector")
     assert not (tmp_path / "t.nwk").exists()
 
 

@@ -207,6 +207,15 @@ def test_relatives_cli_unknown_model():
     assert result.returncode == 2 and "'nobody/model' is not in the data" in result.stderr
 
 
+def test_relatives_cli_says_when_k_exceeds_the_models():
+    n = pl.load_dna(DEMO / "dna.parquet").n_models
+    result = run_cli("relatives", pl.load_dna(DEMO / "dna.parquet").ids[0], DEMO / "dna.parquet", "--lineage", DEMO,
+                     "-k", str(n + 5))
+    assert result.returncode == 0, result.stderr
+    assert f"-k {n + 5} but" in result.stderr and f"only {n - 1} other models" in result.stderr
+    assert len(result.stdout.strip().splitlines()) == 1 + (n - 1)  # header and every other model
+
+
 def test_candidates_cli_writes_csv(tmp_path):
     # With family metadata but no documented edges, every close pair is a candidate.
     (tmp_path / "lineage").mkdir()

@@ -85,6 +85,8 @@ def run(args: argparse.Namespace) -> None:
         from .. import hub
 
         say(args, lineage.coverage(data.all_ids()).summary())
+        if args.k > data.n_models - 1:
+            say(args, f"note: -k {args.k} but each model has only {data.n_models - 1} others; using {data.n_models - 1}")
         with hub.connect(**cluster_options(args)) as client:
             table, threshold, qualifying, saturated = hub.hub_candidates(
                 data, lineage, client, k=args.k, threshold=args.threshold, limit=args.limit or None, metric=args.metric,

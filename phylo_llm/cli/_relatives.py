@@ -64,6 +64,8 @@ def run(args: argparse.Namespace) -> None:
         dist = inputs.input_distances(args.input, args.metric, variant=args.variant, encoder=args.encoder, allow_mixed=args.allow_mixed)
         say(args, lineage.coverage(dist.ids).summary())
         table = score.relatives(args.model, dist, lineage, k=args.k)
+    if len(table) < args.k:
+        say(args, f"note: -k {args.k} but {args.model} has only {len(table)} other models to list")
     if args.csv:
         with plan:
             io.write_table(table, args.csv)

@@ -204,10 +204,11 @@ def hub_candidates(
     ...     table, threshold, qualifying, saturated = hub_candidates(open_dataset("hub/dna"), pl.load_lineage(), client)
     """
     base = parse_metric(metric, csls=False, what="nearest-neighbour metric").name
+    # The neighbours first: their search checks every vector for the metric, naming partition and model.
+    found, distance = knn(data, client, k, base, progress, index=index, seed=seed)
     dist, sampled = _context(data, lineage, np.array([], dtype=np.int64), base, seed)
     if threshold is None:
         threshold = documented_threshold(dist, lineage)
-    found, distance = knn(data, client, k, base, progress, index=index, seed=seed)
     rows = np.repeat(np.arange(len(found)), found.shape[1])
     close = (distance.ravel() <= threshold) & (found.ravel() >= 0)
     a, b = rows[close], found.ravel()[close]
