@@ -20,6 +20,7 @@ from phylo_llm.relate import (
 )
 from phylo_llm.relate._evaluate import expected_calibration_error
 from phylo_llm.relate._features import QUANTILES, SAME_ANSWER
+from phylo_llm.relate._labels import AMBIGUOUS
 from phylo_llm.relate._labels import DERIVED as DERIVED_RELATIONS
 from phylo_llm.simulate import simulate
 from tests.helpers import DEMO
@@ -87,8 +88,23 @@ def test_labels_follow_the_documented_edges(demo):
                     todo.append(nxt)
         return seen
 
-    for a, b, c in list(zip(i, j, labels))[::37]:
-        assert (c == 0) == (ids[b] not in reach(ids[a])), (ids[a], ids[b], c)
+    family = lineage.models["family"].fillna("").to_dict()  # models.csv as read, independent of the code under test
+    for a, b, c in list(zip(i, j, labels))[::7]:
+        same_family = family.get(ids[a], "") != "" and family.get(ids[a]) == family.get(ids[b])
+        assert (c == 0) == (ids[b] not in reach(ids[a]) and not same_family), (ids[a], ids[b], c)
+
+
+def test_one_documented_family_is_kin_not_unrelated(tmp_path):
+    """Two fine-tunes of one family that name no common parent share ancestry: neither trained on nor scored."""
+    (tmp_path / "models.csv").write_text("model,family\na,Llama\nb,Llama\nc,Qwen\nd,\ne,\n")
+    (tmp_path / "relations.csv").write_text("child,parent,relation\nc,q,finetune\n")
+    lineage = pl.load_lineage(tmp_path)
+    ids = ["a", "b", "c", "d", "e"]
+    i, j = pair_index(5)
+    got = {(ids[a], ids[b]): int(c) for a, b, c in zip(i, j, pair_labels(lineage, ids, i, j))}
+    assert got[("a", "b")] == AMBIGUOUS  # same family, no edge
+    assert got[("a", "c")] == got[("b", "c")] == 0  # documented different families
+    assert got[("a", "d")] == got[("d", "e")] == 0  # an unknown family is no kinship
 
 
 def test_folds_keep_every_documented_relative_on_one_side(demo):
@@ -190,6 +206,29 @@ def test_saved_model_predicts_as_scikit_learn_does(demo, tmp_path):
     assert loaded.settings == {k: list(v) for k, v in pl.settings.settings_of(probes).items()}
 
 
+def test_few_documented_pairs_still_give_a_calibrated_model(demo):
+    """Two same-weights and four derived pairs: calibration folds must still see every class (per-fold calibrators
+    fitted on folds without one turned over, P(related) about 1/3 for every pair, in half of such draws)."""
+    from sklearn.metrics import roc_auc_score
+
+    from phylo_llm.relate import RelationModel
+    from phylo_llm.relate._model import calibration_splits
+
+    probes, x, y, i = _training_set(demo)
+    rng = np.random.default_rng(0)
+    scored = y >= 0  # every documented pair of the demo, most of them not trained on
+    for seed in range(12):
+        few = np.where(y > 0, AMBIGUOUS, y)
+        for cls, count in ((1, 2), (2, 4)):
+            few[rng.choice(np.flatnonzero(y == cls), count, replace=False)] = cls
+        known = few >= 0
+        for train, _ in calibration_splits(few[known], i[known], seed):
+            assert set(few[known][train]) == {0, 1, 2}
+        related = 1.0 - RelationModel.fit(x, few, i, probes, seed=seed).predict_proba(x)[:, 0]
+        assert roc_auc_score(y[scored] > 0, related[scored]) > 0.9, seed
+        assert related[y == 0].mean() < 0.05, (seed, related[y == 0].mean())
+
+
 def test_model_files_that_are_not_models_are_refused(demo, tmp_path):
     import json
 
@@ -248,6 +287,37 @@ def test_cli_train_then_ask_about_a_pair(demo, tmp_path):
     upper = total[np.triu_indices(len(total), 1)]
     assert out["evidence"]["distance_percentile"] == pytest.approx(100 * np.mean(upper <= total[0, 2]))
     assert "P(same weights)" in result.stdout and "drove" in result.stdout
+    # What the lineage documents of the pair, beside the model's answer (the demo's lineage.csv, read here).
+    import pandas as pd
+
+    relations = pd.read_csv(DEMO / "lineage.csv")
+    edge = next(r for r in relations.itertuples() if r.child in probes.ids and r.parent in probes.ids)
+    result = run_cli("relate", edge.parent, edge.child, cache, "--model", tmp_path / "m.json", "--lineage", DEMO,
+                     "--json", tmp_path / "q.json")
+    assert result.returncode == 0, result.stderr
+    facts = json.loads((tmp_path / "q.json").read_text())["lineage"]
+    assert facts["edges"] == [f"{edge.child} {edge.relation} of {edge.parent}"] and facts["parent"] == edge.parent
+    assert f"lineage ({DEMO}): {edge.child} {edge.relation} of {edge.parent}; the parent: {edge.parent}" in result.stdout
+
+
+def test_lineage_facts_of_a_pair(tmp_path):
+    from phylo_llm.relate import lineage_facts
+
+    (tmp_path / "models.csv").write_text("model,family,is_base,release\nbase,L,true,2023-01\nchat,L,false,2023-03\n"
+                                         "copy,L,false,2023-04\nother,L,false,2023-06\nlone,Q,false,2024-01\n")
+    (tmp_path / "relations.csv").write_text("child,parent,relation\nchat,base,finetune\ncopy,chat,same_weights\n")
+    lineage = pl.load_lineage(tmp_path)
+    facts = lineage_facts(lineage, "base", "chat")
+    assert facts["edges"] == ["chat finetune of base"] and (facts["parent"], facts["parent_from"]) == ("base", "documented edge")
+    facts = lineage_facts(lineage, "copy", "chat")
+    assert facts["edges"] == ["copy same_weights of chat"] and facts["parent"] is None and facts["kin"]
+    facts = lineage_facts(lineage, "other", "base")  # no edge: the documented base model
+    assert facts["edges"] == [] and (facts["parent"], facts["parent_from"]) == ("base", "documented base model")
+    assert facts["kin"]  # one documented family
+    facts = lineage_facts(lineage, "lone", "other")  # no edge, neither a base: the earlier release
+    assert (facts["parent"], facts["parent_from"]) == ("other", "earlier release") and not facts["kin"]
+    facts = lineage_facts(lineage, "unknown/a", "unknown/b")
+    assert facts == {"edges": [], "kin": False, "parent": None, "parent_from": None, "models": {"unknown/a": {}, "unknown/b": {}}}
 
 
 @pytest.mark.parametrize("case", ["missing", "not_a_model", "settings", "one_model", "too_few", "wrong_option"])
@@ -367,6 +437,56 @@ def test_relatives_and_candidates_ranked_by_probability(demo, tmp_path):
     assert (np.diff(table["p_related"].to_numpy()) <= 1e-12).all()
     for row in table.head(5).itertuples():
         assert row.p_related == pytest.approx(p_of(row.model_a, row.model_b), rel=1e-6)
+
+
+def test_placed_models_get_the_probability_of_the_leaf_they_join(demo, tmp_path):
+    import pandas as pd
+    from Bio import Phylo
+
+    from phylo_llm.relate import RelationModel
+    from tests.helpers import run_cli
+
+    probes, _ = demo
+    new_ids = [probes.ids[k] for k in (3, 17, 40)]
+    pl.save_probes(probes, tmp_path / "all.probes")
+    pl.save_probes(probes.subset(new_ids), tmp_path / "new.probes")
+    pl.save_probes(probes.subset([m for m in probes.ids if m not in new_ids]), tmp_path / "ref.probes")
+    assert run_cli("relate", "train", tmp_path / "all.probes", "--lineage", DEMO, "--folds", "0", "-o",
+                   tmp_path / "m.json", "-q").returncode == 0
+    assert run_cli("tree", tmp_path / "ref.probes", "-o", tmp_path / "ref.nwk", "-q").returncode == 0
+    result = run_cli("place", tmp_path / "new.probes", "--tree", tmp_path / "ref.nwk", "--dna", tmp_path / "ref.probes",
+                     "--relation-model", tmp_path / "m.json", "--csv", tmp_path / "p.csv", "-o", tmp_path / "p.nwk", "-q")
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(tmp_path / "p.csv")
+    placed = Phylo.read(tmp_path / "p.nwk", "newick")
+    # The population of the features is reference + new = every model: the all-pairs path gives the same numbers.
+    everything = pl.load_probes(tmp_path / "all.probes")
+    proba = RelationModel.load(tmp_path / "m.json").predict_proba(pair_features(everything))
+    i, j = pair_index(everything.n_models)
+    at = {(everything.ids[a], everything.ids[b]): k for k, (a, b) in enumerate(zip(i, j))}
+    for row in table.itertuples():
+        leaf = {t.name: t for t in placed.get_terminals()}
+        others = [name for name in leaf if name not in new_ids]
+        beside = min(sorted(others), key=lambda name: placed.distance(leaf[row.model], leaf[name]))  # Biopython
+        assert row.nearest_leaf == beside
+        k = at.get((row.model, beside), at.get((beside, row.model)))
+        assert row.p_related == pytest.approx(1.0 - proba[k, 0], rel=1e-6)
+        assert row.p_same_weights == pytest.approx(proba[k, 1], rel=1e-6)
+        assert row.p_derived == pytest.approx(proba[k, 2], rel=1e-6)
+    # Refused: DNA instead of caches; a model trained on other settings.
+    pl.save_dna(pl.DNA(list(probes.ids), probes.concatenated()[:, :16]), tmp_path / "all.parquet")
+    dna_ref = pl.load_dna(tmp_path / "all.parquet")
+    pl.save_dna(dna_ref.subset([m for m in probes.ids if m not in new_ids]), tmp_path / "ref.parquet")
+    pl.save_dna(dna_ref.subset(new_ids), tmp_path / "new.parquet")
+    for argv, expected in (
+        (["place", tmp_path / "new.parquet", "--tree", tmp_path / "ref.nwk", "--dna", tmp_path / "ref.parquet",
+          "--relation-model", tmp_path / "m.json", "--csv", tmp_path / "x.csv"], "needs per-probe caches"),
+        (["place", tmp_path / "new.probes", "--tree", tmp_path / "ref.nwk", "--dna", tmp_path / "ref.probes",
+          "--relation-model", "default", "--csv", tmp_path / "x.csv"], "ref.probes"),
+    ):
+        result = run_cli(*argv)
+        assert result.returncode == 2 and result.stderr.count("\n") == 1 and expected in result.stderr, result.stderr
+        assert not (tmp_path / "x.csv").exists()
 
 
 def test_extreme_numbers_in_a_model_file_never_give_nan(demo, tmp_path):

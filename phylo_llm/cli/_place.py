@@ -32,6 +32,9 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bootstrap", type=integer(0, 10_000), default=0, metavar="N",
                         help="probe caches: share of N replicates placing on the same edge")
     add_seed(parser, "the bootstrap draws")
+    parser.add_argument("--relation-model", metavar="FILE|default",
+                        help="probe caches: add the relation model's P(same weights), P(derived), P(related) of each "
+                        "placed model and the leaf it is placed beside (nearest_leaf)")
     parser.add_argument("--allow-mixed", action="store_true", help="accept reference DNA made with different settings")
     add_lineage(parser)
     add_quiet(parser)
@@ -58,17 +61,29 @@ def run(args: argparse.Namespace) -> None:
         new = inputs.read_input(args.input)
         if not isinstance(new, DNA) or not isinstance(reference, DNA):
             raise PhyloLLMError(f"{args.input}: NEW and --dna must both be DNA, or both probe caches")
+    model = None
+    if args.relation_model:
+        from .. import relate
+
+        if not isinstance(reference, ProbeEmbeddings):
+            raise PhyloLLMError(f"{args.dna}: --relation-model needs per-probe caches (phylo-llm extract --cache), not DNA")
+        model = relate.load_relation_model(args.relation_model)
+        model.check_settings(reference)
     backbone = io.read_tree(args.tree)
     lineage = lineage_of(args) if args.lineage or args.csv else None
     result = tree.place(new, backbone, reference, metric=args.metric, criterion=args.criterion, replicates=args.bootstrap,
                         seed=args.seed, lineage=lineage, local=args.local or None, progress=show_progress(args))
+    table = result.table
+    if model is not None:
+        assert isinstance(new, ProbeEmbeddings) and isinstance(reference, ProbeEmbeddings)  # checked above
+        table = relate.placement_probabilities(table, new, reference, model)
     with plan:
         if args.output:
             io.write_tree(result.tree, args.output, fmt)
         if args.csv:
-            io.write_table(result.table, args.csv)
+            io.write_table(table, args.csv)
     if not args.csv and not args.quiet:
-        shown = [c for c in ("model", "joins", "pendant_length", "bootstrap_share", "documented") if c in result.table]
-        sys.stdout.write(result.table[shown].to_string(index=False, float_format=lambda v: f"{v:.4g}", max_colwidth=50) + "\n")
-    say(args, f"{len(result.table)} models placed into a {tree.count_leaves(backbone)}-leaf tree, {time.perf_counter() - start:.2f} s"
+        shown = [c for c in ("model", "joins", "pendant_length", "bootstrap_share", "p_related", "documented") if c in table]
+        sys.stdout.write(table[shown].to_string(index=False, float_format=lambda v: f"{v:.4g}", max_colwidth=50) + "\n")
+    say(args, f"{len(table)} models placed into a {tree.count_leaves(backbone)}-leaf tree, {time.perf_counter() - start:.2f} s"
               + (f" -> {args.output}" if args.output else ""))

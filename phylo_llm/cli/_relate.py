@@ -50,7 +50,7 @@ def _parse(args: argparse.Namespace) -> tuple[str, list[str]]:
     unused = {
         "train": [("--json", args.json), ("--figure", args.figure), ("--model", args.model != "default"), ("--estimator", args.estimator != "logistic")],
         "evaluate": [("-o", args.output), ("--model", args.model != "default")],
-        "pair": [("-o", args.output), ("--figure", args.figure), ("--lineage", args.lineage), ("--folds", args.folds != 5),
+        "pair": [("-o", args.output), ("--figure", args.figure), ("--folds", args.folds != 5),
                  ("--estimator", args.estimator != "logistic")],
     }[action]
     for option, given in unused:
@@ -117,6 +117,10 @@ def _train(args: argparse.Namespace, plan: io.OutputPlan, words: list[str]) -> N
               f"{share('accuracy_family_centre')}, earlier release {share('accuracy_earlier_release')} (known for "
               f"{100 * d['coverage_earlier_release']:.0f}%), release where known else model {share('accuracy_release_else_model')}, "
               f"else family centre {share('accuracy_release_else_centre')} ({100 * d['coverage_release_else_centre']:.0f}%)")
+        if "accuracy_lineage_else_model" in d:  # cards written before these baselines lack them
+            print(f"direction from the lineage: documented base model {share('accuracy_documented_base')} (known for "
+                  f"{100 * d['coverage_documented_base']:.0f}%); base model, else release, else the model "
+                  f"{share('accuracy_lineage_else_model')}")
 
 
 def _evaluate(args: argparse.Namespace, plan: io.OutputPlan, words: list[str]) -> None:
@@ -158,12 +162,30 @@ def _print_report(report: dict) -> None:
           f"{report['ece_p_at_least_0.1'] or 0:.4f} among the {report['pairs_p_at_least_0.1']:,} pairs with P >= 0.1")
 
 
+def _print_lineage(facts: dict, name: str) -> None:
+    """One line: what the lineage documents of the pair (nothing printed when it knows neither model)."""
+    described = {m: ", ".join(f"{k} {v}" for k, v in info.items()) for m, info in facts["models"].items() if info}
+    if not described and not facts["edges"]:
+        return
+    said = "; ".join(facts["edges"]) if facts["edges"] else ("kin (a shared documented ancestor or family), no direct edge"
+                                                             if facts["kin"] else "no documented relation")
+    if not facts["parent"]:
+        parent = ""
+    elif facts["parent_from"] == "documented edge":
+        parent = f"; the parent: {facts['parent']}"
+    else:  # no edge: what base-model flags or release dates would imply if one came from the other
+        parent = f"; if one derives from the other, the parent is {facts['parent']} ({facts['parent_from']})"
+    about = "".join(f" [{m}: {text}]" for m, text in described.items())
+    print(f"lineage ({name}): {said}{parent}{about}")
+
+
 def _pair(args: argparse.Namespace, plan: io.OutputPlan, words: list[str]) -> None:
     from .. import relate
 
     model = relate.load_relation_model(args.model)
     probes = _probes(args)
     out = relate.relate_pair(model, probes, words[0], words[1])
+    out["lineage"] = relate.lineage_facts(lineage_of(args), out["a"], out["b"])
     if args.json:
         _write_json(plan, args.json, out)
     p, e = out["probabilities"], out["evidence"]
@@ -181,5 +203,6 @@ def _pair(args: argparse.Namespace, plan: io.OutputPlan, words: list[str]) -> No
             print(f"if related, which one is the parent cannot be told (P(A is the parent) {d['p_a_is_parent']:.2f})")
         else:
             print(f"if related, the parent is more likely {d['parent']} (P(A is the parent) {d['p_a_is_parent']:.2f}{accuracy})")
+    _print_lineage(out["lineage"], ";".join(args.lineage or ["builtin"]))
     drivers = ", ".join(f"{d['feature']} {d['log_odds']:+.2f}" for d in out["drivers"]["features"])
     print(f"features that drove P({out['drivers']['relation']}) against unrelated (log-odds): {drivers}")

@@ -1,6 +1,7 @@
 from ._apply import cherry_probabilities as cherry_probabilities
 from ._apply import expected_fdr as expected_fdr
 from ._apply import pair_probabilities as pair_probabilities
+from ._apply import placement_probabilities as placement_probabilities
 from ._apply import probes_for_model as probes_for_model
 from ._apply import relation_distances as relation_distances
 from ._apply import with_probabilities as with_probabilities
@@ -22,12 +23,14 @@ from ._features import pair_index as pair_index
 from ._labels import CLASSES as CLASSES
 from ._labels import DERIVED as DERIVED
 from ._labels import lineage_components as lineage_components
+from ._labels import model_families as model_families
 from ._labels import model_folds as model_folds
 from ._labels import pair_labels as pair_labels
 from ._model import FORMAT_VERSION as FORMAT_VERSION
 from ._model import RelationModel as RelationModel
 from ._model import load_relation_model as load_relation_model
 from ._pair import contributions as contributions
+from ._pair import lineage_facts as lineage_facts
 from ._pair import relate_pair as relate_pair
 from ._train import ids_digest as ids_digest
 from ._train import train_relation_model as train_relation_model

@@ -141,6 +141,48 @@ def cherry_probabilities(tree, probes: ProbeEmbeddings, proba: np.ndarray) -> pd
     return table.sort_values(["p_related", "a", "b"], ascending=[False, True, True], kind="stable").reset_index(drop=True)
 
 
+def placement_probabilities(table: pd.DataFrame, new: ProbeEmbeddings, reference: ProbeEmbeddings,
+                            model: RelationModel) -> pd.DataFrame:
+    """A placement table (:func:`phylo_llm.tree.place`) with the relation model's probabilities for each placed
+    model and the leaf it was placed beside (``nearest_leaf``): ``p_same_weights``, ``p_derived``, ``p_related``.
+
+    The pair features' ranks and CSLS term are computed among the reference
+    models and the new ones together (the population the placement sees);
+    reference rows that are also new models count once, as new.
+
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> from phylo_llm.simulate import simulate
+    >>> from phylo_llm.relate import train_relation_model
+    >>> probes = simulate(seed=0).probes(8)
+    >>> model = train_relation_model(probes, pl.load_lineage("data/demo"), n_folds=0)
+    >>> new, reference = probes.subset(probes.ids[:2]), probes.subset(probes.ids[2:])
+    >>> tree = pl.build_tree(pl.distance.probe_distances(reference))
+    >>> placed = pl.tree.place(new, tree, reference)
+    >>> table = placement_probabilities(placed.table, new, reference, model)
+    >>> bool(table["p_related"].between(0, 1).all())
+    True
+    """
+    model.check_settings(reference)
+    model.check_settings(new)
+    placed = set(new.ids)
+    kept = [m for m in reference.ids if m not in placed]
+    values = np.concatenate([np.asarray(reference.subset(kept).values, dtype=np.float32),
+                             np.asarray(new.values, dtype=np.float32)])
+    population = ProbeEmbeddings((*kept, *new.ids), values, dict(reference.settings), str(reference.source))
+    row = {m: k for k, m in enumerate(population.ids)}
+    a = np.array([row[m] for m in table["model"]], dtype=np.intp)
+    b = np.array([row[m] for m in table["nearest_leaf"]], dtype=np.intp)
+    proba = model.predict_proba(pair_features(population, a, b))
+    out = table.copy()
+    position = list(out.columns).index("nearest_leaf") + 1
+    out.insert(position, "p_related", 1.0 - proba[:, 0])
+    out.insert(position, "p_derived", proba[:, 2])
+    out.insert(position, "p_same_weights", proba[:, 1])
+    return out
+
+
 def probes_for_model(path: str | Path, model: str | Path = "default") -> tuple[ProbeEmbeddings, RelationModel]:
     """The per-probe cache at ``path`` and the relation model (file or ``"default"``), their settings checked."""
     from ..inputs import input_probes  # the one path from an input file to per-probe embeddings

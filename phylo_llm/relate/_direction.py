@@ -162,6 +162,18 @@ def _release_baseline(lineage: Lineage, ids, child: np.ndarray, parent: np.ndarr
     return out
 
 
+def _base_baseline(lineage: Lineage, ids, child: np.ndarray, parent: np.ndarray) -> np.ndarray:
+    """1 where only the parent is documented as a base model (``is_base``: pretrained from scratch), 0 where only
+    the child is, NaN where unknown or equal."""
+    view = lineage.among(ids)
+    flag = np.array([str(view.info(m).get("is_base", "")).strip().lower() for m in ids], dtype=object)
+    base, derived = np.isin(flag, ("true", "1")), np.isin(flag, ("false", "0"))
+    out = np.full(len(child), np.nan)
+    out[base[parent] & derived[child]] = 1.0
+    out[base[child] & derived[parent]] = 0.0
+    return out
+
+
 def evaluate_direction(probes: ProbeEmbeddings, lineage: Lineage, folds: np.ndarray) -> dict:
     """Direction accuracy on documented directed edges, model-disjoint (``folds`` per model), beside baselines.
 
@@ -169,7 +181,10 @@ def evaluate_direction(probes: ProbeEmbeddings, lineage: Lineage, folds: np.ndar
     :func:`model_folds` keep documented relatives together, so there are none).
     Baselines: the one closer to its family's centre (lineage ``family``), the
     earlier release (lineage ``release``; scored only where both are known and
-    differ, with its coverage), and each single trait.
+    differ, with its coverage), the documented base model (lineage
+    ``is_base``: only one of the two pretrained from scratch), and each single
+    trait. ``accuracy_lineage_else_model``: what the lineage says (base model,
+    else release order) where it says it, the model elsewhere.
 
     Examples
     --------
@@ -211,6 +226,17 @@ def evaluate_direction(probes: ProbeEmbeddings, lineage: Lineage, folds: np.ndar
     combined[np.isnan(release) & np.isnan(proba)] = np.nan
     known = ~np.isnan(combined)
     report["accuracy_release_else_model"] = float(np.mean(combined[known])) if known.any() else float("nan")
+    # What a lineage says outright (a documented base model is nobody's child), then the release order, then the model.
+    base = _base_baseline(lineage, probes.ids, child, parent)
+    known = ~np.isnan(base)
+    report["accuracy_documented_base"] = float(np.mean(base[known])) if known.any() else float("nan")
+    report["coverage_documented_base"] = float(known.mean()) if len(known) else 0.0
+    lineage_says = np.where(np.isnan(base), release, base)
+    combined = np.where(np.isnan(lineage_says), (proba > 0.5).astype(float), lineage_says)
+    combined[np.isnan(lineage_says) & np.isnan(proba)] = np.nan
+    known = ~np.isnan(combined)
+    report["accuracy_lineage_else_model"] = float(np.mean(combined[known])) if known.any() else float("nan")
+    report["coverage_lineage"] = float(np.mean(~np.isnan(lineage_says))) if len(lineage_says) else 0.0
     for t, name in enumerate(DIRECTION_FEATURES):  # each feature alone: the parent has the larger value (ties half)
         report[f"accuracy_larger_{name}"] = float(np.mean(x[:, t] > 0) + 0.5 * np.mean(x[:, t] == 0)) if len(x) else float("nan")
     if len(child):

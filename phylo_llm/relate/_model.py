@@ -17,7 +17,7 @@ import numpy as np
 from scipy.special import expit
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -38,6 +38,9 @@ FORMAT_VERSION = 1
 NEGATIVES_PER_POSITIVE = 200
 #: Folds of the Platt calibration, grouped so that the pairs of one model stay together.
 CALIBRATION_FOLDS = 3
+#: One classifier fitted on all pairs, its scores calibrated out of fold (scikit-learn ``ensemble=False``): with few
+#: documented pairs, per-fold calibrators fitted on two or three positives turned over (P(related) 1/3 for all pairs).
+ENSEMBLE = False
 #: A model file larger than this is not one (checked before reading).
 MAX_FILE_BYTES = 64 * 2**20
 
@@ -49,6 +52,20 @@ MAX_FILE_BYTES = 64 * 2**20
 REGULARISATION = 0.01
 
 
+def calibration_splits(y: np.ndarray, groups: np.ndarray, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:data:`CALIBRATION_FOLDS` folds for calibrating on out-of-fold scores: one model's pairs in one fold
+    (stratified by class, so each class is spread over the folds), or, where a class cannot then reach every
+    training part (its pairs share a model), stratified without groups. Every class needs at least 2 pairs.
+    """
+    classes, counts = np.unique(y, return_counts=True)
+    folds = min(CALIBRATION_FOLDS, int(counts.min()))
+    x = np.zeros((len(y), 1))
+    splits = list(StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed).split(x, y, groups))
+    if all(len(np.unique(y[train])) == len(classes) for train, _ in splits):
+        return splits
+    return list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(x, y))
+
+
 def fit_calibrated(x: np.ndarray, y: np.ndarray, groups: np.ndarray, seed: int = 0,
                    estimator: str = "logistic") -> CalibratedClassifierCV:
     """A scikit-learn classifier on pair features, negatives subsampled and re-weighted, calibrated (Platt).
@@ -58,22 +75,30 @@ def fit_calibrated(x: np.ndarray, y: np.ndarray, groups: np.ndarray, seed: int =
     kind) or ``"boosting"`` (compared in the benchmark).
     """
     rng = np.random.default_rng(seed)
+    classes, counts = np.unique(y, return_counts=True)
+    if len(classes) < 2 or counts[classes == 0].sum() == 0:
+        raise PhyloLLMError("relation model: training needs unrelated pairs and documented ones")
+    # A class with a single pair cannot be calibrated out of fold: it is left out (its probability is 0).
+    usable = np.isin(y, classes[counts >= 2])
+    x, y, groups = x[usable], y[usable], groups[usable]
+    if len(np.unique(y)) < 2:
+        raise PhyloLLMError("relation model: no documented class has the 2 pairs calibration needs")
     positive = np.flatnonzero(y > 0)
     negative = np.flatnonzero(y == 0)
     keep = min(len(negative), NEGATIVES_PER_POSITIVE * max(len(positive), 1))
     chosen = np.sort(np.concatenate([positive, rng.choice(negative, keep, replace=False)]))
     weight = np.where(y[chosen] == 0, len(negative) / max(keep, 1), 1.0)
-    splits = list(GroupKFold(n_splits=CALIBRATION_FOLDS).split(x[chosen], y[chosen], groups[chosen]))
+    splits = calibration_splits(y[chosen], groups[chosen], seed)
     if estimator == "boosting":
         from sklearn.ensemble import HistGradientBoostingClassifier  # only the benchmark's comparison uses it
 
         base = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=seed)
-        model = CalibratedClassifierCV(base, method="sigmoid", cv=splits)
+        model = CalibratedClassifierCV(base, method="sigmoid", cv=splits, ensemble=ENSEMBLE)
         return model.fit(x[chosen], y[chosen], sample_weight=weight)
     # Logistic: monotone in each feature, so far pairs keep their order (trees flatten them into ties);
     # sigmoid calibration is monotone too (isotonic ties the ranking).
     pipeline = make_pipeline(StandardScaler(), LogisticRegression(C=REGULARISATION, max_iter=2000))
-    model = CalibratedClassifierCV(pipeline, method="sigmoid", cv=splits)
+    model = CalibratedClassifierCV(pipeline, method="sigmoid", cv=splits, ensemble=ENSEMBLE)
     return model.fit(x[chosen], y[chosen], logisticregression__sample_weight=weight)
 
 

@@ -7,6 +7,7 @@ import numpy as np
 from ..distance import probe_distances
 from ..errors import PhyloLLMError
 from ..ids import find_model
+from ..lineage import Lineage
 from ..probes import ProbeEmbeddings
 from ._direction import direction_features
 from ._features import FEATURES, neighbour_ranks, pair_features
@@ -102,3 +103,46 @@ def relate_pair(model: RelationModel, probes: ProbeEmbeddings, a: str, b: str) -
         "drivers": {"relation": CLASSES[likelier], "against": CLASSES[0],
                     "features": [{"feature": FEATURES[k], "value": float(x[k]), "log_odds": float(push[k])} for k in order]},
     }
+
+
+def lineage_facts(lineage: Lineage, a: str, b: str) -> dict:
+    """What a lineage documents about the pair: direct edges, shared ancestry, and which one is the parent.
+
+    ``edges``: the documented relations between the two (``"b finetune of
+    a"``); ``kin``: a shared documented ancestor or family; ``parent`` and
+    ``parent_from``: the parent by a directed edge, else by the documented
+    base model (``is_base``: only one of the two pretrained from scratch), else
+    the earlier ``release`` (``None`` where the lineage cannot say); ``models``:
+    family, is_base and release of each, where documented.
+
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> facts = lineage_facts(pl.load_lineage("data/demo"), "meta-llama/Llama-1-7B", "meta-llama/Llama-1-7B-Instruct")
+    >>> facts["parent"], facts["parent_from"]
+    ('meta-llama/Llama-1-7B', 'documented edge')
+    """
+    view = lineage.among([a, b])
+    found = {m: view.resolve(m) for m in (a, b)}
+    edges, parent, source = [], None, None
+    for child, other in ((a, b), (b, a)):
+        rows = view.parents(child) if found[child] else None
+        if rows is None or not found[other]:
+            continue
+        for relation in rows.loc[rows["parent"] == found[other], "relation"]:
+            edges.append(f"{child} {relation} of {other}")
+            if relation != "same_weights":
+                parent, source = other, "documented edge"
+    info = {m: view.info(m) for m in (a, b)}
+    models = {m: {k: str(info[m][k]) for k in ("family", "is_base", "release") if k in info[m]} for m in (a, b)}
+    if parent is None and not edges:
+        base = {m: models[m].get("is_base", "").lower() for m in (a, b)}
+        release = {m: models[m].get("release", "") for m in (a, b)}
+        if {base[a], base[b]} == {"true", "false"}:
+            parent, source = (a if base[a] == "true" else b), "documented base model"
+        elif release[a] and release[b] and release[a] != release[b]:
+            parent, source = min((a, b), key=lambda m: release[m]), "earlier release"
+    ancestors: dict[str, set[str]] = {m: set(view.ancestors(m)) | {str(found[m])} if found[m] else set() for m in (a, b)}
+    families = {models[m].get("family") for m in (a, b)}
+    kin = bool(ancestors[a] & ancestors[b]) or (len(families) == 1 and None not in families)
+    return {"edges": edges, "kin": kin, "parent": parent, "parent_from": source, "models": models}

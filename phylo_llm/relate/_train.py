@@ -34,8 +34,8 @@ def train_relation_model(probes: ProbeEmbeddings, lineage: Lineage, lineage_name
 
     Labels (:func:`pair_labels`): documented direct edges are ``same_weights``
     or ``derived`` (:data:`DERIVED`); pairs in different components of the
-    documented graph are ``unrelated``; kin that is not a direct edge is left
-    out. ``n_folds = 0`` skips the cross-validation (the card then has none).
+    documented graph and not of one documented family are ``unrelated``; kin
+    that is not a direct edge (shared ancestors, one family) is left out. ``n_folds = 0`` skips the cross-validation (the card then has none).
 
     Examples
     --------
@@ -56,7 +56,7 @@ def train_relation_model(probes: ProbeEmbeddings, lineage: Lineage, lineage_name
             "lineage": lineage_name, "documented_edges": len(lineage.relations),
             "pairs": {name: int(np.sum(labels == k)) for k, name in enumerate(CLASSES)}
             | {"kin_not_used": int(np.sum(labels == AMBIGUOUS))},
-            "derived_relations": list(DERIVED), "negatives_per_positive": NEGATIVES_PER_POSITIVE, "seed": seed,
+            "unrelated_means": UNRELATED_MEANS, "derived_relations": list(DERIVED), "negatives_per_positive": NEGATIVES_PER_POSITIVE, "seed": seed,
             "phylo_llm_version": __version__,
         },
         "cross_validation": report,
@@ -74,6 +74,10 @@ def train_relation_model(probes: ProbeEmbeddings, lineage: Lineage, lineage_name
             model.card["direction"] = evaluate_direction(probes, lineage, folds)
     return model
 
+
+#: What the negative class is, written into every card (models trained before it was there counted one family's
+#: undocumented pairs as unrelated).
+UNRELATED_MEANS = "different components of the documented lineage graph and not one documented family"
 
 #: Documented directed edges (finetune, continued pretraining, distillation, pruning) needed to fit the direction model.
 MIN_DIRECTED = 10

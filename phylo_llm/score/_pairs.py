@@ -28,7 +28,8 @@ def documented_pairs(lineage: Lineage, ids) -> pd.DataFrame:
         i, j = present.get(child), present.get(parent)
         if i is not None and j is not None and i != j:
             rows.append((ids[i], ids[j], relation, i, j))
-    return pd.DataFrame(rows, columns=["child", "parent", "relation", "i", "j"])
+    pairs = pd.DataFrame(rows, columns=["child", "parent", "relation", "i", "j"])
+    return pairs.astype({"i": np.int64, "j": np.int64})  # integer row numbers even when no pair is documented
 
 
 def condensed_index(i: np.ndarray, j: np.ndarray, n: int) -> np.ndarray:

@@ -224,7 +224,9 @@ def place(
     -------
     PlacementResult
         ``table`` columns: model, joins (the leaves below the chosen edge, up to
-        five), joins_size, pendant_length, distal_length, error, nearest,
+        five), joins_size, pendant_length, distal_length, error, nearest_leaf
+        (the leaf nearest the placed model along the tree), nearest (the
+        ``listed`` nearest with their tree distances),
         documented (with ``lineage``), bootstrap_share (with ``replicates``).
 
     Examples
@@ -310,6 +312,7 @@ def placement_table(
             "pendant_length": float(found.pendant[i]),
             "distal_length": float(found.distal[i]),
             "error": float(found.error[i]),
+            "nearest_leaf": flat.names[order[0]],  # the leaf the model is placed beside
             "nearest": "; ".join(f"{flat.names[j]} ({to_leaves[j]:.4g})" for j in order[:listed]),
         }
         if known is not None:
