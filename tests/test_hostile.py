@@ -62,6 +62,8 @@ def test_no_output_may_be_an_input_or_another_output(work):
     os.link(dna, work / "hardlink.parquet")
     os.symlink(dna, work / "symlink.parquet")
     write_folder(work / "answers", toy_models())
+    model = work / "relations.json"
+    model.write_text('{"format": "phylo-llm relation model"}\n')
     cases = [
         ("tree", dna, "-o", dna),
         ("tree", dna, "-o", work / "hardlink.parquet"),
@@ -81,6 +83,12 @@ def test_no_output_may_be_an_input_or_another_output(work):
         ("relatives", "x", dna, "--csv", lineage, "--lineage", lineage),
         ("figures", dna, "-o", dna),
         ("tree", dna, "-o", work / "t.nwk", "--annotate", "--lineage", work, "--csv", work / "models.csv"),
+        # a relation model file is an input too (it once was overwritten by a placement table)
+        ("place", probes, "--tree", tree, "--dna", probes, "--relation-model", model, "--csv", model),
+        ("tree", probes, "-o", work / "t.nwk", "--relation-model", model, "--cherries", model),
+        ("relatives", "x", probes, "--relation-model", model, "--csv", model),
+        ("candidates", probes, "--relation-model", model, "-o", model),
+        ("relate", "a", "b", probes, "--model", model, "--json", model),
     ]
     before = snapshot(work)
     for case in cases:

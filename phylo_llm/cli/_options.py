@@ -109,9 +109,11 @@ def add_rooting(parser: argparse.ArgumentParser, root_default: str | None) -> No
 
 
 def read_paths(args: argparse.Namespace) -> list[str]:
-    """Every file or folder the command reads (INPUT, --tree, --dna, --lineage): no output may be one of them."""
-    paths = [getattr(args, name, None) for name in ("input", "tree", "dna")]
+    """Every file or folder the command reads (INPUT, --tree, --dna, --lineage, --relation-model, --placed): no
+    output may be one of them."""
+    paths = [getattr(args, name, None) for name in ("input", "tree", "dna", "placed")]
     paths += [p for p in (getattr(args, "lineage", None) or []) if p != "builtin"]
+    paths += [p for p in [getattr(args, "relation_model", None)] if p and p != "default"]
     return [str(p) for p in paths if p]
 
 

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> None:
     from ..ids import check_unique
 
     start = time.perf_counter()
-    plan = io.OutputPlan(inputs=[*read_paths(args), *([args.placed] if args.placed else [])])
+    plan = io.OutputPlan(inputs=read_paths(args))
     plan.add(args.output)
     if args.only and args.tree:
         raise PhyloLLMError(f"{args.tree}: --only builds the tree of the chosen models; give --tree or --only, not both")
