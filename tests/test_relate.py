@@ -300,6 +300,29 @@ def test_cli_train_then_ask_about_a_pair(demo, tmp_path):
     assert f"lineage ({DEMO}): {edge.child} {edge.relation} of {edge.parent}; the parent: {edge.parent}" in result.stdout
 
 
+def test_modal_answer_share_against_counting_rows():
+    from collections import Counter
+
+    from phylo_llm.probes import ProbeEmbeddings
+    from phylo_llm.relate._direction import modal_answer_share
+
+    rng = np.random.default_rng(3)
+    pool = rng.normal(size=(4, 3)).astype(np.float16)  # few distinct answers: ties and shared answers occur
+    values = pool[rng.integers(0, 4, size=(40, 12))]
+    values[:, 5] = rng.normal(size=(40, 3))  # a probe where every answer differs: counts for nobody
+    values[:20, 7] = 0.0
+    values[20:, 7] = -0.0  # -0.0 and 0.0 are one answer
+    got = modal_answer_share(ProbeEmbeddings([f"m{i}" for i in range(40)], values))
+    want = np.zeros(40)
+    for probe in range(12):
+        counts = Counter(tuple(float(v) + 0.0 for v in row) for row in values[:, probe])
+        top = max(counts.values())
+        for m in range(40):
+            want[m] += top >= 2 and counts[tuple(float(v) + 0.0 for v in values[m, probe])] == top
+    np.testing.assert_allclose(got, want / 12)
+    assert got.min() >= 1 / 12  # probe 7: everybody
+
+
 def test_lineage_facts_of_a_pair(tmp_path):
     from phylo_llm.relate import lineage_facts
 

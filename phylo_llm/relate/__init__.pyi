@@ -11,6 +11,7 @@ from ._direction import directed_edges as directed_edges
 from ._direction import direction_features as direction_features
 from ._direction import evaluate_direction as evaluate_direction
 from ._direction import fit_direction as fit_direction
+from ._direction import modal_answer_share as modal_answer_share
 from ._direction import model_traits as model_traits
 from ._direction import nearest_models as nearest_models
 from ._evaluate import cross_validate as cross_validate

@@ -15,7 +15,7 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from ..distance import probe_distances
+from ..distance import DistanceMatrix, probe_distances
 from ..lineage import Lineage
 from ..probes import ProbeEmbeddings
 from ..score import documented_pairs
@@ -32,7 +32,14 @@ PAIR_BLOCK = 64
 DIRECTED = ("finetune", "continued_pretraining", "distillation", "pruning")
 
 
-def model_traits(probes: ProbeEmbeddings, k: int = K_NEAREST) -> np.ndarray:
+def _euclidean(probes: ProbeEmbeddings, total: DistanceMatrix | None) -> np.ndarray:
+    """The Euclidean probe distances (``total`` when given), a copy with an infinite diagonal."""
+    dist = (probe_distances(probes, "euclidean") if total is None else total).values.copy()
+    np.fill_diagonal(dist, np.inf)
+    return dist
+
+
+def model_traits(probes: ProbeEmbeddings, k: int = K_NEAREST, *, total: DistanceMatrix | None = None) -> np.ndarray:
     """``(n, len(TRAITS))`` per-model traits from the per-probe embeddings.
 
     ``log_k_occurrence``: log(1 + how many models have this one among their
@@ -51,30 +58,52 @@ def model_traits(probes: ProbeEmbeddings, k: int = K_NEAREST) -> np.ndarray:
     values = np.asarray(probes.values, dtype=np.float64)
     n = len(values)
     k = min(k, n - 1)
-    dist = probe_distances(probes, "euclidean").values.copy()
-    np.fill_diagonal(dist, np.inf)
+    dist = _euclidean(probes, total)
     nearest = np.argpartition(dist, k - 1, axis=1)[:, :k]
     occurrence = np.bincount(nearest.ravel(), minlength=n)
     knn = np.take_along_axis(dist, nearest, axis=1).mean(axis=1)
     flat = values.reshape(n, -1)
     centroid = np.linalg.norm(flat - flat.mean(axis=0), axis=1)
+    return np.column_stack([np.log1p(occurrence), knn, centroid, modal_answer_share(probes)])
+
+
+def modal_answer_share(probes: ProbeEmbeddings) -> np.ndarray:
+    """Per model, the share of probes on which it gives the probe's most common answer (the same embedding).
+
+    An answer is "most common" when no other answer to that probe is given by
+    more models and at least two models give it (tied answers all count; a
+    probe where every answer differs counts for nobody), so the trait does not
+    depend on the order of models or of answers.
+
+    Examples
+    --------
+    >>> values = np.array([[[0.0], [1.0]], [[0.0], [2.0]], [[3.0], [4.0]]])
+    >>> modal_answer_share(ProbeEmbeddings(["a", "b", "c"], values)).tolist()
+    [0.5, 0.5, 0.0]
+    """
+    values = np.asarray(probes.values)
+    n, n_probes = values.shape[:2]
     modal = np.zeros(n)
-    for probe in range(values.shape[1]):
-        _, which, counts = np.unique(values[:, probe], axis=0, return_inverse=True, return_counts=True)
-        modal += which.ravel() == np.argmax(counts)
-    return np.column_stack([np.log1p(occurrence), knn, centroid, modal / values.shape[1]])
+    for probe in range(n_probes):
+        # Rows compared as bytes (fast); + 0.0 makes -0.0 and 0.0 one answer, as they are one number.
+        rows = np.ascontiguousarray(values[:, probe] + values.dtype.type(0.0))
+        keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+        _, which, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        top = counts.max()
+        if top >= 2:
+            modal += counts[which.ravel()] == top
+    return modal / n_probes
 
 
-def nearest_models(probes: ProbeEmbeddings, k: int = K_NEAREST) -> np.ndarray:
+def nearest_models(probes: ProbeEmbeddings, k: int = K_NEAREST, *, total: DistanceMatrix | None = None) -> np.ndarray:
     """``(n, k)`` rows of each model's ``k`` nearest other models (Euclidean, unordered)."""
-    dist = probe_distances(probes, "euclidean").values.copy()
-    np.fill_diagonal(dist, np.inf)
+    dist = _euclidean(probes, total)
     k = min(k, len(dist) - 1)
     return np.argpartition(dist, k - 1, axis=1)[:, :k]
 
 
 def direction_features(probes: ProbeEmbeddings, a: np.ndarray, b: np.ndarray, traits: np.ndarray | None = None,
-                       nearest: np.ndarray | None = None) -> np.ndarray:
+                       nearest: np.ndarray | None = None, *, total: DistanceMatrix | None = None) -> np.ndarray:
     """``(pairs, len(DIRECTION_FEATURES))``: antisymmetric features of ordered pairs ``(a[k], b[k])``.
 
     Trait differences ``traits[a] - traits[b]`` (:func:`model_traits`), and
@@ -92,8 +121,10 @@ def direction_features(probes: ProbeEmbeddings, a: np.ndarray, b: np.ndarray, tr
     True
     """
     a, b = np.asarray(a, dtype=np.intp), np.asarray(b, dtype=np.intp)
-    traits = model_traits(probes) if traits is None else traits
-    nearest = nearest_models(probes) if nearest is None else nearest
+    if traits is None or nearest is None:  # one distance matrix for both
+        total = probe_distances(probes, "euclidean") if total is None else total
+    traits = model_traits(probes, total=total) if traits is None else traits
+    nearest = nearest_models(probes, total=total) if nearest is None else nearest
     flat = np.asarray(probes.values, dtype=np.float32).reshape(probes.n_models, -1)
     local = np.empty(len(a))
     for start in range(0, len(a), PAIR_BLOCK):
@@ -197,12 +228,13 @@ def evaluate_direction(probes: ProbeEmbeddings, lineage: Lineage, folds: np.ndar
     >>> report["edges"] > 0
     True
     """
-    traits = model_traits(probes)
+    total = probe_distances(probes, "euclidean")
+    traits = model_traits(probes, total=total)
     edges = directed_edges(lineage, probes.ids)
     child, parent = edges["i"].to_numpy(), edges["j"].to_numpy()
     scored = folds[child] == folds[parent]
     child, parent = child[scored], parent[scored]
-    x = direction_features(probes, parent, child, traits)
+    x = direction_features(probes, parent, child, traits, total=total)
     proba = np.full(len(child), np.nan)
     for fold in np.unique(folds[child]):
         test = folds[child] == fold

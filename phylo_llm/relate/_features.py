@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..distance import csls, probe_distances
+from ..distance import DistanceMatrix, csls, probe_distances
 from ..probes import ProbeEmbeddings
 
 #: Quantiles of the per-probe distances kept as features.
@@ -86,12 +86,15 @@ def _probe_quantiles_of(values: np.ndarray, i: np.ndarray, j: np.ndarray, out: n
         out[start:start + len(a), len(QUANTILES)] = (dist < SAME_ANSWER).mean(axis=1)
 
 
-def pair_features(probes: ProbeEmbeddings, i: np.ndarray | None = None, j: np.ndarray | None = None) -> np.ndarray:
+def pair_features(probes: ProbeEmbeddings, i: np.ndarray | None = None, j: np.ndarray | None = None, *,
+                  total: DistanceMatrix | None = None) -> np.ndarray:
     """``(pairs, len(FEATURES))`` features of every pair (:func:`pair_index` order), or of pairs ``(i[k], j[k])``.
 
     Symmetric in the two models (a relation model decides *whether* two models
     are related; which one is the parent is a separate question). Ranks and
-    the CSLS correction are among all models of ``probes``.
+    the CSLS correction are among all models of ``probes``. ``total``: the
+    Euclidean :func:`~phylo_llm.distance.probe_distances` of ``probes``, when
+    already computed.
 
     Notes
     -----
@@ -122,7 +125,7 @@ def pair_features(probes: ProbeEmbeddings, i: np.ndarray | None = None, j: np.nd
         i_all, j_all = np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
         out = np.empty((len(i_all), len(FEATURES)), dtype=np.float64)
         _probe_quantiles_of(values, i_all, j_all, out)
-    total = probe_distances(probes, "euclidean")
+    total = probe_distances(probes, "euclidean") if total is None else total
     corrected = csls(total)
     ranks = neighbour_ranks(total.values)
     out[:, len(QUANTILES) + 1] = total.values[i_all, j_all]

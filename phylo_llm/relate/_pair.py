@@ -73,9 +73,10 @@ def relate_pair(model: RelationModel, probes: ProbeEmbeddings, a: str, b: str) -
     if ra == rb:
         raise PhyloLLMError(f"{probes.source}: {a!r} and {b!r} are one model; give two")
     model.check_settings(probes)
-    x = pair_features(probes, np.array([ra]), np.array([rb]))[0]
+    total = probe_distances(probes, "euclidean")  # once, for the features, the evidence and the direction
+    x = pair_features(probes, np.array([ra]), np.array([rb]), total=total)[0]
     proba = model.predict_proba(x[None, :])[0]
-    dist = probe_distances(probes, "euclidean").values
+    dist = total.values
     upper = dist[np.triu_indices(len(dist), 1)]
     ranks = neighbour_ranks(dist)
     likelier = 1 + int(np.argmax(proba[1:]))
@@ -83,7 +84,7 @@ def relate_pair(model: RelationModel, probes: ProbeEmbeddings, a: str, b: str) -
     order = np.argsort(-np.abs(push), kind="stable")[:3]
     direction = None
     if model.direction is not None:  # which one is the parent, if they are related (the model's own estimate)
-        a_parent = float(model.parent_probability(direction_features(probes, np.array([ra]), np.array([rb])))[0])
+        a_parent = float(model.parent_probability(direction_features(probes, np.array([ra]), np.array([rb]), total=total))[0])
         # Within 0.05 of even (identical models give exactly 0.5) no parent is named.
         parent = None if abs(a_parent - 0.5) < UNDECIDED else probes.ids[ra] if a_parent > 0.5 else probes.ids[rb]
         direction = {"p_a_is_parent": a_parent, "parent": parent,
