@@ -482,17 +482,19 @@ def test_placed_models_get_the_probability_of_the_leaf_they_join(demo, tmp_path)
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(tmp_path / "p.csv")
     placed = Phylo.read(tmp_path / "p.nwk", "newick")
-    # The population of the features is reference + new = every model: the all-pairs path gives the same numbers.
+    # Each placed model's features are computed among the reference and that model alone (the all-pairs path on
+    # that population gives the same numbers), so its probabilities do not depend on the others placed with it.
     everything = pl.load_probes(tmp_path / "all.probes")
-    proba = RelationModel.load(tmp_path / "m.json").predict_proba(pair_features(everything))
-    i, j = pair_index(everything.n_models)
-    at = {(everything.ids[a], everything.ids[b]): k for k, (a, b) in enumerate(zip(i, j))}
+    model = RelationModel.load(tmp_path / "m.json")
+    reference_ids = [m for m in everything.ids if m not in new_ids]
+    leaf = {t.name: t for t in placed.get_terminals()}
     for row in table.itertuples():
-        leaf = {t.name: t for t in placed.get_terminals()}
-        others = [name for name in leaf if name not in new_ids]
-        beside = min(sorted(others), key=lambda name: placed.distance(leaf[row.model], leaf[name]))  # Biopython
+        beside = min(sorted(reference_ids), key=lambda name: placed.distance(leaf[row.model], leaf[name]))  # Biopython
         assert row.nearest_leaf == beside
-        k = at.get((row.model, beside), at.get((beside, row.model)))
+        population = everything.subset([*reference_ids, row.model])
+        proba = model.predict_proba(pair_features(population))
+        i, j = pair_index(population.n_models)
+        k = int(np.flatnonzero((i == reference_ids.index(beside)) & (j == len(reference_ids)))[0])
         assert row.p_related == pytest.approx(1.0 - proba[k, 0], rel=1e-6)
         assert row.p_same_weights == pytest.approx(proba[k, 1], rel=1e-6)
         assert row.p_derived == pytest.approx(proba[k, 2], rel=1e-6)

@@ -15,6 +15,7 @@ from ._options import (
     dataset_of,
     integer,
     lineage_of,
+    model_file,
     number,
     probability,
     read_paths,
@@ -37,7 +38,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
                         help="partitioned dataset: pairs are searched among each model's k exact nearest neighbours (default: 10)")
     parser.add_argument("--index", choices=("exact", "ivf"), default=None,
                         help="partitioned dataset: exact blockwise search, or faiss's IVF index (approximate; pip install 'phylo-llm[hub]')")
-    parser.add_argument("--relation-model", metavar="FILE|default",
+    parser.add_argument("--relation-model", metavar="FILE|default", type=model_file,
                         help="pairs by a relation model's P(related) instead of distance, most probable first, with "
                         "p_same_weights, p_derived, p_related and expected_fdr columns; INPUT must be a per-probe cache")
     parser.add_argument("--min-probability", type=probability, default=None,

@@ -113,8 +113,24 @@ def read_paths(args: argparse.Namespace) -> list[str]:
     output may be one of them."""
     paths = [getattr(args, name, None) for name in ("input", "tree", "dna", "placed")]
     paths += [p for p in (getattr(args, "lineage", None) or []) if p != "builtin"]
-    paths += [p for p in [getattr(args, "relation_model", None)] if p and p != "default"]
+    paths += [relation_model_path(getattr(args, "relation_model", None))]
     return [str(p) for p in paths if p]
+
+
+def relation_model_path(name: str | None) -> str | None:
+    """The file a ``--relation-model`` / ``--model`` value reads: the shipped model's file for ``default``."""
+    if name != "default":
+        return name
+    from ..relate import _model  # the shipped file's place (read when the command runs, not at start-up)
+
+    return str(_model.DEFAULT_MODEL)
+
+
+def model_file(text: str) -> str:
+    """An argparse type: a relation model file or ``default``, never an empty string (it would be ignored)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("give a relation model file or 'default', not an empty string")
+    return text
 
 
 def show_progress(args: argparse.Namespace) -> bool:

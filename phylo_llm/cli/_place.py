@@ -11,7 +11,7 @@ from ..distance import METRICS
 from ..errors import PhyloLLMError
 from ..io._formats import TREE_FORMATS, format_for
 from ..tree import PLACEMENT_CRITERIA
-from ._options import add_lineage, add_quiet, add_seed, integer, lineage_of, read_paths, say, show_progress
+from ._options import add_lineage, add_quiet, add_seed, integer, lineage_of, model_file, read_paths, say, show_progress
 
 NAME = "place"
 HELP = "place new models into an existing tree (least squares, as APPLES) without rebuilding it"
@@ -32,7 +32,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bootstrap", type=integer(0, 10_000), default=0, metavar="N",
                         help="probe caches: share of N replicates placing on the same edge")
     add_seed(parser, "the bootstrap draws")
-    parser.add_argument("--relation-model", metavar="FILE|default",
+    parser.add_argument("--relation-model", metavar="FILE|default", type=model_file,
                         help="probe caches: add the relation model's P(same weights), P(derived), P(related) of each "
                         "placed model and the leaf it is placed beside (nearest_leaf)")
     parser.add_argument("--allow-mixed", action="store_true", help="accept reference DNA made with different settings")
@@ -51,7 +51,16 @@ def run(args: argparse.Namespace) -> None:
     plan.add(args.output)
     plan.add(args.csv, "--csv")
     fmt = format_for(args.output, "tree", args.format, default="newick").name if args.output else None
+    model = None
+    if args.relation_model:  # read first: a bad file is refused before any answer is embedded
+        from .. import relate
+
+        model = relate.load_relation_model(args.relation_model)
     reference = inputs.read_input(args.dna, allow_mixed=args.allow_mixed)
+    if model is not None:
+        if not isinstance(reference, ProbeEmbeddings):
+            raise PhyloLLMError(f"{args.dna}: --relation-model needs per-probe caches (phylo-llm extract --cache), not DNA")
+        model.check_settings(reference)
     new: inputs.Data
     if isinstance(reference, ProbeEmbeddings):
         new, note = inputs.input_probes(args.input, reference=reference, progress=show_progress(args))
@@ -61,22 +70,19 @@ def run(args: argparse.Namespace) -> None:
         new = inputs.read_input(args.input)
         if not isinstance(new, DNA) or not isinstance(reference, DNA):
             raise PhyloLLMError(f"{args.input}: NEW and --dna must both be DNA, or both probe caches")
-    model = None
-    if args.relation_model:
-        from .. import relate
-
-        if not isinstance(reference, ProbeEmbeddings):
-            raise PhyloLLMError(f"{args.dna}: --relation-model needs per-probe caches (phylo-llm extract --cache), not DNA")
-        model = relate.load_relation_model(args.relation_model)
-        model.check_settings(reference)
     backbone = io.read_tree(args.tree)
+    if tree.count_leaves(backbone) < 2:
+        raise PhyloLLMError(f"{args.tree}: the backbone tree has {tree.count_leaves(backbone)} leaf; placement needs at least 2")
     lineage = lineage_of(args) if args.lineage or args.csv else None
     result = tree.place(new, backbone, reference, metric=args.metric, criterion=args.criterion, replicates=args.bootstrap,
                         seed=args.seed, lineage=lineage, local=args.local or None, progress=show_progress(args))
     table = result.table
     if model is not None:
+        from .. import relate
+
         assert isinstance(new, ProbeEmbeddings) and isinstance(reference, ProbeEmbeddings)  # checked above
-        table = relate.placement_probabilities(table, new, reference, model)
+        leaves = [leaf.name for leaf in backbone.get_terminals()]  # the population the placement saw
+        table = relate.placement_probabilities(table, new, reference.subset(leaves), model)
     with plan:
         if args.output:
             io.write_tree(result.tree, args.output, fmt)

@@ -10,7 +10,7 @@ import json
 
 from .. import io
 from ..errors import PhyloLLMError
-from ._options import add_lineage, add_quiet, add_seed, integer, lineage_of, say
+from ._options import add_lineage, add_quiet, add_seed, integer, lineage_of, model_file, relation_model_path, say
 
 NAME = "relate"
 HELP = ("relations between models from a per-probe cache: 'relate A B INPUT' (probabilities and evidence), "
@@ -24,7 +24,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
                         "(phylo-llm extract --cache) or model answers")
     add_lineage(parser)
     parser.add_argument("-o", "--output", metavar="FILE", help="train: where to write the model (JSON)")
-    parser.add_argument("--model", metavar="FILE|default", default="default",
+    parser.add_argument("--model", metavar="FILE|default", default="default", type=model_file,
                         help="A B: the relation model (default: the shipped one, trained on the rand set)")
     parser.add_argument("--folds", type=integer(0, 50), default=5,
                         help="evaluate (2-50) and train (0 = no cross-validated numbers on the card): folds (default: 5)")
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> None:
     action, words = _parse(args)
     args.input = words[-1]
     plan = io.OutputPlan(inputs=[args.input] + [p for p in (args.lineage or []) if p != "builtin"]
-                         + ([args.model] if action == "pair" and args.model != "default" else []))
+                         + ([relation_model_path(args.model)] if action == "pair" else []))
     if args.json:
         plan.add(args.json, "--json")
     if args.output:
@@ -105,6 +105,8 @@ def _train(args: argparse.Namespace, plan: io.OutputPlan, words: list[str]) -> N
     pairs = model.card["training"]["pairs"]
     say(args, f"{probes.n_models} models; trained on {pairs['same_weights']} same-weights, {pairs['derived']} derived, "
         f"{pairs['unrelated']:,} unrelated pairs ({pairs['kin_not_used']:,} kin pairs left out); model written to {args.output}")
+    for name in model.card["training"].get("classes_left_out", []):
+        say(args, f"note: {name} is documented by a single pair, too few to calibrate: the model gives it probability 0")
     if model.card.get("cross_validation"):
         _print_report(model.card["cross_validation"])
     if model.card.get("direction"):
@@ -185,7 +187,7 @@ def _pair(args: argparse.Namespace, plan: io.OutputPlan, words: list[str]) -> No
     model = relate.load_relation_model(args.model)
     probes = _probes(args)
     out = relate.relate_pair(model, probes, words[0], words[1])
-    out["lineage"] = relate.lineage_facts(lineage_of(args), out["a"], out["b"])
+    out["lineage"] = relate.lineage_facts(lineage_of(args), out["a"], out["b"], probes.ids)
     if args.json:
         _write_json(plan, args.json, out)
     p, e = out["probabilities"], out["evidence"]

@@ -8,7 +8,18 @@ import sys
 from .. import io
 from ..distance import METRIC_CHOICES
 from ..errors import PhyloLLMError
-from ._options import add_cluster, add_input, add_lineage, cluster_options, dataset_of, integer, lineage_of, read_paths, say
+from ._options import (
+    add_cluster,
+    add_input,
+    add_lineage,
+    cluster_options,
+    dataset_of,
+    integer,
+    lineage_of,
+    model_file,
+    read_paths,
+    say,
+)
 
 NAME = "relatives"
 HELP = "the nearest models to one model, against documented distances"
@@ -21,7 +32,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     add_lineage(parser)
     parser.add_argument("--metric", choices=METRIC_CHOICES, default="euclidean")
     parser.add_argument("--csv", metavar="FILE", help="write the table as CSV")
-    parser.add_argument("--relation-model", metavar="FILE|default",
+    parser.add_argument("--relation-model", metavar="FILE|default", type=model_file,
                         help="rank by a relation model's P(related) with p_same_weights, p_derived, p_related and "
                         "expected_fdr columns; INPUT must be a per-probe cache made with the model's settings")
     add_cluster(parser)

@@ -9,7 +9,7 @@ import sys
 from ..distance import METRIC_CHOICES
 from ..errors import PhyloLLMError
 from ..tree import TREE_METHODS
-from ._options import add_input, add_lineage, add_seed, integer, lineage_of, show_progress
+from ._options import add_input, add_lineage, add_seed, integer, lineage_of, model_file, show_progress
 
 NAME = "score"
 HELP = "score DNA, distances or a tree against documented lineage, with chance baselines"
@@ -23,7 +23,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--permutations", type=integer(0, 10_000), default=100, help="chance baseline permutations (default: 100)")
     add_seed(parser, "the permutations")
     parser.add_argument("--json", action="store_true", help="print the full report as JSON instead of tables")
-    parser.add_argument("--relation-model", metavar="FILE|default",
+    parser.add_argument("--relation-model", metavar="FILE|default", type=model_file,
                         help="also score pairs by a relation model's P(related) (auc_model, retrieval_model beside "
                         "auc_dna, retrieval_dna); INPUT must be a per-probe cache made with the model's settings")
 

@@ -19,6 +19,7 @@ from ._options import (
     cluster_options,
     dataset_of,
     integer,
+    model_file,
     read_paths,
     say,
     show_progress,
@@ -52,7 +53,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--region", type=integer(3, 100_000), metavar="R",
                         help="hub tree: the backbone is cut into regions of at most R models, each re-joined by exact NJ (3 or more; "
                         "default: 2,000)")
-    parser.add_argument("--relation-model", metavar="FILE|default",
+    parser.add_argument("--relation-model", metavar="FILE|default", type=model_file,
                         help="build from a relation model's -log P(related) instead of a distance (INPUT: a per-probe cache or answers)")
     parser.add_argument("--cherries", metavar="FILE",
                         help="with --relation-model: CSV of the tree's cherries with P(same weights), P(derived), P(related)")

@@ -58,7 +58,7 @@ def _task_knn(part: int, parts: list[str], dim: int, offsets: np.ndarray, k: int
 
 def knn(
     data: DNADataset, client, k: int = 10, metric: str = "euclidean", progress: bool = False, *, index: str = "exact",
-    lists: int | None = None, probes: int = IVF_PROBES, seed: int = 0,
+    lists: int | None = None, probes: int = IVF_PROBES, seed: int = 0, checked: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` nearest neighbours of every model of ``data`` (rows in dataset order), on Dask.
 
@@ -83,7 +83,8 @@ def knn(
     if data.n_models < 2:
         raise PhyloLLMError(f"{data.path}: nearest neighbours need at least 2 models, found {data.n_models}")
     base = parse_metric(metric, csls=False, what="nearest-neighbour metric").name
-    check_cosine_vectors(data, client, base)
+    if not checked:  # ``checked``: the caller has run check_cosine_vectors already
+        check_cosine_vectors(data, client, base)
     k = min(k, data.n_models - 1)
     check_knn_memory(data, k)
     offsets = _offsets(data)
@@ -204,11 +205,13 @@ def hub_candidates(
     ...     table, threshold, qualifying, saturated = hub_candidates(open_dataset("hub/dna"), pl.load_lineage(), client)
     """
     base = parse_metric(metric, csls=False, what="nearest-neighbour metric").name
-    # The neighbours first: their search checks every vector for the metric, naming partition and model.
-    found, distance = knn(data, client, k, base, progress, index=index, seed=seed)
+    # Every vector checked for the metric first (naming partition and model), then the threshold (refused when no
+    # pair is documented), before the neighbour search.
+    check_cosine_vectors(data, client, base)
     dist, sampled = _context(data, lineage, np.array([], dtype=np.int64), base, seed)
     if threshold is None:
         threshold = documented_threshold(dist, lineage)
+    found, distance = knn(data, client, k, base, progress, index=index, seed=seed, checked=True)
     rows = np.repeat(np.arange(len(found)), found.shape[1])
     close = (distance.ravel() <= threshold) & (found.ravel() >= 0)
     a, b = rows[close], found.ravel()[close]

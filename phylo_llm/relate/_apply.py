@@ -146,9 +146,11 @@ def placement_probabilities(table: pd.DataFrame, new: ProbeEmbeddings, reference
     """A placement table (:func:`phylo_llm.tree.place`) with the relation model's probabilities for each placed
     model and the leaf it was placed beside (``nearest_leaf``): ``p_same_weights``, ``p_derived``, ``p_related``.
 
-    The pair features' ranks and CSLS term are computed among the reference
-    models and the new ones together (the population the placement sees);
-    reference rows that are also new models count once, as new.
+    Each placed model's features (ranks, CSLS term) are computed among the
+    reference models and that model alone, as each is placed alone: its
+    probabilities do not depend on the other models placed with it. Give as
+    ``reference`` the tree's models (the population the placement sees); a
+    reference row with a placed model's id is left out for it.
 
     Examples
     --------
@@ -166,15 +168,16 @@ def placement_probabilities(table: pd.DataFrame, new: ProbeEmbeddings, reference
     """
     model.check_settings(reference)
     model.check_settings(new)
-    placed = set(new.ids)
-    kept = [m for m in reference.ids if m not in placed]
-    values = np.concatenate([np.asarray(reference.subset(kept).values, dtype=np.float32),
-                             np.asarray(new.values, dtype=np.float32)])
-    population = ProbeEmbeddings((*kept, *new.ids), values, dict(reference.settings), str(reference.source))
-    row = {m: k for k, m in enumerate(population.ids)}
-    a = np.array([row[m] for m in table["model"]], dtype=np.intp)
-    b = np.array([row[m] for m in table["nearest_leaf"]], dtype=np.intp)
-    proba = model.predict_proba(pair_features(population, a, b))
+    references = np.asarray(reference.values, dtype=np.float32)
+    new_row = {m: k for k, m in enumerate(new.ids)}
+    proba = np.empty((len(table), len(model.classes)))
+    for k, (placed, leaf) in enumerate(zip(table["model"], table["nearest_leaf"])):
+        kept = [r for r, m in enumerate(reference.ids) if m != placed]
+        values = np.concatenate([references[kept], np.asarray(new.values[new_row[placed]], dtype=np.float32)[None]])
+        ids = (*(reference.ids[r] for r in kept), placed)
+        population = ProbeEmbeddings(ids, values, dict(reference.settings), str(reference.source))
+        b = ids.index(leaf)
+        proba[k] = model.predict_proba(pair_features(population, np.array([len(kept)]), np.array([b])))[0]
     out = table.copy()
     position = list(out.columns).index("nearest_leaf") + 1
     out.insert(position, "p_related", 1.0 - proba[:, 0])

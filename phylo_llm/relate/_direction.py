@@ -10,6 +10,8 @@ swapping the two models swaps the answer exactly.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
@@ -182,14 +184,35 @@ def _centre_baseline(probes: ProbeEmbeddings, lineage: Lineage, child: np.ndarra
     return out
 
 
+def release_month(value) -> int | None:
+    """A lineage ``release`` (``YYYY-MM``, month 1-12; ``YYYY-M`` accepted) as months since year 0; ``None`` otherwise.
+
+    Examples
+    --------
+    >>> release_month("2023-9") < release_month("2023-10"), release_month("unknown")
+    (True, None)
+    """
+    match = re.fullmatch(r"\s*(\d{4})-(\d{1,2})\s*", str(value))
+    if match is None or not 1 <= int(match.group(2)) <= 12:
+        return None
+    return 12 * int(match.group(1)) + int(match.group(2)) - 1
+
+
+def base_flag(value) -> bool | None:
+    """A lineage ``is_base`` value: True (``true``/``1``), False (``false``/``0``), ``None`` when unknown."""
+    text = str(value).strip().lower()
+    return True if text in ("true", "1") else False if text in ("false", "0") else None
+
+
 def _release_baseline(lineage: Lineage, ids, child: np.ndarray, parent: np.ndarray) -> np.ndarray:
     """1 where the parent was released earlier, 0 where later, NaN where unknown or the same month."""
     view = lineage.among(ids)
-    release = [str(view.info(m).get("release") or "") for m in ids]
+    release = [release_month(view.info(m).get("release", "")) for m in ids]
     out = np.full(len(child), np.nan)
     for k, (c, p) in enumerate(zip(child, parent)):
-        if release[c] and release[p] and release[c] != release[p] and release[c] != "nan" and release[p] != "nan":
-            out[k] = float(release[p] < release[c])
+        rc, rp = release[c], release[p]
+        if rc is not None and rp is not None and rc != rp:
+            out[k] = float(rp < rc)
     return out
 
 
@@ -197,8 +220,9 @@ def _base_baseline(lineage: Lineage, ids, child: np.ndarray, parent: np.ndarray)
     """1 where only the parent is documented as a base model (``is_base``: pretrained from scratch), 0 where only
     the child is, NaN where unknown or equal."""
     view = lineage.among(ids)
-    flag = np.array([str(view.info(m).get("is_base", "")).strip().lower() for m in ids], dtype=object)
-    base, derived = np.isin(flag, ("true", "1")), np.isin(flag, ("false", "0"))
+    flag = [base_flag(view.info(m).get("is_base", "")) for m in ids]
+    base = np.array([f is True for f in flag])
+    derived = np.array([f is False for f in flag])
     out = np.full(len(child), np.nan)
     out[base[parent] & derived[child]] = 1.0
     out[base[child] & derived[parent]] = 0.0

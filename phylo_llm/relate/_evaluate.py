@@ -225,6 +225,9 @@ def evaluate_relations(probes: ProbeEmbeddings, lineage: Lineage, n_folds: int =
     edges = documented_pairs(lineage, list(probes.ids))
     edges = edges[edges["relation"].isin((*DERIVED, "same_weights"))][["i", "j"]].to_numpy()
     report = cross_validate(features, labels, i, j, folds, features[:, FEATURES.index(reference)], edges, seed, estimator)
+    if not any(name in report for name in CLASSES[1:]):  # every fold one family: nothing to tell apart
+        raise PhyloLLMError(f"{probes.source}: no fold holds both documented and unrelated pairs with {n_folds} folds "
+                            "(each fold is a union of lineage components): use fewer folds")
     report["models"] = probes.n_models
     report["estimator"] = estimator
     report["labelled"] = {**{name: int(np.sum(labels == k)) for k, name in enumerate(CLASSES)}, "kin": int(np.sum(labels == AMBIGUOUS))}

@@ -60,9 +60,10 @@ def calibration_splits(y: np.ndarray, groups: np.ndarray, seed: int = 0) -> list
     classes, counts = np.unique(y, return_counts=True)
     folds = min(CALIBRATION_FOLDS, int(counts.min()))
     x = np.zeros((len(y), 1))
-    splits = list(StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed).split(x, y, groups))
-    if all(len(np.unique(y[train])) == len(classes) for train, _ in splits):
-        return splits
+    if len(np.unique(groups)) >= folds:  # e.g. every documented pair shares one model: no grouping possible
+        splits = list(StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed).split(x, y, groups))
+        if all(len(np.unique(y[train])) == len(classes) for train, _ in splits):
+            return splits
     return list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(x, y))
 
 
@@ -76,8 +77,8 @@ def fit_calibrated(x: np.ndarray, y: np.ndarray, groups: np.ndarray, seed: int =
     """
     rng = np.random.default_rng(seed)
     classes, counts = np.unique(y, return_counts=True)
-    if len(classes) < 2 or counts[classes == 0].sum() == 0:
-        raise PhyloLLMError("relation model: training needs unrelated pairs and documented ones")
+    if len(classes) < 2 or counts[classes == 0].sum() < 2:
+        raise PhyloLLMError("relation model: training needs at least 2 unrelated pairs and documented ones")
     # A class with a single pair cannot be calibrated out of fold: it is left out (its probability is 0).
     usable = np.isin(y, classes[counts >= 2])
     x, y, groups = x[usable], y[usable], groups[usable]
@@ -194,6 +195,8 @@ class RelationModel:
         """One calibrated classifier: one-vs-rest Platt sigmoids of the decision functions, normalised."""
         z = (x - np.asarray(member["mean"])) / np.asarray(member["scale"])
         decision = z @ np.asarray(member["coef"]).T + np.asarray(member["intercept"])
+        if not np.isfinite(decision).all():  # a hand-made file's numbers overflow: no silent 0, 1 or 1/3
+            raise PhyloLLMError("relation model: its numbers give non-finite decision values for these features")
         calibrated = expit(-(decision * np.asarray(member["a"]) + np.asarray(member["b"])))
         proba = np.zeros((len(x), len(self.classes)))
         classes = member["classes"]
@@ -252,7 +255,7 @@ class RelationModel:
         """Validate and build from the content of a model file."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise PhyloLLMError(f"{source}: not a relation model (no 'format': '{FORMAT}')")
-        if data.get("format_version") != FORMAT_VERSION:
+        if type(data.get("format_version")) is not type(FORMAT_VERSION) or data.get("format_version") != FORMAT_VERSION:
             raise PhyloLLMError(f"{source}: relation model format version {data.get('format_version')!r}; this "
                                 f"phylo-llm ({__version__}) reads version {FORMAT_VERSION}: retrain it with `phylo-llm relate train`")
         if tuple(data.get("features", ())) != FEATURES or tuple(data.get("classes", ())) != CLASSES:
@@ -266,6 +269,7 @@ class RelationModel:
             raise PhyloLLMError(f"{source}: relation model without valid 'members'")
         for member in members:
             _check_member(member, source)
+        _check_card(card, source)
         return cls(members, settings, card, _direction_of(data.get("direction"), source))
 
 
@@ -284,6 +288,25 @@ def _direction_of(value: object, source: str) -> list[float] | None:
         raise PhyloLLMError(f"{source}: relation model with a malformed 'direction' (features {', '.join(DIRECTION_FEATURES)} "
                             "and one finite coefficient each)")
     return [float(c) for c in coef]
+
+
+def _check_card(card: dict, source: str) -> None:
+    """The card is read back and printed: plain JSON without NaN, and its direction numbers numbers."""
+    try:
+        json.dumps(card, allow_nan=False)
+    except ValueError:
+        raise PhyloLLMError(f"{source}: relation model whose card holds non-finite numbers") from None
+    direction = card.get("direction")
+    if direction is None:
+        return
+    if not isinstance(direction, dict) or not all(
+            value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+            for key, value in direction.items() if key.startswith(("accuracy_", "coverage_", "auc_", "edges"))):
+        raise PhyloLLMError(f"{source}: relation model whose card has a malformed 'direction' (numbers expected)")
+
+
+#: Smallest feature scale a model file may hold (the features' real spreads are many orders of magnitude above).
+MIN_SCALE = 1e-12
 
 
 def _check_member(member: object, source: str) -> None:
@@ -305,7 +328,8 @@ def _check_member(member: object, source: str) -> None:
               and numbers(member.get("mean"), (n,)) and numbers(member.get("scale"), (n,))
               and numbers(member.get("coef"), (k, n)) and numbers(member.get("intercept"), (k,))
               and numbers(member.get("a"), (k,)) and numbers(member.get("b"), (k,))
-              and bool(np.all(np.asarray(member["scale"], dtype=np.float64) > 0)))
+              # StandardScaler's scales: a feature's spread, 1 for a constant one; far below that, z overflows
+              and bool(np.all(np.asarray(member["scale"], dtype=np.float64) >= MIN_SCALE)))
     if not ok:
         raise PhyloLLMError(f"{source}: relation model with a malformed member (classes, mean, scale, coef, intercept, a, b)")
 

@@ -9,7 +9,7 @@ from ..errors import PhyloLLMError
 from ..ids import find_model
 from ..lineage import Lineage
 from ..probes import ProbeEmbeddings
-from ._direction import direction_features
+from ._direction import base_flag, direction_features, release_month
 from ._features import FEATURES, neighbour_ranks, pair_features
 from ._labels import CLASSES
 from ._model import RelationModel
@@ -106,7 +106,7 @@ def relate_pair(model: RelationModel, probes: ProbeEmbeddings, a: str, b: str) -
     }
 
 
-def lineage_facts(lineage: Lineage, a: str, b: str) -> dict:
+def lineage_facts(lineage: Lineage, a: str, b: str, ids=None) -> dict:
     """What a lineage documents about the pair: direct edges, shared ancestry, and which one is the parent.
 
     ``edges``: the documented relations between the two (``"b finetune of
@@ -114,7 +114,9 @@ def lineage_facts(lineage: Lineage, a: str, b: str) -> dict:
     ``parent_from``: the parent by a directed edge, else by the documented
     base model (``is_base``: only one of the two pretrained from scratch), else
     the earlier ``release`` (``None`` where the lineage cannot say); ``models``:
-    family, is_base and release of each, where documented.
+    family, is_base and release of each, where documented. ``ids``: all
+    models of the input (an id differing from another only by case is then
+    its own model, as everywhere else; default: the two).
 
     Examples
     --------
@@ -123,7 +125,7 @@ def lineage_facts(lineage: Lineage, a: str, b: str) -> dict:
     >>> facts["parent"], facts["parent_from"]
     ('meta-llama/Llama-1-7B', 'documented edge')
     """
-    view = lineage.among([a, b])
+    view = lineage.among(list(ids) if ids is not None else [a, b])
     found = {m: view.resolve(m) for m in (a, b)}
     edges, parent, source = [], None, None
     for child, other in ((a, b), (b, a)):
@@ -135,15 +137,15 @@ def lineage_facts(lineage: Lineage, a: str, b: str) -> dict:
             if relation != "same_weights":
                 parent, source = other, "documented edge"
     info = {m: view.info(m) for m in (a, b)}
-    models = {m: {k: str(info[m][k]) for k in ("family", "is_base", "release") if k in info[m]} for m in (a, b)}
+    models = {m: {k: str(info[m][k]).strip() for k in ("family", "is_base", "release") if k in info[m]} for m in (a, b)}
     if parent is None and not edges:
-        base = {m: models[m].get("is_base", "").lower() for m in (a, b)}
-        release = {m: models[m].get("release", "") for m in (a, b)}
-        if {base[a], base[b]} == {"true", "false"}:
-            parent, source = (a if base[a] == "true" else b), "documented base model"
-        elif release[a] and release[b] and release[a] != release[b]:
-            parent, source = min((a, b), key=lambda m: release[m]), "earlier release"
+        base = {m: base_flag(info[m].get("is_base", "")) for m in (a, b)}
+        release = {m: release_month(info[m].get("release", "")) for m in (a, b)}
+        if {base[a], base[b]} == {True, False}:
+            parent, source = (a if base[a] else b), "documented base model"
+        elif (ra := release[a]) is not None and (rb := release[b]) is not None and ra != rb:
+            parent, source = (a if ra < rb else b), "earlier release"
     ancestors: dict[str, set[str]] = {m: set(view.ancestors(m)) | {str(found[m])} if found[m] else set() for m in (a, b)}
-    families = {models[m].get("family") for m in (a, b)}
+    families = {view.family(m) for m in (a, b)}  # pseudo-families ("(unknown)") are none, as in pair_labels
     kin = bool(ancestors[a] & ancestors[b]) or (len(families) == 1 and None not in families)
     return {"edges": edges, "kin": kin, "parent": parent, "parent_from": source, "models": models}

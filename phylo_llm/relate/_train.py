@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
+from ..errors import PhyloLLMError
 from ..lineage import Lineage
 from ..probes import ProbeEmbeddings
 from ._direction import directed_edges, direction_features, evaluate_direction, fit_direction
@@ -48,6 +49,10 @@ def train_relation_model(probes: ProbeEmbeddings, lineage: Lineage, lineage_name
     i, j = pair_index(probes.n_models)
     labels = pair_labels(lineage, probes.ids, i, j)
     check_documented(labels, probes.source)
+    unrelated = int(np.sum(labels == 0))
+    if unrelated < 2:  # a model that never says "unrelated" would be silently wrong
+        raise PhyloLLMError(f"{probes.source}: the lineage leaves {unrelated} unrelated pairs among these models (pairs "
+                            "of different documented families, not joined by documented edges); training needs at least 2")
     features = pair_features(probes) if features is None else features
     report = evaluate_relations(probes, lineage, n_folds, seed, features=features) if n_folds else None
     card = {
@@ -56,7 +61,9 @@ def train_relation_model(probes: ProbeEmbeddings, lineage: Lineage, lineage_name
             "lineage": lineage_name, "documented_edges": len(lineage.relations),
             "pairs": {name: int(np.sum(labels == k)) for k, name in enumerate(CLASSES)}
             | {"kin_not_used": int(np.sum(labels == AMBIGUOUS))},
-            "unrelated_means": UNRELATED_MEANS, "derived_relations": list(DERIVED), "negatives_per_positive": NEGATIVES_PER_POSITIVE, "seed": seed,
+            "unrelated_means": UNRELATED_MEANS, "derived_relations": list(DERIVED),
+            # A class documented by a single pair cannot be calibrated: left out, its probability is 0.
+            "classes_left_out": [name for k, name in enumerate(CLASSES) if k and np.sum(labels == k) == 1], "negatives_per_positive": NEGATIVES_PER_POSITIVE, "seed": seed,
             "phylo_llm_version": __version__,
         },
         "cross_validation": report,

@@ -140,7 +140,7 @@ def documented_threshold(dist: DistanceMatrix, lineage: Lineage) -> float:
     if reference is None or len(reference) == 0:
         reference = np.concatenate(list(documented.values())) if documented else np.array([])
     if len(reference) == 0:
-        raise PhyloLLMError("no documented pair among these models: give a distance threshold")
+        raise PhyloLLMError(f"{dist.source}: no documented pair among these models: give a distance threshold (--threshold)")
     return float(np.median(reference))
 
 

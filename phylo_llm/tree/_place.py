@@ -246,6 +246,8 @@ def place(
     if replicates and not isinstance(new, ProbeEmbeddings):
         raise PhyloLLMError("bootstrap placement needs per-probe caches (phylo-llm extract --cache) for the new and reference models")
     flat = flatten(tree)
+    if len(flat.names) < 2:  # one leaf has no edge to place on
+        raise PhyloLLMError(f"the backbone tree has {len(flat.names)} leaf; placement needs at least 2")
     backbone = backbone_of(reference, flat, new)
     found = place_distances(flat, new.ids, distances_between(new, backbone, parsed), flat.names, criterion, local)
     share = None
@@ -271,7 +273,7 @@ def backbone_of(reference: DNA | ProbeEmbeddings, flat: FlatTree, new: DNA | Pro
     known = set(reference.ids)
     absent = [name for name in flat.names if name not in known]
     if absent:
-        raise PhyloLLMError(f"tree leaf {absent[0]!r} is not in {reference.source}")
+        raise PhyloLLMError(f"{reference.source}: has no row for the tree's leaf {absent[0]!r}")
     leaves = set(flat.names)
     already = [m for m in new.ids if m in leaves]
     if already:
