@@ -208,7 +208,7 @@ def test_place_cli_with_dna_and_bad_inputs(tmp_path, capsys):
     before = (tmp_path / "placed.csv").read_bytes()
     bad = [
         (["place", str(tmp_path / "all.parquet")], "already in the tree"),
-        (["place", str(tmp_path / "new.parquet"), "--dna", str(tmp_path / "new.parquet")], "is not in"),
+        (["place", str(tmp_path / "new.parquet"), "--dna", str(tmp_path / "new.parquet")], "has no row for the tree's leaf"),
     ]
     other = sim.dna.metadata.copy()
     other["dna_dim"] = 64
