@@ -84,7 +84,7 @@ def test_lineage_facts_family_with_surrounding_space_agrees_with_pair_labels(tmp
 
 
 def test_lineage_facts_is_base_one_zero_like_the_direction_baseline(tmp_path):
-    """The direction baseline (_base_baseline) reads is_base '1'/'0' as true/false; relate A B must too."""
+    """The direction baseline (only_base) reads is_base '1'/'0' as true/false; relate A B must too."""
     lineage = _lineage(tmp_path / "L", "model,family,is_base\na/x,A,1\nb/y,B,0\n")
     facts = lineage_facts(lineage, "a/x", "b/y")
     assert (facts["parent"], facts["parent_from"]) == ("a/x", "documented base model"), facts

@@ -77,9 +77,7 @@ def run(args: argparse.Namespace) -> None:
     result = tree.place(new, backbone, reference, metric=args.metric, criterion=args.criterion, replicates=args.bootstrap,
                         seed=args.seed, lineage=lineage, local=args.local or None, progress=show_progress(args))
     table = result.table
-    if model is not None:
-        from .. import relate
-
+    if model is not None:  # relate was imported with the model
         assert isinstance(new, ProbeEmbeddings) and isinstance(reference, ProbeEmbeddings)  # checked above
         leaves = [leaf.name for leaf in backbone.get_terminals()]  # the population the placement saw
         table = relate.placement_probabilities(table, new, reference.subset(leaves), model)

@@ -204,29 +204,32 @@ def base_flag(value) -> bool | None:
     return True if text in ("true", "1") else False if text in ("false", "0") else None
 
 
-def _release_baseline(lineage: Lineage, ids, child: np.ndarray, parent: np.ndarray) -> np.ndarray:
-    """1 where the parent was released earlier, 0 where later, NaN where unknown or the same month."""
-    view = lineage.among(ids)
-    release = [release_month(view.info(m).get("release", "")) for m in ids]
-    out = np.full(len(child), np.nan)
-    for k, (c, p) in enumerate(zip(child, parent)):
-        rc, rp = release[c], release[p]
-        if rc is not None and rp is not None and rc != rp:
-            out[k] = float(rp < rc)
-    return out
+def released_first(info_a: dict, info_b: dict) -> float:
+    """From two lineage ``info`` rows: 1 if ``a`` was released in an earlier month, 0 if later, NaN if unknown or equal."""
+    a, b = release_month(info_a.get("release", "")), release_month(info_b.get("release", ""))
+    return np.nan if a is None or b is None or a == b else float(a < b)
 
 
-def _base_baseline(lineage: Lineage, ids, child: np.ndarray, parent: np.ndarray) -> np.ndarray:
-    """1 where only the parent is documented as a base model (``is_base``: pretrained from scratch), 0 where only
-    the child is, NaN where unknown or equal."""
+def only_base(info_a: dict, info_b: dict) -> float:
+    """1 if only ``a`` is documented as a base model (``is_base``: pretrained from scratch), 0 if only ``b`` is,
+    NaN where unknown or equal."""
+    a, b = base_flag(info_a.get("is_base", "")), base_flag(info_b.get("is_base", ""))
+    return 1.0 if (a, b) == (True, False) else 0.0 if (a, b) == (False, True) else np.nan
+
+
+def _lineage_baseline(rule, lineage: Lineage, ids, child: np.ndarray, parent: np.ndarray) -> np.ndarray:
+    """``rule(parent's info, child's info)`` per edge (:func:`released_first`, :func:`only_base`): 1 = right."""
     view = lineage.among(ids)
-    flag = [base_flag(view.info(m).get("is_base", "")) for m in ids]
-    base = np.array([f is True for f in flag])
-    derived = np.array([f is False for f in flag])
-    out = np.full(len(child), np.nan)
-    out[base[parent] & derived[child]] = 1.0
-    out[base[child] & derived[parent]] = 0.0
-    return out
+    info = [view.info(m) for m in ids]
+    return np.array([rule(info[p], info[c]) for c, p in zip(child, parent)], dtype=np.float64)
+
+
+def _else_model(guess: np.ndarray, proba: np.ndarray) -> float:
+    """Accuracy of ``guess`` (1 right, 0 wrong, NaN unknown) where known, of the model (P > 0.5) elsewhere."""
+    combined = np.where(np.isnan(guess), (proba > 0.5).astype(float), guess)
+    combined[np.isnan(guess) & np.isnan(proba)] = np.nan
+    known = ~np.isnan(combined)
+    return float(np.mean(combined[known])) if known.any() else float("nan")
 
 
 def evaluate_direction(probes: ProbeEmbeddings, lineage: Lineage, folds: np.ndarray) -> dict:
@@ -270,7 +273,7 @@ def evaluate_direction(probes: ProbeEmbeddings, lineage: Lineage, folds: np.ndar
     done = ~np.isnan(proba)
     report["accuracy_model"] = float(np.mean(proba[done] > 0.5)) if done.any() else float("nan")
     report["edges_model"] = int(done.sum())
-    release = _release_baseline(lineage, probes.ids, child, parent)
+    release = _lineage_baseline(released_first, lineage, probes.ids, child, parent)
     centre = _centre_baseline(probes, lineage, child, parent)
     for name, guess in (("family_centre", centre), ("earlier_release", release),
                         ("release_else_centre", np.where(np.isnan(release), centre, release))):
@@ -278,20 +281,14 @@ def evaluate_direction(probes: ProbeEmbeddings, lineage: Lineage, folds: np.ndar
         report[f"accuracy_{name}"] = float(np.mean(guess[known])) if known.any() else float("nan")
         report[f"coverage_{name}"] = float(known.mean()) if len(known) else 0.0
     # With a lineage that dates the two models: the release order where known, the model elsewhere.
-    combined = np.where(np.isnan(release), (proba > 0.5).astype(float), release)
-    combined[np.isnan(release) & np.isnan(proba)] = np.nan
-    known = ~np.isnan(combined)
-    report["accuracy_release_else_model"] = float(np.mean(combined[known])) if known.any() else float("nan")
+    report["accuracy_release_else_model"] = _else_model(release, proba)
     # What a lineage says outright (a documented base model is nobody's child), then the release order, then the model.
-    base = _base_baseline(lineage, probes.ids, child, parent)
+    base = _lineage_baseline(only_base, lineage, probes.ids, child, parent)
     known = ~np.isnan(base)
     report["accuracy_documented_base"] = float(np.mean(base[known])) if known.any() else float("nan")
     report["coverage_documented_base"] = float(known.mean()) if len(known) else 0.0
     lineage_says = np.where(np.isnan(base), release, base)
-    combined = np.where(np.isnan(lineage_says), (proba > 0.5).astype(float), lineage_says)
-    combined[np.isnan(lineage_says) & np.isnan(proba)] = np.nan
-    known = ~np.isnan(combined)
-    report["accuracy_lineage_else_model"] = float(np.mean(combined[known])) if known.any() else float("nan")
+    report["accuracy_lineage_else_model"] = _else_model(lineage_says, proba)
     report["coverage_lineage"] = float(np.mean(~np.isnan(lineage_says))) if len(lineage_says) else 0.0
     for t, name in enumerate(DIRECTION_FEATURES):  # each feature alone: the parent has the larger value (ties half)
         report[f"accuracy_larger_{name}"] = float(np.mean(x[:, t] > 0) + 0.5 * np.mean(x[:, t] == 0)) if len(x) else float("nan")

@@ -41,6 +41,8 @@ CALIBRATION_FOLDS = 3
 #: One classifier fitted on all pairs, its scores calibrated out of fold (scikit-learn ``ensemble=False``): with few
 #: documented pairs, per-fold calibrators fitted on two or three positives turned over (P(related) 1/3 for all pairs).
 ENSEMBLE = False
+#: Pairs a class needs to be calibrated out of fold (fewer: the class is left out of the model).
+MIN_CLASS_PAIRS = 2
 #: A model file larger than this is not one (checked before reading).
 MAX_FILE_BYTES = 64 * 2**20
 
@@ -80,7 +82,7 @@ def fit_calibrated(x: np.ndarray, y: np.ndarray, groups: np.ndarray, seed: int =
     if len(classes) < 2 or counts[classes == 0].sum() < 2:
         raise PhyloLLMError("relation model: training needs at least 2 unrelated pairs and documented ones")
     # A class with a single pair cannot be calibrated out of fold: it is left out (its probability is 0).
-    usable = np.isin(y, classes[counts >= 2])
+    usable = np.isin(y, classes[counts >= MIN_CLASS_PAIRS])
     x, y, groups = x[usable], y[usable], groups[usable]
     if len(np.unique(y)) < 2:
         raise PhyloLLMError("relation model: no documented class has the 2 pairs calibration needs")

@@ -9,7 +9,7 @@ from ..errors import PhyloLLMError
 from ..ids import find_model
 from ..lineage import Lineage
 from ..probes import ProbeEmbeddings
-from ._direction import base_flag, direction_features, release_month
+from ._direction import direction_features, only_base, released_first
 from ._features import FEATURES, neighbour_ranks, pair_features
 from ._labels import CLASSES
 from ._model import RelationModel
@@ -138,13 +138,12 @@ def lineage_facts(lineage: Lineage, a: str, b: str, ids=None) -> dict:
                 parent, source = other, "documented edge"
     info = {m: view.info(m) for m in (a, b)}
     models = {m: {k: str(info[m][k]).strip() for k in ("family", "is_base", "release") if k in info[m]} for m in (a, b)}
-    if parent is None and not edges:
-        base = {m: base_flag(info[m].get("is_base", "")) for m in (a, b)}
-        release = {m: release_month(info[m].get("release", "")) for m in (a, b)}
-        if {base[a], base[b]} == {True, False}:
-            parent, source = (a if base[a] else b), "documented base model"
-        elif (ra := release[a]) is not None and (rb := release[b]) is not None and ra != rb:
-            parent, source = (a if ra < rb else b), "earlier release"
+    if parent is None and not edges:  # the direction baselines' rules (relate._direction), on this one pair
+        for rule, name in ((only_base, "documented base model"), (released_first, "earlier release")):
+            says = rule(info[a], info[b])
+            if not np.isnan(says):
+                parent, source = (a if says else b), name
+                break
     ancestors: dict[str, set[str]] = {m: set(view.ancestors(m)) | {str(found[m])} if found[m] else set() for m in (a, b)}
     families = {view.family(m) for m in (a, b)}  # pseudo-families ("(unknown)") are none, as in pair_labels
     kin = bool(ancestors[a] & ancestors[b]) or (len(families) == 1 and None not in families)

@@ -15,7 +15,7 @@ from ._direction import directed_edges, direction_features, evaluate_direction, 
 from ._evaluate import check_documented, evaluate_relations
 from ._features import pair_features, pair_index
 from ._labels import AMBIGUOUS, CLASSES, DERIVED, lineage_components, model_folds, pair_labels
-from ._model import NEGATIVES_PER_POSITIVE, RelationModel
+from ._model import MIN_CLASS_PAIRS, NEGATIVES_PER_POSITIVE, RelationModel
 
 
 def ids_digest(ids) -> str:
@@ -50,7 +50,7 @@ def train_relation_model(probes: ProbeEmbeddings, lineage: Lineage, lineage_name
     labels = pair_labels(lineage, probes.ids, i, j)
     check_documented(labels, probes.source)
     unrelated = int(np.sum(labels == 0))
-    if unrelated < 2:  # a model that never says "unrelated" would be silently wrong
+    if unrelated < MIN_CLASS_PAIRS:  # a model that never says "unrelated" would be silently wrong
         raise PhyloLLMError(f"{probes.source}: the lineage leaves {unrelated} unrelated pairs among these models (pairs "
                             "of different documented families, not joined by documented edges); training needs at least 2")
     features = pair_features(probes) if features is None else features
@@ -62,8 +62,9 @@ def train_relation_model(probes: ProbeEmbeddings, lineage: Lineage, lineage_name
             "pairs": {name: int(np.sum(labels == k)) for k, name in enumerate(CLASSES)}
             | {"kin_not_used": int(np.sum(labels == AMBIGUOUS))},
             "unrelated_means": UNRELATED_MEANS, "derived_relations": list(DERIVED),
-            # A class documented by a single pair cannot be calibrated: left out, its probability is 0.
-            "classes_left_out": [name for k, name in enumerate(CLASSES) if k and np.sum(labels == k) == 1], "negatives_per_positive": NEGATIVES_PER_POSITIVE, "seed": seed,
+            # A class documented by too few pairs cannot be calibrated: left out by fit_calibrated, its probability 0.
+            "classes_left_out": [name for k, name in enumerate(CLASSES) if k and 0 < np.sum(labels == k) < MIN_CLASS_PAIRS],
+            "negatives_per_positive": NEGATIVES_PER_POSITIVE, "seed": seed,
             "phylo_llm_version": __version__,
         },
         "cross_validation": report,
