@@ -19,7 +19,7 @@ from phylo_llm.relate import (
     pair_labels,
 )
 from phylo_llm.relate._evaluate import expected_calibration_error
-from phylo_llm.relate._features import QUANTILES, SAME_ANSWER
+from phylo_llm.relate._features import QUANTILES, SAME_ANSWER, probe_quantiles
 from phylo_llm.relate._labels import AMBIGUOUS
 from phylo_llm.relate._labels import DERIVED as DERIVED_RELATIONS
 from phylo_llm.simulate import simulate
@@ -48,6 +48,53 @@ def test_features_match_a_direct_computation_pair_by_pair(demo):
         closer_to_b = np.sum(np.delete(total[b], b) < total[b, a]) + 1
         assert np.exp(x[k, FEATURES.index("log_rank_min")]) == pytest.approx(min(closer_to_a, closer_to_b))
         assert np.exp(x[k, FEATURES.index("log_rank_max")]) == pytest.approx(max(closer_to_a, closer_to_b))
+
+
+@pytest.mark.parametrize("n_reference", [1, 2, 3, 9, 10, 11, 40])
+def test_features_of_an_added_model_equal_the_population_path(demo, n_reference):
+    """Each added model's features with the reference distances computed once equal pair_features of the
+    population (reference + that model alone); around the CSLS k (10) and for tiny references."""
+    from phylo_llm.distance import probe_distances
+    from phylo_llm.relate import added_model_features
+
+    probes, _ = demo
+    ids = list(probes.ids)
+    reference = probes.subset(ids[5:5 + n_reference])
+    added = probes.values[:5]
+    partners = np.arange(5) % n_reference
+    fast = added_model_features(reference, probe_distances(reference), added, partners)
+    for m in range(5):
+        population = probes.subset([*reference.ids, ids[m]])
+        slow = pair_features(population, np.array([partners[m]]), np.array([n_reference]))[0]
+        np.testing.assert_allclose(fast[m], slow, rtol=1e-9, atol=1e-9)
+
+
+def test_an_added_copy_of_a_reference_model_ties_with_it(demo):
+    """A copy is 0 from its original and each rank counts only the strictly closer (the copy's original is
+    not closer than the copy), checked against counts on the population's distances."""
+    from phylo_llm.distance import probe_distances
+    from phylo_llm.relate import added_model_features
+
+    probes, _ = demo
+    reference = probes.subset(probes.ids[:30])
+    values = np.asarray(reference.values, dtype=np.float64)
+    x = added_model_features(reference, probe_distances(reference), reference.values[[3, 3]], np.array([3, 7]))
+    assert x[0, FEATURES.index("distance")] == 0.0 and x[0, FEATURES.index("log_rank_max")] == 0.0
+    total = np.sqrt(((values[:, None] - values[None]) ** 2).sum(axis=(2, 3)))
+    d = total[3, 7]  # the copy is as far from 7 as its original
+    assert x[1, FEATURES.index("distance")] == pytest.approx(d, rel=1e-9)
+    forward = 1 + np.sum(total[3] < d - 1e-9)  # 7's rank among the copy's neighbours (the original at 0 counts)
+    backward = 1 + np.sum(np.delete(total[7], 7) < d - 1e-9)  # the copy's among 7's: its original ties, not closer
+    assert np.exp(x[1, FEATURES.index("log_rank_min")]) == pytest.approx(min(forward, backward))
+    assert np.exp(x[1, FEATURES.index("log_rank_max")]) == pytest.approx(max(forward, backward))
+
+
+@pytest.mark.parametrize("probes", [1, 2, 7, 100, 600])
+def test_probe_quantiles_equal_numpy_quantile(probes):
+    x = np.random.default_rng(probes).random((3, 50, probes)).astype(np.float32)
+    x[0, :, :] = np.round(x[0], 1)  # ties
+    expected = np.moveaxis(np.quantile(x, QUANTILES, axis=-1), 0, -1)
+    np.testing.assert_allclose(probe_quantiles(x), expected, rtol=1e-12, atol=0)
 
 
 def test_neighbour_ranks_against_argsort():

@@ -18,6 +18,7 @@ from ._evaluate import cross_validate as cross_validate
 from ._evaluate import evaluate_relations as evaluate_relations
 from ._evaluate import expected_calibration_error as expected_calibration_error
 from ._features import FEATURES as FEATURES
+from ._features import added_model_features as added_model_features
 from ._features import neighbour_ranks as neighbour_ranks
 from ._features import pair_features as pair_features
 from ._features import pair_index as pair_index

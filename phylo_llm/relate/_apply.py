@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..distance import DistanceMatrix, probe_distances
 from ..probes import ProbeEmbeddings
-from ._features import pair_features, pair_index
+from ._features import added_model_features, pair_features, pair_index
 from ._model import RelationModel, load_relation_model
 
 #: Floor of P(related) before its logarithm (exp(-690): the dissimilarity stays finite).
@@ -150,7 +150,9 @@ def placement_probabilities(table: pd.DataFrame, new: ProbeEmbeddings, reference
     reference models and that model alone, as each is placed alone: its
     probabilities do not depend on the other models placed with it. Give as
     ``reference`` the tree's models (the population the placement sees); a
-    reference row with a placed model's id is left out for it.
+    reference row with a placed model's id is left out for it. The reference's
+    distances are computed once (:func:`~phylo_llm.relate.added_model_features`),
+    so the cost is linear in the number of placed models.
 
     Examples
     --------
@@ -168,16 +170,21 @@ def placement_probabilities(table: pd.DataFrame, new: ProbeEmbeddings, reference
     """
     model.check_settings(reference)
     model.check_settings(new)
-    references = np.asarray(reference.values, dtype=np.float32)
+    total = probe_distances(reference, "euclidean")  # once; each placed model adds its own row
     new_row = {m: k for k, m in enumerate(new.ids)}
+    placed, leaves = list(table["model"]), list(table["nearest_leaf"])
     proba = np.empty((len(table), len(model.classes)))
-    for k, (placed, leaf) in enumerate(zip(table["model"], table["nearest_leaf"])):
-        kept = [r for r, m in enumerate(reference.ids) if m != placed]
-        values = np.concatenate([references[kept], np.asarray(new.values[new_row[placed]], dtype=np.float32)[None]])
-        ids = (*(reference.ids[r] for r in kept), placed)
-        population = ProbeEmbeddings(ids, values, dict(reference.settings), str(reference.source))
-        b = ids.index(leaf)
-        proba[k] = model.predict_proba(pair_features(population, np.array([len(kept)]), np.array([b])))[0]
+    outside = [k for k, m in enumerate(placed) if m not in reference.ids]
+    if outside:
+        partners = np.array([reference.ids.index(leaves[k]) for k in outside], dtype=np.int64)
+        added = new.values[[new_row[placed[k]] for k in outside]]
+        proba[outside] = model.predict_proba(added_model_features(reference, total, added, partners))
+    for k in sorted(set(range(len(placed))) - set(outside)):  # a placed model with a reference row: that row left out
+        kept = [m for m in reference.ids if m != placed[k]]
+        population = reference.subset(kept)
+        features = added_model_features(population, total.subset(kept), new.values[[new_row[placed[k]]]],
+                                        np.array([kept.index(leaves[k])]))
+        proba[k] = model.predict_proba(features)[0]
     out = table.copy()
     position = list(out.columns).index("nearest_leaf") + 1
     out.insert(position, "p_related", 1.0 - proba[:, 0])
