@@ -51,6 +51,9 @@ def test_user_tables_stack_on_each_other(tmp_path):
         ("child,parent,relation\na,A,finetune\n", r"line 2: 'a' is its own parent"),
         ("child,parent,relation\na,b,finetune\nc,d,merge\nA,B,finetune\n", r"line 4: duplicate edge A -> B \(finetune\), first at .*line 2"),
         ("child,parent,relation\na,b,finetune\nb,c,finetune\nc,a,merge\n", r"line 4: cycle in the lineage: a -> b -> c -> a"),
+        # Ids as the file writes them, not their matching (lower-case) form.
+        ("child,parent,relation\nOrg/Big-A,Org/Big-B,finetune\nOrg/Big-B,Org/Big-A,merge\n",
+         r"line 3: cycle in the lineage: Org/Big-A -> Org/Big-B -> Org/Big-A"),
         ("child,relation\na,finetune\n", r"missing column\(s\) parent"),
     ],
 )

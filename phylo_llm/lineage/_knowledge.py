@@ -349,8 +349,11 @@ def _check_duplicates_and_cycles(relations: pd.DataFrame) -> None:
             raise PhyloLLMError(f"{where}: duplicate edge {child} -> {parent} ({relation}), first at {seen[key]}")
         seen[key] = where
     graph: dict[str, list[tuple[str, str]]] = {}
+    spelling: dict[str, str] = {}  # matching key -> the id as first written, for the message
     for child, parent, where in relations[["child", "parent", "_where"]].itertuples(index=False):
         graph.setdefault(model_key(child), []).append((model_key(parent), where))
+        spelling.setdefault(model_key(child), child)
+        spelling.setdefault(model_key(parent), parent)
     # Iterative depth-first search for a cycle (a model that is its own ancestor).
     state: dict[str, int] = {}
     for start in sorted(graph):
@@ -369,7 +372,7 @@ def _check_duplicates_and_cycles(relations: pd.DataFrame) -> None:
                 continue
             parent, where = step
             if state.get(parent) == 1:
-                cycle = path[path.index(parent):] + [parent]
+                cycle = [spelling[key] for key in path[path.index(parent):] + [parent]]
                 raise PhyloLLMError(f"{where}: cycle in the lineage: {' -> '.join(cycle)} (a model cannot be its own ancestor)")
             if not state.get(parent):
                 state[parent] = 1
