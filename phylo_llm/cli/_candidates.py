@@ -76,9 +76,9 @@ def run(args: argparse.Namespace) -> None:
         dist = relate.relation_distances(model, probes, proba)
         table, _, qualifying = score.candidates(dist, lineage, threshold=-math.log(min_probability), limit=args.limit or None)
         table = relate.with_probabilities(table, probes, proba, "model_a", "model_b", a_is_column=True)
+        fdr = relate.expected_fdr(1.0 - proba[:, 0], min_probability)  # everything computed before anything is written
         with plan:
             io.write_table(table, args.output)
-        fdr = relate.expected_fdr(1.0 - proba[:, 0], min_probability)
         say(args, f"{qualifying} undocumented pairs with P(related) >= {min_probability:g} (expected FDR of all pairs "
             f"called at this threshold: {float(fdr):.3f}); {len(table)} written -> {args.output}")
         return

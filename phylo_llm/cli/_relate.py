@@ -60,6 +60,8 @@ def _parse(args: argparse.Namespace) -> tuple[str, list[str]]:
         raise PhyloLLMError("relate train: -o FILE is required (where to write the model)")
     if action == "evaluate" and args.folds < 2:
         raise PhyloLLMError("relate evaluate: --folds must be at least 2")
+    if action == "train" and args.folds == 1:  # one fold has no training part: 0 (no numbers) or 2 and more
+        raise PhyloLLMError("relate train: --folds must be 0 (no cross-validated numbers on the card) or at least 2")
     return action, words[1:] if action != "pair" else words
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 from ..distance import METRIC_CHOICES
@@ -47,6 +48,18 @@ def run(args: argparse.Namespace) -> None:
     report = score.score(data, lineage_of(args), metric=args.metric, method=args.method, permutations=args.permutations,
                          seed=args.seed, progress=show_progress(args), extra_spaces=extra)
     if args.json:
-        sys.stdout.write(json.dumps(report, indent=1, allow_nan=True) + "\n")
+        # Undefined numbers (an AUC without negatives, a rank without edges) are null: strict JSON (RFC 8259).
+        sys.stdout.write(json.dumps(_finite_or_null(report), indent=1, allow_nan=False) + "\n")
     else:
         sys.stdout.write(score.format_report(report))
+
+
+def _finite_or_null(value):
+    """``value`` with every non-finite float (NaN, infinity) replaced by ``None``, in nested dicts and lists."""
+    if isinstance(value, dict):
+        return {key: _finite_or_null(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_null(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

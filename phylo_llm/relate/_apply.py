@@ -74,6 +74,8 @@ def expected_fdr(related: np.ndarray, threshold: np.ndarray | float) -> np.ndarr
     [0.1, 0.15, 0.4]
     """
     related = np.asarray(related, dtype=np.float64)
+    if related.size == 0:  # no pair: nothing called, nothing false
+        return np.zeros(np.shape(threshold))
     order = np.sort(related)[::-1]
     false_calls = np.cumsum(1.0 - order)
     called = np.searchsorted(-order, -np.asarray(threshold, dtype=np.float64), side="right")

@@ -214,6 +214,8 @@ def evaluate_relations(probes: ProbeEmbeddings, lineage: Lineage, n_folds: int =
     >>> report["folds"], report["models"]
     (3, 70)
     """
+    if n_folds < 2:  # one fold has nothing to train on
+        raise PhyloLLMError(f"model-disjoint cross-validation needs at least 2 folds, not {n_folds}")
     i, j = pair_index(probes.n_models)
     labels = pair_labels(lineage, probes.ids, i, j)
     check_documented(labels, probes.source)

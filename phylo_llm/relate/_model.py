@@ -10,6 +10,7 @@ it runs no code from the file (no pickle), and its format is versioned.
 from __future__ import annotations
 
 import json
+import lzma
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from sklearn.preprocessing import StandardScaler
 
 from .._version import __version__
 from ..errors import PhyloLLMError
-from ..io import atomic_output, existing
+from ..io import atomic_output, existing, open_text
 from ..probes import ProbeEmbeddings
 from ..settings import PROBE_SETTINGS, settings_of
 from ._direction import DIRECTION_FEATURES
@@ -144,12 +145,18 @@ class RelationModel:
     direction: list[float] | None = None
     features: tuple[str, ...] = FEATURES
     classes: tuple[str, ...] = CLASSES
+    #: Where the model came from (its file), for messages.
+    source: str = field(default="relation model", compare=False)
 
     def parent_probability(self, direction_features: np.ndarray) -> np.ndarray:
         """P(a is the parent of b) per row of ``direction_features(probes, a, b)``; antisymmetric: P(b, a) = 1 - P(a, b)."""
         if self.direction is None:
-            raise PhyloLLMError("relation model: it has no direction model (trained without directed edges)")
-        return expit(np.asarray(direction_features, dtype=np.float64) @ np.asarray(self.direction))
+            raise PhyloLLMError(f"{self.source}: the relation model has no direction model (trained without directed edges)")
+        with np.errstate(over="ignore", invalid="ignore"):
+            score = np.asarray(direction_features, dtype=np.float64) @ np.asarray(self.direction)
+        if not np.isfinite(score).all():  # a hand-made file's numbers overflow: no silent 0 or 1
+            raise PhyloLLMError(f"{self.source}: the direction model's numbers give non-finite scores for these models")
+        return expit(score)
 
     @classmethod
     def from_sklearn(cls, fitted: CalibratedClassifierCV, settings: dict, card: dict | None = None) -> RelationModel:
@@ -183,23 +190,24 @@ class RelationModel:
         """``(n, 3)`` probabilities, columns in :data:`CLASSES` order, rows summing to 1."""
         x = np.asarray(features, dtype=np.float64)
         if x.ndim != 2 or x.shape[1] != len(self.features):
-            raise PhyloLLMError(f"relation model: features of shape {x.shape}, expected (n, {len(self.features)})")
+            raise PhyloLLMError(f"{self.source}: features of shape {x.shape}, expected (n, {len(self.features)})")
         total = np.zeros((len(x), len(self.classes)))
         with np.errstate(over="ignore", invalid="ignore"):  # overflow saturates the sigmoid; NaN is refused below
             for member in self.members:
                 total += self._member_proba(member, x)
         total /= len(self.members)
         if not np.isfinite(total).all():  # extreme coefficients in a hand-made file: never a silent NaN
-            raise PhyloLLMError("relation model: its numbers give non-finite probabilities for these features")
+            raise PhyloLLMError(f"{self.source}: the relation model's numbers give non-finite probabilities for these features")
         return total
 
     def _member_proba(self, member: dict, x: np.ndarray) -> np.ndarray:
         """One calibrated classifier: one-vs-rest Platt sigmoids of the decision functions, normalised."""
         z = (x - np.asarray(member["mean"])) / np.asarray(member["scale"])
         decision = z @ np.asarray(member["coef"]).T + np.asarray(member["intercept"])
-        if not np.isfinite(decision).all():  # a hand-made file's numbers overflow: no silent 0, 1 or 1/3
-            raise PhyloLLMError("relation model: its numbers give non-finite decision values for these features")
-        calibrated = expit(-(decision * np.asarray(member["a"]) + np.asarray(member["b"])))
+        platt = decision * np.asarray(member["a"]) + np.asarray(member["b"])
+        if not np.isfinite(platt).all():  # a hand-made file's numbers overflow: no silent 0, 1 or 1/3
+            raise PhyloLLMError(f"{self.source}: the relation model's numbers give non-finite decision values for these features")
+        calibrated = expit(-platt)
         proba = np.zeros((len(x), len(self.classes)))
         classes = member["classes"]
         if len(classes) == 2:  # one decision function, for the second class
@@ -246,9 +254,16 @@ class RelationModel:
             raise PhyloLLMError(f"{path}: is a folder, not a relation model file")
         if path.stat().st_size > MAX_FILE_BYTES:
             raise PhyloLLMError(f"{path}: {path.stat().st_size:,} bytes is too large for a relation model")
+        try:  # a .gz/.bz2/.xz name is read decompressed (what `save` writes for it), at most MAX_FILE_BYTES of it
+            with open_text(path) as handle:
+                text = handle.read(MAX_FILE_BYTES + 1)
+        except (UnicodeDecodeError, OSError, EOFError, lzma.LZMAError):
+            raise PhyloLLMError(f"{path}: not a relation model (not JSON text)") from None
+        if len(text) > MAX_FILE_BYTES:
+            raise PhyloLLMError(f"{path}: more than {MAX_FILE_BYTES:,} characters is too large for a relation model")
         try:
-            data = json.loads(path.read_bytes().decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
+            data = json.loads(text)
+        except (ValueError, RecursionError):
             raise PhyloLLMError(f"{path}: not a relation model (not JSON text)") from None
         return cls.from_dict(data, str(path))
 
@@ -272,7 +287,7 @@ class RelationModel:
         for member in members:
             _check_member(member, source)
         _check_card(card, source)
-        return cls(members, settings, card, _direction_of(data.get("direction"), source))
+        return cls(members, settings, card, _direction_of(data.get("direction"), source), source=source)
 
 
 def _direction_of(value: object, source: str) -> list[float] | None:
@@ -283,12 +298,12 @@ def _direction_of(value: object, source: str) -> list[float] | None:
     if isinstance(value, dict) and tuple(value.get("features", ())) == DIRECTION_FEATURES:
         try:
             coef = np.asarray(value.get("coef"), dtype=np.float64)
-            ok = coef.shape == (len(DIRECTION_FEATURES),) and bool(np.isfinite(coef).all())
+            ok = coef.shape == (len(DIRECTION_FEATURES),) and bool(np.all(np.abs(coef) <= MAX_MAGNITUDE))
         except (TypeError, ValueError):
             ok = False
     if not ok:
         raise PhyloLLMError(f"{source}: relation model with a malformed 'direction' (features {', '.join(DIRECTION_FEATURES)} "
-                            "and one finite coefficient each)")
+                            f"and one coefficient each, at most {MAX_MAGNITUDE:g} in size)")
     return [float(c) for c in coef]
 
 
@@ -301,14 +316,26 @@ def _check_card(card: dict, source: str) -> None:
     direction = card.get("direction")
     if direction is None:
         return
+
+    def plausible(key: str, value: object) -> bool:
+        if value is None:
+            return True
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return False
+        return 0 <= value <= 1 if key.startswith(("accuracy_", "coverage_", "auc_")) else value >= 0
+
     if not isinstance(direction, dict) or not all(
-            value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
-            for key, value in direction.items() if key.startswith(("accuracy_", "coverage_", "auc_", "edges"))):
-        raise PhyloLLMError(f"{source}: relation model whose card has a malformed 'direction' (numbers expected)")
+            plausible(key, value) for key, value in direction.items()
+            if key.startswith(("accuracy_", "coverage_", "auc_", "edges"))):
+        raise PhyloLLMError(f"{source}: relation model whose card has a malformed 'direction' (shares between 0 and 1, "
+                            "counts expected)")
 
 
 #: Smallest feature scale a model file may hold (the features' real spreads are many orders of magnitude above).
 MIN_SCALE = 1e-12
+#: Largest number a model file may hold (trained models' numbers are below 100): beyond, the sigmoids saturate or
+#: overflow and every pair would get 0, 1 or 1/3.
+MAX_MAGNITUDE = 1e6
 
 
 def _check_member(member: object, source: str) -> None:
@@ -318,7 +345,7 @@ def _check_member(member: object, source: str) -> None:
             array = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError):
             return False
-        return array.shape == shape and bool(np.isfinite(array).all())
+        return array.shape == shape and bool(np.all(np.abs(array) <= MAX_MAGNITUDE))  # NaN fails too
 
     n = len(FEATURES)
     ok = False
@@ -327,13 +354,15 @@ def _check_member(member: object, source: str) -> None:
         k = 1 if len(classes) == 2 else len(classes)
         ok = (2 <= len(classes) <= len(CLASSES) and len(set(map(str, classes))) == len(classes)
               and all(type(c) is int and 0 <= c < len(CLASSES) for c in classes)
+              and 0 in classes  # without "unrelated" every pair would be called related
               and numbers(member.get("mean"), (n,)) and numbers(member.get("scale"), (n,))
               and numbers(member.get("coef"), (k, n)) and numbers(member.get("intercept"), (k,))
               and numbers(member.get("a"), (k,)) and numbers(member.get("b"), (k,))
               # StandardScaler's scales: a feature's spread, 1 for a constant one; far below that, z overflows
               and bool(np.all(np.asarray(member["scale"], dtype=np.float64) >= MIN_SCALE)))
     if not ok:
-        raise PhyloLLMError(f"{source}: relation model with a malformed member (classes, mean, scale, coef, intercept, a, b)")
+        raise PhyloLLMError(f"{source}: relation model with a malformed member (classes including 0, unrelated; mean, "
+                            f"scale, coef, intercept, a, b: numbers at most {MAX_MAGNITUDE:g} in size)")
 
 
 #: The model shipped in the package (trained on the rand set with the built-in lineage; its card says how).

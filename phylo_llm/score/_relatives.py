@@ -96,7 +96,9 @@ def relatives(model: str, dist: DistanceMatrix, lineage: Lineage, k: int = 10, a
         entry.update({"family": info.get("family", ""), "organization": info.get("organization", ""),
                       "documented": related.describe(model, other)})
         rows.append(entry)
-    return pd.DataFrame(rows)
+    columns = ["rank", "model", "distance", "all_pairs_pct", *(f"{r}_pct" for r in documented), "family",
+               "organization", "documented"]
+    return pd.DataFrame(rows, columns=columns)  # the columns even when there is no other model
 
 
 def candidates(
