@@ -109,3 +109,32 @@ def find_model(model: str, ids: Sequence[str], source: str = "the data") -> int 
     if len(rows) > 1:
         raise PhyloLLMError(f"{source}: {model!r} could be {ids[rows[0]]!r} or {ids[rows[1]]!r}; give the exact id")
     return rows[0] if rows else None
+
+
+def require_model(model: str, ids: Sequence[str], source: str = "the data") -> int:
+    """Row of ``model`` among ``ids`` (:func:`find_model`); absent, an error naming ``source``.
+
+    Ids are compared as written, so an id that differs from one in the data
+    only by its Unicode form (``é`` as one code point or as ``e`` + accent)
+    is another model; the error then shows both, escaped, since they print
+    alike.
+
+    Examples
+    --------
+    >>> require_model("Org/b", ["org/A", "org/B"])
+    1
+    >>> require_model("Org/caf\\u00e9", ["Org/cafe\\u0301"], "dna.parquet")
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: dna.parquet: model 'Org/café' is not in the data ('Org/caf\\xe9'; the data has 'Org/cafe\\u0301', which differs only by its Unicode form: ids are compared as written)
+    """
+    row = find_model(model, ids, source)
+    if row is not None:
+        return row
+    import unicodedata
+
+    key = model_key(unicodedata.normalize("NFC", model))
+    alike = [m for m in ids if model_key(unicodedata.normalize("NFC", m)) == key]
+    hint = (f" ({ascii(model)}; the data has {ascii(alike[0])}, which differs only by its Unicode form: ids are "
+            "compared as written)" if alike else "")
+    raise PhyloLLMError(f"{source}: model {model!r} is not in the data{hint}")

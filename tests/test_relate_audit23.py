@@ -213,3 +213,21 @@ def test_card_shares_outside_zero_to_one_are_refused(sim, tmp_path):
     model = _edited_model(work, tmp_path, edit)
     message = _one_line_refusal(run_cli("relate", *PAIR, work / "all.probes", "--model", model))
     assert str(model) in message, message
+
+
+def test_an_id_differing_only_by_its_unicode_form_is_named_escaped(tmp_path):
+    """`relate <NFD id> B cache` on a cache holding the NFC id said "'Org/café' is not in the data" about a name
+    that prints exactly like the stored one. Ids are compared as written (two models), and the message now shows
+    both escaped."""
+    import unicodedata
+
+    probes = simulate(seed=0).probes(8)
+    nfc = "Org/caf\u00e9"
+    ids = [nfc, *probes.ids[1:]]
+    pl.save_probes(pl.ProbeEmbeddings(tuple(ids), probes.values, dict(probes.settings), "x"), tmp_path / "c.probes")
+    nfd = unicodedata.normalize("NFD", nfc)
+    for argv in (["relate", nfd, ids[1], tmp_path / "c.probes", "--model", "default"],
+                 ["relatives", nfd, tmp_path / "c.probes", "-q"]):
+        message = _one_line_refusal(run_cli(*argv))
+        assert ascii(nfd) in message and ascii(nfc) in message, message
+    assert run_cli("relatives", nfc, tmp_path / "c.probes", "-k", "2").returncode == 0

@@ -40,11 +40,9 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 def model_id_of(model: str, ids, source: str) -> str:
     """The exact id of ``model`` among ``ids`` (its only case-insensitive match)."""
-    from ..ids import find_model  # loads NumPy: not at start-up
+    from ..ids import require_model  # loads NumPy: not at start-up
 
-    row = find_model(model, ids, source)
-    if row is None:
-        raise PhyloLLMError(f"{source}: model {model!r} is not in the data")
+    row = require_model(model, ids, source)
     return ids[row]
 
 

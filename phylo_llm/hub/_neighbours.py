@@ -19,7 +19,7 @@ import pandas as pd
 from ..distance import DistanceMatrix, distance_matrix, parse_metric
 from ..dna import DNA
 from ..errors import PhyloLLMError
-from ..ids import find_model
+from ..ids import require_model
 from ..lineage import Lineage
 from ..score import candidates_from_pairs, documented_pairs, documented_threshold, relatives
 from ._backbone import choose_backbone
@@ -171,9 +171,7 @@ def hub_relatives(
     ...     table = hub_relatives("org/model", open_dataset("hub/dna"), pl.load_lineage(), client)
     """
     ids = data.all_ids()
-    found = find_model(model, ids)
-    if found is None:
-        raise PhyloLLMError(f"{data.path}: model {model!r} is not in the data")
+    found = require_model(model, ids, str(data.path))
     if len(ids) < 2:
         raise PhyloLLMError(f"{data.path}: nearest neighbours need at least 2 models, found {len(ids)}")
     base = parse_metric(metric, csls=False, what="nearest-neighbour metric").name

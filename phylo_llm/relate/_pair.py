@@ -6,7 +6,7 @@ import numpy as np
 
 from ..distance import probe_distances
 from ..errors import PhyloLLMError
-from ..ids import find_model
+from ..ids import require_model
 from ..lineage import Lineage
 from ..probes import ProbeEmbeddings
 from ._direction import direction_features, only_base, released_first
@@ -19,9 +19,7 @@ UNDECIDED = 0.05
 
 
 def _row(model: str, probes: ProbeEmbeddings) -> int:
-    row = find_model(model, probes.ids, str(probes.source))
-    if row is None:
-        raise PhyloLLMError(f"{probes.source}: model {model!r} is not in the data")
+    row = require_model(model, probes.ids, str(probes.source))
     return row
 
 

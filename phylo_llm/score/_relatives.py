@@ -7,7 +7,7 @@ import pandas as pd
 
 from ..distance import DistanceMatrix
 from ..errors import PhyloLLMError
-from ..ids import find_model, model_key
+from ..ids import model_key, require_model
 from ..lineage import Lineage
 from ._pairs import documented_pairs
 
@@ -74,9 +74,7 @@ def relatives(model: str, dist: DistanceMatrix, lineage: Lineage, k: int = 10, a
     >>> list(table["rank"])
     [1, 2, 3]
     """
-    found = find_model(model, dist.ids)
-    if found is None:
-        raise PhyloLLMError(f"{dist.source}: model {model!r} is not in the data")
+    found = require_model(model, dist.ids, str(dist.source))
     model = dist.ids[found]
     position = {m: i for i, m in enumerate(dist.ids)}
     row = dist.values[position[model]]
