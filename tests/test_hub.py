@@ -321,3 +321,31 @@ def test_nearest_over_small_partitions_merges_to_the_whole_answer():
     full = cdist(points, points)
     np.fill_diagonal(full, np.inf)
     np.testing.assert_array_equal(merged[0], np.argsort(full, axis=1, kind="stable")[:, :4])
+
+
+def test_relatives_and_candidates_never_build_the_matrix_of_the_documented_models(tmp_path, monkeypatch):
+    """A hub whose lineage documents nearly every model (`simulate --models`: each model has a parent) asked for
+    the distance matrix of all documented models (149 GiB at 200,000): the documented pairs are now measured pair by
+    pair. Matrices stay within the sample and the query's neighbourhood; the documented shares and the threshold
+    equal the dense path's."""
+    from phylo_llm.hub import _neighbours, connect, hub_candidates, hub_relatives, open_dataset
+
+    assert run_cli("simulate", "--models", "600", "--part-rows", "200", "--dim", "16", "-o", tmp_path / "hub").returncode == 0
+    data = open_dataset(tmp_path / "hub" / "dna")
+    lineage = pl.load_lineage(tmp_path / "hub")
+    assert len(pl.score.documented_pairs(lineage, data.all_ids())) > 500  # nearly every model documented
+    sizes = []
+    real = _neighbours.distance_matrix
+    monkeypatch.setattr(_neighbours, "distance_matrix", lambda dna, metric: sizes.append(dna.n_models) or real(dna, metric))
+    monkeypatch.setattr(_neighbours, "SAMPLE", 40)
+    dna = pl.load_dna(tmp_path / "hub" / "dna")
+    dist = pl.distance_matrix(dna)
+    model = dna.ids[11]
+    with connect(workers=1) as client:
+        got = hub_relatives(model, data, lineage, client, k=5)
+        _, threshold, _, _ = hub_candidates(data, lineage, client, k=5)
+    assert max(sizes) <= 40 + 6
+    want = pl.relatives(model, dist, lineage, k=5)
+    assert got["model"].tolist() == want["model"].tolist()
+    np.testing.assert_allclose(got["finetune_pct"], want["finetune_pct"])
+    assert threshold == pytest.approx(pl.score.documented_threshold(dist, lineage), rel=1e-9)

@@ -146,17 +146,38 @@ def read_rows(data: DNADataset, rows: np.ndarray) -> DNA:
     return DNA(tuple(ids), np.vstack(vectors), source=str(data.path))
 
 
-def _context(data: DNADataset, lineage: Lineage, extra: np.ndarray, metric: str, seed: int) -> tuple[DistanceMatrix, np.ndarray]:
-    """Distances among the documented models, a uniform sample and ``extra`` rows; and the sample's pair distances."""
+#: Documented pairs measured at once by :func:`_documented_distances` (their models' rows read per chunk).
+PAIR_CHUNK = 100_000
+
+
+def _documented_distances(data: DNADataset, lineage: Lineage, metric: str) -> dict[str, np.ndarray]:
+    """The distances of the documented pairs present, per relation, pair by pair (never a matrix of their models).
+
+    A hub whose lineage documents most of its models (fine-tunes of fine-tunes) has as many documented models as
+    models: their distance matrix would not fit, the pairs' own distances are one number each.
+    """
+    pairs = documented_pairs(lineage, data.all_ids())
+    values = np.empty(len(pairs))
+    for start in range(0, len(pairs), PAIR_CHUNK):
+        a = pairs["i"].to_numpy(np.int64)[start:start + PAIR_CHUNK]
+        b = pairs["j"].to_numpy(np.int64)[start:start + PAIR_CHUNK]
+        rows = np.unique(np.concatenate([a, b]))
+        vectors = np.asarray(read_rows(data, rows).vectors, dtype=np.float64)  # in the order of `rows`
+        at_a, at_b = np.searchsorted(rows, a), np.searchsorted(rows, b)
+        values[start:start + len(a)] = direct_distances(vectors[at_a], vectors, at_b[:, None], metric)[:, 0]
+    relation = pairs["relation"].to_numpy()
+    return {str(r): values[relation == r] for r in sorted(set(relation))}
+
+
+def _context(data: DNADataset, lineage: Lineage, extra: np.ndarray, metric: str,
+             seed: int) -> tuple[DistanceMatrix, np.ndarray, dict[str, np.ndarray]]:
+    """Distances among a uniform sample and ``extra`` rows; the sample's pair distances; the documented pairs'."""
     ids = data.all_ids()
-    pairs = documented_pairs(lineage, ids)
     sample = choose_backbone(ids, min(SAMPLE, len(ids)), seed) if len(ids) >= 3 else ids
     position = {m: i for i, m in enumerate(ids)}
     sample_rows = np.array([position[m] for m in sample], dtype=np.int64)
-    rows = np.concatenate([pairs["i"].to_numpy(np.int64), pairs["j"].to_numpy(np.int64), sample_rows, np.asarray(extra, np.int64)])
-    dist = distance_matrix(read_rows(data, rows), metric)
-    sampled = dist.subset(sample)
-    return dist, sampled.condensed()
+    dist = distance_matrix(read_rows(data, np.concatenate([sample_rows, np.asarray(extra, np.int64)])), metric)
+    return dist, dist.subset(sample).condensed(), _documented_distances(data, lineage, metric)
 
 
 def hub_relatives(
@@ -181,8 +202,8 @@ def hub_relatives(
     k = min(k, len(ids) - 1)
     task = client.submit(_task_knn, 0, parts, data.dim, _offsets(data), k, base, (np.array([found]), query.vectors), pure=True)
     index, _ = task.result()
-    dist, sampled = _context(data, lineage, np.concatenate([[found], index[0]]), base, seed)
-    return relatives(ids[found], dist, lineage, k=k, all_pairs=sampled)
+    dist, sampled, documented = _context(data, lineage, np.concatenate([[found], index[0]]), base, seed)
+    return relatives(ids[found], dist, lineage, k=k, all_pairs=sampled, documented=documented)
 
 
 def hub_candidates(
@@ -206,9 +227,9 @@ def hub_candidates(
     # Every vector checked for the metric first (naming partition and model), then the threshold (refused when no
     # pair is documented), before the neighbour search.
     check_cosine_vectors(data, client, base)
-    dist, sampled = _context(data, lineage, np.array([], dtype=np.int64), base, seed)
+    dist, sampled, documented = _context(data, lineage, np.array([], dtype=np.int64), base, seed)
     if threshold is None:
-        threshold = documented_threshold(dist, lineage)
+        threshold = documented_threshold(dist, lineage, documented)
     found, distance = knn(data, client, k, base, progress, index=index, seed=seed, checked=True)
     rows = np.repeat(np.arange(len(found)), found.shape[1])
     close = (distance.ravel() <= threshold) & (found.ravel() >= 0)

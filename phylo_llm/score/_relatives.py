@@ -49,12 +49,18 @@ class Relatedness:
         return f"shared ancestor {shared}" if shared else ""
 
 
+#: Relative difference under which two distances of one pair, measured two ways (a matrix product, direct
+#: differences), are one value when ranked.
+TIE = 1e-9
+
+
 def _documented_distances(dist: DistanceMatrix, lineage: Lineage) -> dict[str, np.ndarray]:
     pairs = documented_pairs(lineage, dist.ids)
     return {str(r): dist.values[g.i.to_numpy(), g.j.to_numpy()] for r, g in pairs.groupby("relation")}
 
 
-def relatives(model: str, dist: DistanceMatrix, lineage: Lineage, k: int = 10, all_pairs: np.ndarray | None = None) -> pd.DataFrame:
+def relatives(model: str, dist: DistanceMatrix, lineage: Lineage, k: int = 10, all_pairs: np.ndarray | None = None,
+              documented: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     """The ``k`` nearest models to ``model`` and where each distance falls.
 
     Columns: ``rank, model, distance``, ``all_pairs_pct`` (share of all pairs
@@ -64,7 +70,8 @@ def relatives(model: str, dist: DistanceMatrix, lineage: Lineage, k: int = 10, a
     says links the two, empty when nothing).
 
     ``all_pairs``, when given, stands for the distances of all pairs (a sample,
-    e.g. when ``dist`` holds only a neighbourhood of a hub's models).
+    e.g. when ``dist`` holds only a neighbourhood of a hub's models), and
+    ``documented`` for the documented pairs' distances per relation.
 
     Examples
     --------
@@ -80,17 +87,20 @@ def relatives(model: str, dist: DistanceMatrix, lineage: Lineage, k: int = 10, a
     row = dist.values[position[model]]
     order = [j for j in np.lexsort((np.array(dist.ids), row)) if j != position[model]][:k]
     everything = np.sort(dist.condensed() if all_pairs is None else all_pairs)
-    documented = {r: np.sort(v) for r, v in _documented_distances(dist, lineage).items()}
+    documented = {r: np.sort(v) for r, v in (_documented_distances(dist, lineage) if documented is None
+                                              else documented).items()}
     related = Relatedness(lineage, dist.ids)
     rows = []
     for rank, j in enumerate(order, start=1):
         d = row[j]
+        # "At most this close", a documented pair measured apart (a hub's, pair by pair) counting as this one.
+        at_most = d + TIE * abs(d)
         other = dist.ids[j]
         info = related.lineage.info(other)
         entry = {"rank": rank, "model": other, "distance": float(d),
-                 "all_pairs_pct": float(np.searchsorted(everything, d, side="right") / len(everything))}
+                 "all_pairs_pct": float(np.searchsorted(everything, at_most, side="right") / len(everything))}
         for relation, values in documented.items():
-            entry[f"{relation}_pct"] = float(np.searchsorted(values, d, side="right") / len(values))
+            entry[f"{relation}_pct"] = float(np.searchsorted(values, at_most, side="right") / len(values))
         entry.update({"family": info.get("family", ""), "organization": info.get("organization", ""),
                       "documented": related.describe(model, other)})
         rows.append(entry)
@@ -133,9 +143,12 @@ def candidates(
     return table, threshold, qualifying
 
 
-def documented_threshold(dist: DistanceMatrix, lineage: Lineage) -> float:
-    """The median distance of the documented ``finetune`` pairs among ``dist``'s models (else of all documented pairs)."""
-    documented = _documented_distances(dist, lineage)
+def documented_threshold(dist: DistanceMatrix, lineage: Lineage, documented: dict[str, np.ndarray] | None = None) -> float:
+    """The median distance of the documented ``finetune`` pairs among ``dist``'s models (else of all documented pairs).
+
+    ``documented``: those pairs' distances per relation, when measured elsewhere (a hub's pairs, pair by pair).
+    """
+    documented = _documented_distances(dist, lineage) if documented is None else documented
     reference = documented.get("finetune")
     if reference is None or len(reference) == 0:
         reference = np.concatenate(list(documented.values())) if documented else np.array([])
