@@ -146,7 +146,7 @@ def test_non_finite_decision_values_name_the_model_file(sim, tmp_path):
             member["coef"] = [[1e308 if k % 2 else -1e308 for k in range(len(row))] for row in member["coef"]]
 
     model = _edited_model(work, tmp_path, edit)
-    message = _one_line_refusal(run_cli("relate", *PAIR, work / "all.probes", "--model", model))
+    message = _one_line_refusal(run_cli("relate", *PAIR, work / "all.probes", "--relation-model", model))
     assert message.startswith(f"phylo-llm: error: {model}:"), message
 
 

@@ -24,8 +24,9 @@ def arguments(parser: argparse.ArgumentParser) -> None:
                         "(phylo-llm extract --cache) or model answers")
     add_lineage(parser)
     parser.add_argument("-o", "--output", metavar="FILE", help="train: where to write the model (JSON)")
-    parser.add_argument("--model", metavar="FILE|default", default="default", type=model_file,
-                        help="A B: the relation model (default: the shipped one, trained on the rand set)")
+    parser.add_argument("--relation-model", "--model", dest="model", metavar="FILE|default", default="default",
+                        type=model_file, help="A B: the relation model (default: the shipped one, trained on the rand "
+                        "set); --relation-model as in the other commands")
     parser.add_argument("--folds", type=integer(0, 50), default=5,
                         help="evaluate (2-50) and train (0 = no cross-validated numbers on the card): folds (default: 5)")
     parser.add_argument("--estimator", choices=("logistic", "boosting"), default="logistic",
@@ -48,8 +49,8 @@ def _parse(args: argparse.Namespace) -> tuple[str, list[str]]:
     else:
         raise PhyloLLMError(f"relate: give 'train INPUT', 'evaluate INPUT' or 'A B INPUT' (got {len(words)} words)")
     unused = {
-        "train": [("--json", args.json), ("--figure", args.figure), ("--model", args.model != "default"), ("--estimator", args.estimator != "logistic")],
-        "evaluate": [("-o", args.output), ("--model", args.model != "default")],
+        "train": [("--json", args.json), ("--figure", args.figure), ("--relation-model", args.model != "default"), ("--estimator", args.estimator != "logistic")],
+        "evaluate": [("-o", args.output), ("--relation-model", args.model != "default")],
         "pair": [("-o", args.output), ("--figure", args.figure), ("--folds", args.folds != 5),
                  ("--estimator", args.estimator != "logistic")],
     }[action]
