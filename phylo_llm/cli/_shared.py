@@ -20,7 +20,10 @@ def root_and_annotate(args: argparse.Namespace, built, annotate: bool):
         built, chosen = tree.attribute_root(built, lineage, key.strip(), value.strip())
         notes += f", rooted on {len(chosen)} models with {key.strip()}={value.strip()}"
     elif args.outgroup:
-        built = tree.outgroup_root(built, args.outgroup)
+        try:
+            built = tree.outgroup_root(built, args.outgroup)
+        except PhyloLLMError as error:  # name the input whose tree lacks the model
+            raise PhyloLLMError(f"{args.input}: {error}") from None
         notes += f", rooted on outgroup {', '.join(args.outgroup)}"
     elif args.root and args.root != "none":
         built = tree.root_tree(built, args.root)

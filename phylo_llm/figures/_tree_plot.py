@@ -150,6 +150,10 @@ class _Leaves:
         self.marks = {label: np.array([str(m.get(key, "")).lower() == str(value).lower() for m in meta])
                       for label, (key, value) in marks.items()}
         wanted = set(highlight)
+        unknown = sorted(wanted - set(geometry.names))
+        if unknown:  # a misspelt id would silently highlight nothing
+            more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+            raise PhyloLLMError(f"highlight: {unknown[0]!r}{more} is not a leaf of the tree")
         self.highlight = np.array([name in wanted for name in geometry.names])
 
 
