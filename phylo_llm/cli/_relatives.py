@@ -65,10 +65,11 @@ def run(args: argparse.Namespace) -> None:
         from .. import relate
 
         probes, model = relate.probes_for_model(args.input, args.relation_model)
+        exact = model_id_of(args.model, probes.ids, args.input)  # before every pair's features are computed
         say(args, lineage.coverage(probes.ids).summary())
         proba = relate.pair_probabilities(model, probes)
-        table = score.relatives(args.model, relate.relation_distances(model, probes, proba), lineage, k=args.k)
-        table = relate.with_probabilities(table, probes, proba, str(model_id_of(args.model, probes.ids, args.input)))
+        table = score.relatives(exact, relate.relation_distances(model, probes, proba), lineage, k=args.k)
+        table = relate.with_probabilities(table, probes, proba, exact)
     else:
         dist = inputs.input_distances(args.input, args.metric, variant=args.variant, encoder=args.encoder, allow_mixed=args.allow_mixed)
         say(args, lineage.coverage(dist.ids).summary())

@@ -33,6 +33,7 @@ def run(args: argparse.Namespace) -> None:
     from .. import inputs, score  # loaded when the command runs, not at start-up
     from ..probes import ProbeEmbeddings
 
+    lineage = lineage_of(args)  # a bad lineage path is refused before any distance is computed
     data = inputs.read_input(args.input, trees=True, variant=args.variant, encoder=args.encoder, allow_mixed=args.allow_mixed)
     extra = {}
     if args.relation_model:
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> None:
         extra["model"] = relate.relation_distances(model, data)
     if isinstance(data, ProbeEmbeddings):
         data = inputs.to_distances(data, args.metric)
-    report = score.score(data, lineage_of(args), metric=args.metric, method=args.method, permutations=args.permutations,
+    report = score.score(data, lineage, metric=args.metric, method=args.method, permutations=args.permutations,
                          seed=args.seed, progress=show_progress(args), extra_spaces=extra)
     if args.json:
         # Undefined numbers (an AUC without negatives, a rank without edges) are null: strict JSON (RFC 8259).
