@@ -68,3 +68,23 @@ def test_upgma_with_progress_reports_and_gives_the_same_tree(monkeypatch, capsys
     a, b = linkage_table(values, "upgma", progress=True, engine="compiled"), linkage_table(values, "upgma", engine="compiled")
     assert np.array_equal(a, b)
     assert seen[:3] == [0, 64, 128] and max(seen) <= 299
+
+
+def test_relation_features_and_folds_report_progress_and_give_the_same_numbers(monkeypatch):
+    from phylo_llm import progress as progress_module
+    from phylo_llm.relate import evaluate_relations, pair_features
+    from phylo_llm.simulate import simulate
+    from tests.helpers import DEMO
+
+    probes = simulate(seed=0).probes(8)
+    seen = []
+    original = progress_module.Progress.update_to
+    monkeypatch.setattr(progress_module.Progress, "update_to",
+                        lambda self, done: (seen.append((self.label, done)), original(self, done))[1])
+    assert np.array_equal(pair_features(probes, progress=True), pair_features(probes))
+    assert ("pair features", probes.n_models - 1) in seen and ("pair features", 32) in seen
+    seen.clear()
+    lineage = pl.load_lineage(DEMO)
+    with_bar = evaluate_relations(probes, lineage, n_folds=3, progress=True)
+    assert [done for label, done in seen if label == "cross-validation folds"][:3] == [1, 2, 3]
+    assert with_bar["derived"] == evaluate_relations(probes, lineage, n_folds=3)["derived"]

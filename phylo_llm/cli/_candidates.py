@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> None:
 
         probes, model = relate.probes_for_model(args.input, args.relation_model)
         say(args, lineage.coverage(probes.ids).summary())
-        proba = relate.pair_probabilities(model, probes)
+        proba = relate.pair_probabilities(model, probes, show_progress(args))
         dist = relate.relation_distances(model, probes, proba)
         table, _, qualifying = score.candidates(dist, lineage, threshold=-math.log(min_probability), limit=args.limit or None)
         table = relate.with_probabilities(table, probes, proba, "model_a", "model_b", a_is_column=True)

@@ -10,7 +10,17 @@ import json
 
 from .. import io
 from ..errors import PhyloLLMError
-from ._options import add_lineage, add_quiet, add_seed, integer, lineage_of, model_file, relation_model_path, say
+from ._options import (
+    add_lineage,
+    add_quiet,
+    add_seed,
+    integer,
+    lineage_of,
+    model_file,
+    relation_model_path,
+    say,
+    show_progress,
+)
 
 NAME = "relate"
 HELP = ("relations between models from a per-probe cache: 'relate A B INPUT' (probabilities and evidence), "
@@ -102,7 +112,8 @@ def _train(args: argparse.Namespace, plan: io.OutputPlan, words: list[str]) -> N
     lineage = lineage_of(args)
     probes = _probes(args)
     name = ";".join(args.lineage or ["builtin"])
-    model = relate.train_relation_model(probes, lineage, name, n_folds=args.folds, seed=args.seed)
+    model = relate.train_relation_model(probes, lineage, name, n_folds=args.folds, seed=args.seed,
+                                        progress=show_progress(args))
     with plan:
         model.save(args.output)
     pairs = model.card["training"]["pairs"]
@@ -133,7 +144,8 @@ def _evaluate(args: argparse.Namespace, plan: io.OutputPlan, words: list[str]) -
 
     lineage = lineage_of(args)
     probes = _probes(args)
-    report = relate.evaluate_relations(probes, lineage, n_folds=args.folds, seed=args.seed, estimator=args.estimator)
+    report = relate.evaluate_relations(probes, lineage, n_folds=args.folds, seed=args.seed, estimator=args.estimator,
+                                       progress=show_progress(args))
     figure = None
     if args.figure:
         from ..figures import reliability_figure

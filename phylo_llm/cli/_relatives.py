@@ -19,6 +19,7 @@ from ._options import (
     model_file,
     read_paths,
     say,
+    show_progress,
 )
 
 NAME = "relatives"
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> None:
         probes, model = relate.probes_for_model(args.input, args.relation_model)
         exact = model_id_of(args.model, probes.ids, args.input)  # before every pair's features are computed
         say(args, lineage.coverage(probes.ids).summary())
-        proba = relate.pair_probabilities(model, probes)
+        proba = relate.pair_probabilities(model, probes, show_progress(args))
         table = score.relatives(exact, relate.relation_distances(model, probes, proba), lineage, k=args.k)
         table = relate.with_probabilities(table, probes, proba, exact)
     else:

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> None:
             raise PhyloLLMError(f"{args.input}: --relation-model needs a per-probe cache (phylo-llm extract --cache), "
                                 "not DNA, distances or a tree")
         model = relate.load_relation_model(args.relation_model)
-        extra["model"] = relate.relation_distances(model, data)
+        extra["model"] = relate.relation_distances(model, data, progress=show_progress(args))
     if isinstance(data, ProbeEmbeddings):
         data = inputs.to_distances(data, args.metric)
     report = score.score(data, lineage, metric=args.metric, method=args.method, permutations=args.permutations,

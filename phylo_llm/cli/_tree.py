@@ -136,7 +136,7 @@ def _relation_model_tree(args: argparse.Namespace, plan: io.OutputPlan, fmt: str
         if given:
             raise PhyloLLMError(f"{option} does not apply with --relation-model (the tree is built from the model's probabilities)")
     probes, model = relate.probes_for_model(args.input, args.relation_model)
-    proba = relate.pair_probabilities(model, probes)
+    proba = relate.pair_probabilities(model, probes, show_progress(args))
     dist = relate.relation_distances(model, probes, proba)
     build = tree.build_tree_with_stats(dist, args.method, progress=show_progress(args), overwrite=True)
     table = relate.cherry_probabilities(build.tree, probes, proba)

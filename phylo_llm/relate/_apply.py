@@ -16,7 +16,7 @@ from ._model import RelationModel, load_relation_model
 LOG_FLOOR = 1e-300
 
 
-def pair_probabilities(model: RelationModel, probes: ProbeEmbeddings) -> np.ndarray:
+def pair_probabilities(model: RelationModel, probes: ProbeEmbeddings, progress: bool = False) -> np.ndarray:
     """``(n (n - 1) / 2, 3)`` probabilities of every pair (:func:`pair_index` order); other settings refused.
 
     Examples
@@ -30,10 +30,11 @@ def pair_probabilities(model: RelationModel, probes: ProbeEmbeddings) -> np.ndar
     (2415, 3)
     """
     model.check_settings(probes)
-    return model.predict_proba(pair_features(probes))
+    return model.predict_proba(pair_features(probes, progress=progress))
 
 
-def relation_distances(model: RelationModel, probes: ProbeEmbeddings, proba: np.ndarray | None = None) -> DistanceMatrix:
+def relation_distances(model: RelationModel, probes: ProbeEmbeddings, proba: np.ndarray | None = None,
+                       progress: bool = False) -> DistanceMatrix:
     """``-log P(related)`` of every pair as a :class:`DistanceMatrix` (zero diagonal): closer = likelier related.
 
     A logarithm rather than ``1 - P``: far pairs keep their order instead of
@@ -49,7 +50,7 @@ def relation_distances(model: RelationModel, probes: ProbeEmbeddings, proba: np.
     >>> relation_distances(model, probes).metric
     'relation-model'
     """
-    proba = pair_probabilities(model, probes) if proba is None else proba
+    proba = pair_probabilities(model, probes, progress) if proba is None else proba
     related = np.clip(1.0 - proba[:, 0], LOG_FLOOR, 1.0)
     i, j = pair_index(probes.n_models)
     values = np.zeros((probes.n_models, probes.n_models))

@@ -14,6 +14,7 @@ from sklearn.metrics import average_precision_score, precision_recall_curve, roc
 from ..errors import PhyloLLMError
 from ..lineage import Lineage
 from ..probes import ProbeEmbeddings
+from ..progress import Progress
 from ..score import documented_pairs
 from ._features import FEATURES, pair_features, pair_index
 from ._labels import AMBIGUOUS, CLASSES, DERIVED, lineage_components, model_folds, pair_labels
@@ -91,7 +92,8 @@ def _ranks_of_parents(score: np.ndarray, i: np.ndarray, j: np.ndarray, children:
 
 
 def cross_validate(features: np.ndarray, labels: np.ndarray, i: np.ndarray, j: np.ndarray, folds: np.ndarray,
-                   distance: np.ndarray, edges: np.ndarray, seed: int = 0, estimator: str = "logistic") -> dict:
+                   distance: np.ndarray, edges: np.ndarray, seed: int = 0, estimator: str = "logistic",
+                   progress: bool = False) -> dict:
     """Model-disjoint cross-validated numbers of the relation model, the plain distance and chance.
 
     Parameters
@@ -123,15 +125,17 @@ def cross_validate(features: np.ndarray, labels: np.ndarray, i: np.ndarray, j: n
     rng = np.random.default_rng(seed)
     same_fold = folds[i] == folds[j]
     proba = np.full((len(labels), len(CLASSES)), np.nan)
-    for fold in np.unique(folds):
-        train = (folds[i] != fold) & (folds[j] != fold) & (labels != AMBIGUOUS)
-        test = same_fold & (folds[i] == fold)
-        groups = np.minimum(i, j)  # pairs of one model stay together in the calibration folds
-        if estimator == "logistic":  # the model as saved and shipped, not only its scikit-learn form
-            proba[test] = RelationModel.fit(features[train], labels[train], groups[train], None, seed).predict_proba(features[test])
-        else:
-            proba[test] = _columns(fit_calibrated(features[train], labels[train], groups[train], seed, estimator),
-                                   features[test])
+    with Progress(len(np.unique(folds)), "cross-validation folds", enabled=progress) as bar:
+        for fold in np.unique(folds):
+            train = (folds[i] != fold) & (folds[j] != fold) & (labels != AMBIGUOUS)
+            test = same_fold & (folds[i] == fold)
+            groups = np.minimum(i, j)  # pairs of one model stay together in the calibration folds
+            if estimator == "logistic":  # the model as saved and shipped, not only its scikit-learn form
+                proba[test] = RelationModel.fit(features[train], labels[train], groups[train], None, seed).predict_proba(features[test])
+            else:
+                proba[test] = _columns(fit_calibrated(features[train], labels[train], groups[train], seed, estimator),
+                                       features[test])
+            bar.update()
     scored = same_fold & (labels != AMBIGUOUS)
     y, p, d = labels[scored], proba[scored], distance[scored]
     report: dict = {"folds": int(len(np.unique(folds))), "pairs_scored": int(scored.sum())}
@@ -196,7 +200,7 @@ def check_documented(labels: np.ndarray, source: str) -> None:
 
 def evaluate_relations(probes: ProbeEmbeddings, lineage: Lineage, n_folds: int = 5, seed: int = 0,
                        estimator: str = "logistic", reference: str = "distance",
-                       features: np.ndarray | None = None) -> dict:
+                       features: np.ndarray | None = None, progress: bool = False) -> dict:
     """Features, labels, model-disjoint folds and :func:`cross_validate`, in one call.
 
     ``reference`` names the feature the model is compared with (``distance`` or ``distance_csls``).
@@ -223,10 +227,11 @@ def evaluate_relations(probes: ProbeEmbeddings, lineage: Lineage, n_folds: int =
     if len(np.unique(components)) < n_folds:
         raise PhyloLLMError(f"{probes.source}: {len(np.unique(components))} lineage components cannot fill {n_folds} folds")
     folds = model_folds(components, n_folds, seed)
-    features = pair_features(probes) if features is None else features
+    features = pair_features(probes, progress=progress) if features is None else features
     edges = documented_pairs(lineage, list(probes.ids))
     edges = edges[edges["relation"].isin((*DERIVED, "same_weights"))][["i", "j"]].to_numpy()
-    report = cross_validate(features, labels, i, j, folds, features[:, FEATURES.index(reference)], edges, seed, estimator)
+    report = cross_validate(features, labels, i, j, folds, features[:, FEATURES.index(reference)], edges, seed, estimator,
+                            progress)
     if not any(name in report for name in CLASSES[1:]):  # every fold one family: nothing to tell apart
         raise PhyloLLMError(f"{probes.source}: no fold holds both documented and unrelated pairs with {n_folds} folds "
                             "(each fold is a union of lineage components): use fewer folds")

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..distance import DistanceMatrix, cross_distances, csls, probe_distances
 from ..probes import ProbeEmbeddings
+from ..progress import Progress
 
 #: Quantiles of the per-probe distances kept as features.
 QUANTILES = (0.0, 0.1, 0.25, 0.5, 0.75)
@@ -81,23 +82,32 @@ def probe_quantiles(dist: np.ndarray) -> np.ndarray:
     return np.where(fraction >= 0.5, above - step * (1 - fraction), below + step * fraction)
 
 
-def _probe_quantiles_all(values: np.ndarray, out: np.ndarray) -> None:
+def _probe_quantiles_all(values: np.ndarray, out: np.ndarray, progress: bool = False) -> None:
     """Quantiles and near-identical share of every pair ``i < j``, blockwise by rows (Gram matrices per probe)."""
     n = len(values)
     squares = np.einsum("npd,npd->np", values, values)  # (n, P)
     per_probe = values.transpose(1, 0, 2)  # (P, n, d)
     start = 0
-    for first in range(0, n - 1, BLOCK_ROWS):
-        rows = np.arange(first, min(first + BLOCK_ROWS, n - 1))
-        gram = np.matmul(per_probe[:, rows, :], per_probe.transpose(0, 2, 1))  # (P, rows, n)
-        d2 = squares[rows].T[:, :, None] + squares.T[:, None, :] - 2.0 * gram
-        dist = np.sqrt(np.maximum(d2, 0.0)).transpose(1, 2, 0)  # (rows, n, P)
-        for k, row in enumerate(rows):
-            others = dist[k, row + 1:]  # pairs (row, j > row)
-            stop = start + len(others)
-            out[start:stop, :len(QUANTILES)] = probe_quantiles(others)
-            out[start:stop, len(QUANTILES)] = (others < SAME_ANSWER).mean(axis=1)
-            start = stop
+    with Progress(max(n - 1, 1), "pair features", enabled=progress) as bar:
+        for first in range(0, n - 1, BLOCK_ROWS):
+            start = _quantiles_of_block(values, squares, per_probe, first, start, out)
+            bar.update_to(min(first + BLOCK_ROWS, n - 1))
+
+
+def _quantiles_of_block(values: np.ndarray, squares: np.ndarray, per_probe: np.ndarray, first: int, start: int,
+                        out: np.ndarray) -> int:
+    """Rows ``first`` to ``first + BLOCK_ROWS`` of :func:`_probe_quantiles_all`; the next pair's position."""
+    rows = np.arange(first, min(first + BLOCK_ROWS, len(values) - 1))
+    gram = np.matmul(per_probe[:, rows, :], per_probe.transpose(0, 2, 1))  # (P, rows, n)
+    d2 = squares[rows].T[:, :, None] + squares.T[:, None, :] - 2.0 * gram
+    dist = np.sqrt(np.maximum(d2, 0.0)).transpose(1, 2, 0)  # (rows, n, P)
+    for k, row in enumerate(rows):
+        others = dist[k, row + 1:]  # pairs (row, j > row)
+        stop = start + len(others)
+        out[start:stop, :len(QUANTILES)] = probe_quantiles(others)
+        out[start:stop, len(QUANTILES)] = (others < SAME_ANSWER).mean(axis=1)
+        start = stop
+    return start
 
 
 def _probe_quantiles_of(values: np.ndarray, i: np.ndarray, j: np.ndarray, out: np.ndarray) -> None:
@@ -111,14 +121,14 @@ def _probe_quantiles_of(values: np.ndarray, i: np.ndarray, j: np.ndarray, out: n
 
 
 def pair_features(probes: ProbeEmbeddings, i: np.ndarray | None = None, j: np.ndarray | None = None, *,
-                  total: DistanceMatrix | None = None) -> np.ndarray:
+                  total: DistanceMatrix | None = None, progress: bool = False) -> np.ndarray:
     """``(pairs, len(FEATURES))`` features of every pair (:func:`pair_index` order), or of pairs ``(i[k], j[k])``.
 
     Symmetric in the two models (a relation model decides *whether* two models
     are related; which one is the parent is a separate question). Ranks and
     the CSLS correction are among all models of ``probes``. ``total``: the
     Euclidean :func:`~phylo_llm.distance.probe_distances` of ``probes``, when
-    already computed.
+    already computed. ``progress``: a bar over the blocks of rows (all pairs).
 
     Notes
     -----
@@ -144,7 +154,7 @@ def pair_features(probes: ProbeEmbeddings, i: np.ndarray | None = None, j: np.nd
     if i is None or j is None:
         i_all, j_all = pair_index(n)
         out = np.empty((len(i_all), len(FEATURES)), dtype=np.float64)
-        _probe_quantiles_all(values, out)
+        _probe_quantiles_all(values, out, progress)
     else:
         i_all, j_all = np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
         out = np.empty((len(i_all), len(FEATURES)), dtype=np.float64)

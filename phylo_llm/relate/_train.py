@@ -30,7 +30,7 @@ def ids_digest(ids) -> str:
 
 
 def train_relation_model(probes: ProbeEmbeddings, lineage: Lineage, lineage_name: str = "builtin", n_folds: int = 5,
-                         seed: int = 0, features: np.ndarray | None = None) -> RelationModel:
+                         seed: int = 0, features: np.ndarray | None = None, progress: bool = False) -> RelationModel:
     """A :class:`RelationModel` fitted on every labelled pair, its card holding model-disjoint CV numbers.
 
     Labels (:func:`pair_labels`): documented direct edges are ``same_weights``
@@ -53,8 +53,9 @@ def train_relation_model(probes: ProbeEmbeddings, lineage: Lineage, lineage_name
     if unrelated < MIN_CLASS_PAIRS:  # a model that never says "unrelated" would be silently wrong
         raise PhyloLLMError(f"{probes.source}: the lineage leaves {unrelated} unrelated pairs among these models (pairs "
                             "of different documented families, not joined by documented edges); training needs at least 2")
-    features = pair_features(probes) if features is None else features
-    report = evaluate_relations(probes, lineage, n_folds, seed, features=features) if n_folds else None
+    features = pair_features(probes, progress=progress) if features is None else features
+    report = (evaluate_relations(probes, lineage, n_folds, seed, features=features, progress=progress)
+              if n_folds else None)
     card = {
         "training": {
             "input": Path(str(probes.source)).name, "models": probes.n_models, "ids_sha256": ids_digest(probes.ids),
