@@ -38,6 +38,8 @@ def test_notebook_runs_shows_its_figures_and_is_committed_with_them(path):
     pytest.importorskip("nbclient", reason="notebook tests need the [test] extra")
     committed = nbformat.read(path, as_version=4)
     assert path.stat().st_size < 1_000_000, f"{path.name} is {path.stat().st_size / 1e6:.1f} MB"
+    # Outputs name files relative to the checkout: re-running elsewhere changes nothing.
+    assert str(path.resolve().parents[1]) not in path.read_text(encoding="utf-8"), "an absolute path in the outputs"
     executed = executor().execute(path)
     code = [c for c in executed.cells if c.cell_type == "code"]
     assert not [k for c in code for k in kinds(c) if k in ("error", "stderr")], "errors or warnings in the outputs"
