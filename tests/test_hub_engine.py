@@ -184,3 +184,18 @@ def test_extraction_on_dask_matches_one_process_and_resumes_after_a_stop(tmp_pat
     np.testing.assert_allclose(got.subset(want.ids).vectors, want.vectors, atol=1e-6)
     refused = run_cli("extract", source, "-o", out, "--dim", "64")
     assert refused.returncode == 2 and "not empty" in refused.stderr
+
+
+def test_extraction_on_dask_says_its_warnings_in_one_line_each(tmp_path):
+    """A worker printed the 'dropped N model(s)' warning raw (file:line, the class name, a list of PosixPaths) and the
+    summary ended '-> dna//'; now the warning comes back with the unit and is said as every other warning is."""
+    from tests.helpers import write_folder
+
+    source = _answers(tmp_path / "answers", models=12, shards=0)
+    write_folder(source, {"late/model": {"prompt number 0?": "only one answer"}})  # lacks 11 of the shared prompts
+    result = run_cli("extract", source, "-o", str(tmp_path / "dna") + "/", "--dim", "16", "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "dropped 1 model" in line]
+    assert len(lines) == 1 and lines[0].startswith("phylo-llm: warning: ") and "late/model" in lines[0], result.stderr
+    assert "PosixPath" not in result.stderr and "PhyloLLMWarning" not in result.stderr, result.stderr
+    assert "dna//" not in result.stderr and "-> " + str(tmp_path / "dna") + "/" in result.stderr, result.stderr

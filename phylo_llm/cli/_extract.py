@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -101,11 +102,11 @@ def _extract_dataset(args: argparse.Namespace, plan: io.OutputPlan, start: float
     except BaseException as exc:
         if plan.published and not isinstance(exc, Exception):
             # a stop signal while the Dask cluster shut down: the dataset was already published whole, which is the outcome
-            say(args, f"stopped by a signal after the dataset was written whole -> {args.output}/")
+            say(args, f"stopped by a signal after the dataset was written whole -> {os.path.join(args.output, '')}")
             return
         if not isinstance(exc, PhyloLLMError) and (hub.work_folder(args.output) / MANIFEST).is_file():
             say(args, f"finished units are kept in {hub.work_folder(args.output)}/: run the same command again to continue")
         raise
     say(args, f"{done.models} models -> {args.dim}-d DNA in {done.parts} partitions ({done.reused} reused from an earlier run, "
               f"{done.dropped} dropped for missing prompts), {done.empty} empty, {done.null} null and {done.errors} error answers, "
-              f"{time.perf_counter() - start:.1f} s -> {args.output}/")
+              f"{time.perf_counter() - start:.1f} s -> {os.path.join(args.output, '')}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import warnings
 from collections import Counter
 from dataclasses import dataclass
@@ -21,6 +22,25 @@ from ._responses import AnswerStats, iter_answers, prompt_key
 
 #: Models embedded before each projection step (bounds memory; the result does not depend on it).
 BATCH = 64
+
+
+def source_name(source: str | Path | list[Path]) -> str:
+    """How messages name ``source``: the path, or for a list of paths their common folder and count.
+
+    Examples
+    --------
+    >>> source_name([Path("a/x/responses.json.gz"), Path("a/y/responses.json.gz")])
+    'a (2 files)'
+    """
+    if isinstance(source, (list, tuple)):
+        if len(source) == 1:
+            return str(source[0])
+        try:
+            common = os.path.commonpath([str(p) for p in source]) or "."
+        except ValueError:  # absolute and relative paths mixed
+            common = str(source[0])
+        return f"{common} ({len(source)} files)"
+    return str(source)
 
 
 def prompt_set(
@@ -50,13 +70,13 @@ def prompt_set(
         if record.dataset:
             datasets[record.dataset] += 1
     if not per_model:
-        raise PhyloLLMError(f"{source}: no answers found")
+        raise PhyloLLMError(f"{source_name(source)}: no answers found")
     shared = sorted(k for k, count in seen.items() if count * 2 > len(per_model)) if only is None else sorted(only)
     unknown = [k for k in shared if k not in texts]
     if unknown:
-        raise PhyloLLMError(f"{source}: no model answered prompt {unknown[0]} of the reference prompt set ({len(unknown)} such prompts)")
+        raise PhyloLLMError(f"{source_name(source)}: no model answered prompt {unknown[0]} of the reference prompt set ({len(unknown)} such prompts)")
     if not shared:
-        raise PhyloLLMError(f"{source}: the models answered different prompts: no prompt is shared by most of them")
+        raise PhyloLLMError(f"{source_name(source)}: the models answered different prompts: no prompt is shared by most of them")
     missing = {m: [k for k in shared if k not in keys] for m, keys in per_model.items()}
     missing = {m: v for m, v in missing.items() if v}
     dataset = datasets.most_common(1)[0][0] if datasets else None
@@ -191,7 +211,7 @@ def extract(
     if missing and not allow_missing:
         listed = ", ".join(f"{m} ({len(v)} missing)" for m, v in list(missing.items())[:5])
         warnings.warn(
-            f"{source}: dropped {len(missing)} model(s) that lack some of the {len(prompts)} shared prompts: {listed}"
+            f"{source_name(source)}: dropped {len(missing)} model(s) that lack some of the {len(prompts)} shared prompts: {listed}"
             + (" ..." if len(missing) > 5 else "") + "; --allow-missing keeps them",
             PhyloLLMWarning,
             stacklevel=2,
@@ -230,7 +250,7 @@ def extract(
         if batch:
             flush()
     if not ids:
-        raise PhyloLLMError(f"{source}: every model lacks some of the shared prompts; --allow-missing keeps them")
+        raise PhyloLLMError(f"{source_name(source)}: every model lacks some of the shared prompts; --allow-missing keeps them")
     settings = {
         "probe_set": dataset or "custom",
         "probe_count": len(prompts),
@@ -240,12 +260,12 @@ def extract(
         "extraction_seed": seed,
     }
     meta = pd.DataFrame({**settings, "dna_dim": dim}, index=range(len(ids)))
-    dna = DNA(tuple(ids), np.vstack(rows), meta, str(source))
+    dna = DNA(tuple(ids), np.vstack(rows), meta, source_name(source))
     probes = None
     if probe_dim:
         keys = [prompt_key(p) for p in prompts]
         probes = ProbeEmbeddings(tuple(ids), np.concatenate(kept), {**settings, "probe_dim": probe_dim, "max_chars": max_chars,
-                                                                     "prompt_keys": keys}, str(source))
+                                                                     "prompt_keys": keys}, source_name(source))
     return Extraction(dna, stats, probes)
 
 
@@ -290,7 +310,7 @@ def _whole_setting(settings: dict, key: str, high: int, source: str) -> int:
     """A whole-number setting of a cache header, checked (a forged header is one line, not a traceback)."""
     value = settings.get(key)
     if type(value) is not int or not 0 <= value <= high:
-        raise PhyloLLMError(f"{source}: damaged cache settings ({key}={value!r}; expected a whole number from 0 to {high})")
+        raise PhyloLLMError(f"{source_name(source)}: damaged cache settings ({key}={value!r}; expected a whole number from 0 to {high})")
     return value
 
 

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import PhyloLLMError
+from ..errors import PhyloLLMError, PhyloLLMWarning
 from ..io import OutputPlan, atomic_output, atomic_path
 from ..io._output import _signals_held
 from ._dataset import PART_PATTERN, write_part
@@ -119,12 +120,15 @@ def _task_extract(index: int, unit: list[str], models: int, work: str, keys: lis
     options = dict(options)
     dtype = options.pop("cache_dtype")
     try:
-        result = extract([Path(u) for u in unit], prompt_keys=keys, prompt_texts=texts, **options)
+        # Warnings are sent back with the result: a worker's own stderr would print them raw, unformatted.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = extract([Path(u) for u in unit], prompt_keys=keys, prompt_texts=texts, **options)
     except PhyloLLMError as exc:
         if "every model lacks some of the shared prompts" not in str(exc):
             raise
         result = None
-    info = {"index": index, "models": 0, "dropped": 0, "answers": 0, "empty": 0, "null": 0, "errors": 0}
+    info: dict = {"index": index, "models": 0, "dropped": 0, "answers": 0, "empty": 0, "null": 0, "errors": 0}
     if result is not None:
         dna, stats = result.dna, result.stats
         settings = {k: v for k, v in dna.metadata.iloc[0].items()}
@@ -134,6 +138,7 @@ def _task_extract(index: int, unit: list[str], models: int, work: str, keys: lis
             save_probes(result.probes, Path(work) / (PART_PATTERN.format(index)[:-len(".parquet")] + ".probes"), dtype)
         info.update(models=dna.n_models, answers=stats.answers, empty=stats.empty, null=stats.null, errors=stats.errors)
     info["dropped"] = models - info["models"]
+    info["warnings"] = [str(w.message) for w in caught] if result is not None else []
     with atomic_output(record) as handle:  # last: a unit is done only once its partition is whole
         handle.write(json.dumps(info))
     return info
@@ -191,6 +196,9 @@ def extract_dataset(
     try:
         _follow(client, futures, "extracting DNA", progress)
         done = sorted(client.gather(futures), key=lambda info: info["index"])
+        for info in done:  # the units' warnings, said here (one line each, through the caller's formatter)
+            for message in info.get("warnings", []):
+                warnings.warn(message, PhyloLLMWarning, stacklevel=2)
     finally:
         if not any(p.name != MANIFEST for p in work.iterdir()):
             shutil.rmtree(work)  # nothing finished: nothing to keep (the folder is ours: _claim checked it)
