@@ -1,6 +1,9 @@
 """Rebuild the shipped lineage knowledge base (``models.csv``, ``relations.csv``).
 
-    python data/lineage/build.py ../shared/data/lineage
+    python data/lineage/build.py ../shared/data/lineage [--output phylo_llm/lineage/builtin]
+
+Writes the package's shipped files (``phylo_llm/lineage/builtin/``) unless
+``--output`` names another folder.
 
 Inputs: the curated seed (``models.csv`` and ``relations-dev.csv`` of the
 shared lineage folder), the hand curation in ``curation/``, and two naming
@@ -24,8 +27,8 @@ when nothing is documented.
 
 from __future__ import annotations
 
+import argparse
 import re
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -38,7 +41,10 @@ RANDOM_WEIGHTS = re.compile(r"tiny[-_]random|random[-_]|[-_]random\b|unit-test|d
 MIRRORS = ("unsloth", "NousResearch")
 
 
-def main(seed_folder: str) -> None:
+BUILTIN = HERE.parents[1] / "phylo_llm" / "lineage" / "builtin"
+
+
+def main(seed_folder: str, output: Path = BUILTIN) -> None:
     seed = Path(seed_folder)
     models = pd.read_csv(seed / "models.csv", dtype=str, keep_default_na=False)
     relations = pd.read_csv(seed / "relations-dev.csv", dtype=str, keep_default_na=False)
@@ -47,9 +53,10 @@ def main(seed_folder: str) -> None:
     added = rule_edges(models, relations)
     relations = pd.concat([relations, added], ignore_index=True)
     relations = relations.sort_values(["child", "parent", "relation"], key=lambda s: s.str.lower(), kind="stable")
-    models.to_csv(HERE / "models.csv", index=False, lineterminator="\n")
-    relations.to_csv(HERE / "relations.csv", index=False, lineterminator="\n")
-    print(f"{len(models)} models, {len(relations)} edges ({len(added)} from naming rules)")
+    output.mkdir(parents=True, exist_ok=True)
+    models.to_csv(output / "models.csv", index=False, lineterminator="\n")
+    relations.to_csv(output / "relations.csv", index=False, lineterminator="\n")
+    print(f"{len(models)} models, {len(relations)} edges ({len(added)} from naming rules) -> {output}")
 
 
 def apply_curation(models: pd.DataFrame, curation: pd.DataFrame) -> pd.DataFrame:
@@ -109,4 +116,9 @@ def rule_edges(models: pd.DataFrame, relations: pd.DataFrame) -> pd.DataFrame:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else str(HERE.parents[2] / "shared" / "data" / "lineage"))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("seed", nargs="?", default=str(HERE.parents[2] / "shared" / "data" / "lineage"),
+                        help="the shared lineage folder (models.csv, relations-dev.csv)")
+    parser.add_argument("--output", type=Path, default=BUILTIN, help="folder to write (default: the shipped one)")
+    arguments = parser.parse_args()
+    main(arguments.seed, arguments.output)
