@@ -96,6 +96,10 @@ def settings_groups(metadata: pd.DataFrame) -> pd.DataFrame:
     return keys.value_counts(sort=True).rename("models").reset_index()
 
 
+#: Groups of settings a message names (the largest first); the rest are counted.
+SHOWN_GROUPS = 3
+
+
 def check_settings(dna: DNA, allow_mixed: bool = False) -> None:
     """Refuse DNA whose models were made with different extraction settings, unless ``allow_mixed``.
 
@@ -109,8 +113,8 @@ def check_settings(dna: DNA, allow_mixed: bool = False) -> None:
     cols = [c for c in groups.columns if c != "models"]
     described = "; ".join(
         ", ".join(f"{c}={row[c]}" for c in cols) + f" ({row['models']} models, e.g. {_example(dna, row, cols)})"
-        for _, row in groups.iterrows()
-    )
+        for _, row in groups.head(SHOWN_GROUPS).iterrows()
+    ) + (f" (and {len(groups) - SHOWN_GROUPS} more groups)" if len(groups) > SHOWN_GROUPS else "")
     message = f"{dna.source}: DNA made with {len(groups)} different extraction settings: {described}"
     if not allow_mixed:
         raise PhyloLLMError(message + "; pass --allow-mixed (allow_mixed=True) to use them together")

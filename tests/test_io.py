@@ -180,3 +180,13 @@ def test_published_layout_skips_folders_without_the_file(tmp_path):
     with pytest.warns(pl.PhyloLLMWarning, match="skipped 1 folder.*o_empty"):
         dna = read_published(tmp_path)
     assert dna.n_models == 3
+
+
+def test_many_mixed_settings_are_named_briefly(tmp_path):
+    """The published dim-1024 files hold 49 settings groups: the refusal was one 8,111-character line."""
+    frame = frame_with_dimension_columns()
+    frame["encoder"] = ["a", "b", "c", "d"]
+    frame.to_csv(tmp_path / "m.csv", index=False)
+    with pytest.raises(pl.PhyloLLMError, match=r"4 different extraction settings: .*\(and 1 more groups\); pass --allow-mixed") as error:
+        pl.load_dna(tmp_path / "m.csv")
+    assert str(error.value).count("encoder=") == 3
