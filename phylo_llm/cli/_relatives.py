@@ -80,4 +80,4 @@ def run(args: argparse.Namespace) -> None:
     if args.csv:
         with plan:
             io.write_table(table, args.csv)
-    sys.stdout.write(table.to_string(index=False, float_format=lambda v: f"{v:.4g}", max_colwidth=60) + "\n")
+    sys.stdout.write(table.to_string(index=False, float_format=lambda v: f"{v:.4g}", max_colwidth=120) + "\n")  # long ids kept whole

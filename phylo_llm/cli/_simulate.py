@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> None:
         with plan:
             write_hub_simulation(hub, folder, part_rows=args.part_rows, progress=show_progress(args))
         say(args, f"{hub.n_models} models ({int((hub.parent < 0).sum())} base models) -> {args.output}/dna/ "
-                  f"({parts} partitions), true_tree.nwk")
+                  f"({parts} partitions), true_tree.nwk, lineage.csv, models.csv")
         return
     sim = simulate(n_families=args.families or 5, dim=args.dim, seed=args.seed)
     with plan:
