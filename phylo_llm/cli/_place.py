@@ -90,4 +90,4 @@ def run(args: argparse.Namespace) -> None:
         shown = [c for c in ("model", "joins", "pendant_length", "bootstrap_share", "p_related", "documented") if c in table]
         sys.stdout.write(table[shown].to_string(index=False, float_format=lambda v: f"{v:.4g}", max_colwidth=50) + "\n")
     say(args, f"{len(table)} models placed into a {tree.count_leaves(backbone)}-leaf tree, {time.perf_counter() - start:.2f} s"
-              + (f" -> {args.output}" if args.output else ""))
+              + (f" -> {', '.join(str(path) for path in (args.output, args.csv) if path)}" if args.output or args.csv else ""))
