@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 
@@ -55,19 +56,30 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 4000, 8000])
     parser.add_argument("--skip-slow", action="store_true", help="skip references that take minutes at large n")
     parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES), help="measure only these")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="runs of each case, interleaved across cases (machine load hits all alike); the median is "
+                        "reported with the range (default: 3)")
     args = parser.parse_args()
     for n in args.sizes:
+        cases = [c for c in args.cases if not (c in SLOW and n > SLOW[c] and args.skip_slow)]
+        runs: dict[str, list[dict]] = {case: [] for case in cases}
+        for _ in range(max(args.repeats, 1)):
+            for case in cases:
+                runs[case].append(measure(case, n))
         results = {}
-        for case in args.cases:
-            if case in SLOW and n > SLOW[case] and args.skip_slow:
+        for case in cases:
+            good = [r for r in runs[case] if "seconds" in r]
+            if not good:
+                print(f"n={n:6d} {case:18s} {runs[case][0]['error']}", flush=True)
                 continue
-            results[case] = measure(case, n)
-            r = results[case]
-            line = f"n={n:6d} {case:18s} " + (f"{r['seconds']:8.2f} s  peak {r['peak_mb']:7.0f} MB" if "seconds" in r else r["error"])
-            print(line, flush=True)
+            seconds = sorted(r["seconds"] for r in good)
+            results[case] = {"seconds": float(statistics.median(seconds)), "peak_mb": max(r["peak_mb"] for r in good)}
+            print(f"n={n:6d} {case:18s} {results[case]['seconds']:8.2f} s (median of {len(good)}: {seconds[0]:.2f}-"
+                  f"{seconds[-1]:.2f})  peak {results[case]['peak_mb']:7.0f} MB", flush=True)
         for ours, ref in REFERENCE.items():
-            if "seconds" in results.get(ours, {}) and "seconds" in results.get(ref, {}):
-                print(f"n={n:6d} ratio {ours} / {ref}: {results[ours]['seconds'] / results[ref]['seconds']:.2f}", flush=True)
+            if ours in results and ref in results:
+                print(f"n={n:6d} ratio {ours} / {ref}: {results[ours]['seconds'] / results[ref]['seconds']:.2f} (medians)",
+                      flush=True)
 
 
 if __name__ == "__main__":
