@@ -157,10 +157,10 @@ def _documented_distances(data: DNADataset, lineage: Lineage, metric: str) -> di
     models: their distance matrix would not fit, the pairs' own distances are one number each.
     """
     pairs = documented_pairs(lineage, data.all_ids())
+    first, second = pairs["i"].to_numpy(np.int64), pairs["j"].to_numpy(np.int64)
     values = np.empty(len(pairs))
     for start in range(0, len(pairs), PAIR_CHUNK):
-        a = pairs["i"].to_numpy(np.int64)[start:start + PAIR_CHUNK]
-        b = pairs["j"].to_numpy(np.int64)[start:start + PAIR_CHUNK]
+        a, b = first[start:start + PAIR_CHUNK], second[start:start + PAIR_CHUNK]
         rows = np.unique(np.concatenate([a, b]))
         vectors = np.asarray(read_rows(data, rows).vectors, dtype=np.float64)  # in the order of `rows`
         at_a, at_b = np.searchsorted(rows, a), np.searchsorted(rows, b)

@@ -175,11 +175,12 @@ def placement_probabilities(table: pd.DataFrame, new: ProbeEmbeddings, reference
     model.check_settings(new)
     total = probe_distances(reference, "euclidean")  # once; each placed model adds its own row
     new_row = {m: k for k, m in enumerate(new.ids)}
+    reference_row = {m: k for k, m in enumerate(reference.ids)}
     placed, leaves = list(table["model"]), list(table["nearest_leaf"])
     proba = np.empty((len(table), len(model.classes)))
-    outside = [k for k, m in enumerate(placed) if m not in reference.ids]
+    outside = [k for k, m in enumerate(placed) if m not in reference_row]
     if outside:
-        partners = np.array([reference.ids.index(leaves[k]) for k in outside], dtype=np.int64)
+        partners = np.array([reference_row[leaves[k]] for k in outside], dtype=np.int64)
         added = new.values[[new_row[placed[k]] for k in outside]]
         proba[outside] = model.predict_proba(added_model_features(reference, total, added, partners))
     for k in sorted(set(range(len(placed))) - set(outside)):  # a placed model with a reference row: that row left out

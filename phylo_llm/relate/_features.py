@@ -90,14 +90,14 @@ def _probe_quantiles_all(values: np.ndarray, out: np.ndarray, progress: bool = F
     start = 0
     with Progress(max(n - 1, 1), "pair features", enabled=progress) as bar:
         for first in range(0, n - 1, BLOCK_ROWS):
-            start = _quantiles_of_block(values, squares, per_probe, first, start, out)
+            start = _quantiles_of_block(n, squares, per_probe, first, start, out)
             bar.update_to(min(first + BLOCK_ROWS, n - 1))
 
 
-def _quantiles_of_block(values: np.ndarray, squares: np.ndarray, per_probe: np.ndarray, first: int, start: int,
+def _quantiles_of_block(n: int, squares: np.ndarray, per_probe: np.ndarray, first: int, start: int,
                         out: np.ndarray) -> int:
-    """Rows ``first`` to ``first + BLOCK_ROWS`` of :func:`_probe_quantiles_all`; the next pair's position."""
-    rows = np.arange(first, min(first + BLOCK_ROWS, len(values) - 1))
+    """Rows ``first`` to ``first + BLOCK_ROWS`` (of ``n`` models) of :func:`_probe_quantiles_all`; the next pair's position."""
+    rows = np.arange(first, min(first + BLOCK_ROWS, n - 1))
     gram = np.matmul(per_probe[:, rows, :], per_probe.transpose(0, 2, 1))  # (P, rows, n)
     d2 = squares[rows].T[:, :, None] + squares.T[:, None, :] - 2.0 * gram
     dist = np.sqrt(np.maximum(d2, 0.0)).transpose(1, 2, 0)  # (rows, n, P)

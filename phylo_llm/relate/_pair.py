@@ -19,8 +19,7 @@ UNDECIDED = 0.05
 
 
 def _row(model: str, probes: ProbeEmbeddings) -> int:
-    row = require_model(model, probes.ids, str(probes.source))
-    return row
+    return require_model(model, probes.ids, str(probes.source))
 
 
 def contributions(model: RelationModel, features: np.ndarray, against: int = 0) -> np.ndarray:
