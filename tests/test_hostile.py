@@ -14,6 +14,7 @@ import resource
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -155,6 +156,31 @@ def test_interrupt_while_options_are_read_is_one_line(monkeypatch, capsys):
     code = main(["tree", "x.parquet", "-o", "t.nwk"])
     err = capsys.readouterr().err
     assert code == 130 and err == "phylo-llm: interrupted\n", err
+
+
+def test_interrupt_while_the_installed_script_loads_is_one_line():
+    """Ctrl-C while the installed ``phylo-llm`` script imports the command line: a line and 130, not a traceback.
+
+    The script's entry point is resolved from the installed metadata (as the generated script does); an import hook
+    raises KeyboardInterrupt where the command line loads.
+    """
+    program = textwrap.dedent("""
+        import sys
+        from importlib.metadata import entry_points
+
+        class Interrupt:
+            def find_spec(self, name, path=None, target=None):
+                if name == "phylo_llm.cli._app":
+                    raise KeyboardInterrupt
+                return None
+
+        (script,) = entry_points(group="console_scripts", name="phylo-llm")
+        run = script.load()
+        sys.meta_path.insert(0, Interrupt())
+        sys.exit(run())
+    """)
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 130 and done.stderr == "phylo-llm: interrupted\n", (done.returncode, done.stderr)
 
 
 # Class 2: silent wrong results ------------------------------------------------------------------------------------
