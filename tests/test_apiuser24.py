@@ -103,3 +103,35 @@ def test_place_with_no_new_models_is_refused():
     empty = pl.ProbeEmbeddings((), np.zeros((0, probes.n_probes, probes.values.shape[2]), np.float32), dict(probes.settings))
     with pytest.raises(PhyloLLMError, match="no new model"):
         pl.place(empty, tree, reference)
+
+
+def test_score_takes_per_probe_embeddings_like_the_command(demo):
+    """`phylo-llm score CACHE` works; `score(probes, ...)` failed inside NJ with a raw ValueError. Checked against
+    scoring the same distances given directly."""
+    _, _, lineage = demo
+    probes = pl.simulate(seed=0).probes(8)
+    from_probes = pl.score.score(probes, lineage, permutations=2)
+    from_dist = pl.score.score(pl.probe_distances(probes), lineage, permutations=2)
+    assert from_probes["input"]["metric"] == "euclidean"
+    assert from_probes["relations"]["any"]["auc_dna"] == pytest.approx(from_dist["relations"]["any"]["auc_dna"])
+
+
+def test_build_tree_of_rows_not_distances_says_what_it_needs(demo):
+    dna, _, _ = demo
+    with pytest.raises(PhyloLLMError, match="DistanceMatrix"):
+        pl.build_tree(dna)
+
+
+def test_result_objects_print_one_line():
+    """A notebook cell ending with a bootstrap, a placement or a relation model shows a summary, not every number
+    (the default relation model's repr was ~9,000 characters)."""
+    from phylo_llm import relate
+
+    probes = pl.simulate(seed=0).probes(4)
+    reference = probes.subset(probes.ids[1:])
+    placed = pl.place(probes.subset(probes.ids[:1]), pl.build_tree(pl.probe_distances(reference)), reference)
+    support = pl.bootstrap_support(probes, replicates=2)
+    for obj in (relate.load_relation_model("default"), placed, support):
+        text = repr(obj)
+        assert "\n" not in text and len(text) < 300, text[:400]
+    assert "3 replicates" not in repr(support) and "2 replicates" in repr(support)

@@ -172,6 +172,9 @@ class PlacementResult:
     table: pd.DataFrame
     placements: Placements
 
+    def __repr__(self) -> str:  # one line in a notebook; ``table`` shows itself
+        return f"PlacementResult({len(self.table):,} placed into a tree of {self.tree.count_terminals():,} leaves)"
+
 
 def place(
     new: DNA | ProbeEmbeddings,
