@@ -135,3 +135,17 @@ def test_result_objects_print_one_line():
         text = repr(obj)
         assert "\n" not in text and len(text) < 300, text[:400]
     assert "3 replicates" not in repr(support) and "2 replicates" in repr(support)
+
+
+def test_explorer_save_never_writes_over_its_input(tmp_path, request):
+    """`pl.view(tree, dna).save(<the DNA file>)` replaced the user's DNA with the HTML page."""
+    source = tmp_path / "dna.parquet"
+    source.write_bytes((request.config.rootpath / DEMO / "dna.parquet").read_bytes())
+    before = source.read_bytes()
+    dna = pl.load_dna(source)
+    explorer = pl.view(None, dna.subset(dna.ids[:6]), pl.load_lineage(request.config.rootpath / DEMO))
+    with pytest.raises(PhyloLLMError, match="also an input"):
+        explorer.save(source)
+    assert source.read_bytes() == before
+    page = explorer.save(tmp_path / "page.html")
+    assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
