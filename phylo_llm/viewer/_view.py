@@ -57,8 +57,8 @@ class Explorer:
     def save(self, path: str | os.PathLike) -> Path:
         """Write the page to ``path`` (atomically: a complete file or none; never over one of :attr:`inputs`)."""
         plan = io.OutputPlan(inputs=self.inputs)
-        target = plan.add(path, "the page")
-        with plan, io.atomic_output(target) as handle:
+        plan.add(path, "the page")
+        with plan, io.atomic_output(path) as handle:
             handle.write(self.html)
         return Path(path)
 
