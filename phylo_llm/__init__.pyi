@@ -7,6 +7,7 @@ from . import hub as hub
 from . import inputs as inputs
 from . import io as io
 from . import lineage as lineage
+from . import relate as relate
 from . import score as score
 from . import settings as settings
 from . import tree as tree

@@ -73,6 +73,8 @@ def positions(available: Sequence[str], wanted: Iterable[str], source: str, cont
     """
     pos = {m: i for i, m in enumerate(available)}
     wanted = list(wanted)
+    if not wanted:
+        raise PhyloLLMError(f"{source}: no models selected (an empty list of ids)")
     missing = [m for m in wanted if m not in pos]
     if missing:
         raise PhyloLLMError(f"{source}: model {missing[0]!r} is not in the {container}")

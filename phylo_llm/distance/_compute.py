@@ -188,6 +188,9 @@ def probe_distances(probes: ProbeEmbeddings, metric: str | Metric = "euclidean",
     >>> probe_distances(probes, "cosine").n_models
     70
     """
+    if not isinstance(probes, ProbeEmbeddings):
+        raise PhyloLLMError(f"{getattr(probes, 'source', '<memory>')}: per-probe embeddings needed (a probe cache, "
+                            f"phylo-llm extract --cache), got {type(probes).__name__}")
     parsed = parse_metric(metric, dot_products_only=True)
     vectors = probes.concatenated(weights)
     check_finite_rows(vectors, probes.ids, probes.source, "per-probe embeddings")

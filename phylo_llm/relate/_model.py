@@ -148,6 +148,12 @@ class RelationModel:
     #: Where the model came from (its file), for messages.
     source: str = field(default="relation model", compare=False)
 
+    def __repr__(self) -> str:  # one line in a notebook, not every coefficient and the whole card
+        trained = self.card.get("training", {}).get("models")
+        return (f"RelationModel(classes={', '.join(self.classes)}; {len(self.features)} features"
+                + (f"; trained on {trained:,} models" if trained else "")
+                + f"; direction: {'yes' if self.direction else 'no'}; source={self.source!r})")
+
     def parent_probability(self, direction_features: np.ndarray) -> np.ndarray:
         """P(a is the parent of b) per row of ``direction_features(probes, a, b)``; antisymmetric: P(b, a) = 1 - P(a, b)."""
         if self.direction is None:

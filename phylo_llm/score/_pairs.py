@@ -83,7 +83,14 @@ def retrieval_summary(ranks: np.ndarray) -> dict[str, float]:
     }
 
 
-def quantiles(values: np.ndarray, qs=(0.05, 0.25, 0.5, 0.75, 0.95)) -> dict[str, float]:
+def quantiles(values: np.ndarray, qs: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)) -> dict[str, float]:
+    """The ``qs`` quantiles of ``values`` as ``{"q05": ..., "q25": ...}`` (the noise-floor table); ``{}`` when empty.
+
+    Examples
+    --------
+    >>> quantiles(np.arange(101.0), (0.05, 0.5))
+    {'q05': 5.0, 'q50': 50.0}
+    """
     if len(values) == 0:
         return {}
     return {f"q{int(q * 100):02d}": float(np.quantile(values, q)) for q in qs}

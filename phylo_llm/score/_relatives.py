@@ -81,6 +81,8 @@ def relatives(model: str, dist: DistanceMatrix, lineage: Lineage, k: int = 10, a
     >>> list(table["rank"])
     [1, 2, 3]
     """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise PhyloLLMError(f"k must be a whole number >= 1 of nearest models, got {k!r}")
     found = require_model(model, dist.ids, str(dist.source))
     model = dist.ids[found]
     position = {m: i for i, m in enumerate(dist.ids)}
@@ -120,7 +122,7 @@ def candidates(
         Distance cut-off; default the median distance of the documented
         ``finetune`` pairs present (or of all documented pairs if none).
     limit : int, optional
-        Keep the closest ``limit`` pairs (None: all).
+        Keep the closest ``limit`` pairs (None or 0: all, as ``--limit 0``).
 
     Returns
     -------
@@ -134,12 +136,14 @@ def candidates(
     >>> list(table.columns[:3])
     ['model_a', 'model_b', 'distance']
     """
+    if limit is not None and limit < 0:
+        raise PhyloLLMError(f"limit must be >= 0 pairs (0 or None: all), got {limit}")
     if threshold is None:
         threshold = documented_threshold(dist, lineage)
     iu, ju = np.triu_indices(dist.n_models, 1)
     values = dist.values[iu, ju]
     close = values <= threshold
-    table, qualifying = candidates_from_pairs(dist.ids, iu[close], ju[close], values[close], lineage, dist.condensed(), limit)
+    table, qualifying = candidates_from_pairs(dist.ids, iu[close], ju[close], values[close], lineage, dist.condensed(), limit or None)
     return table, threshold, qualifying
 
 

@@ -6,10 +6,11 @@ import numpy as np
 from Bio.Phylo.BaseTree import Tree
 from scipy.spatial.distance import squareform
 
-from ..distance import DistanceMatrix, distance_matrix
+from ..distance import DistanceMatrix, distance_matrix, probe_distances
 from ..dna import DNA
 from ..errors import PhyloLLMError
 from ..lineage import RELATION_TYPES, Lineage
+from ..probes import ProbeEmbeddings
 from ..progress import Progress
 from ..tree import build_tree, flatten, midpoint_root, patristic_matrix
 from ._pairs import PairRanker, documented_pairs, parent_ranks, quantiles, retrieval_summary
@@ -18,7 +19,7 @@ from ._taxonomy import clustering_agreement, cut_clusters, monophyly, robinson_f
 
 
 def score(
-    data: DNA | DistanceMatrix | Tree,
+    data: DNA | ProbeEmbeddings | DistanceMatrix | Tree,
     lineage: Lineage,
     *,
     metric: str = "euclidean",
@@ -32,9 +33,10 @@ def score(
 
     Parameters
     ----------
-    data : DNA, DistanceMatrix or Bio.Phylo tree
-        DNA is turned into distances with ``metric``; DNA and distances into a
-        tree with ``method``. A tree alone gives only the tree-based scores.
+    data : DNA, ProbeEmbeddings, DistanceMatrix or Bio.Phylo tree
+        DNA and per-probe embeddings (a probe cache, as ``phylo-llm score``
+        takes) are turned into distances with ``metric``; they and distances
+        into a tree with ``method``. A tree alone gives only the tree-based scores.
     lineage : Lineage
         Documented relations and families.
     permutations, seed : int
@@ -57,11 +59,25 @@ def score(
         (monophyly, Robinson-Foulds, ARI/NMI, baselines), ``tree_fit``
         (cophenetic correlation), ``noise_floor``, ``coverage``. See the
         README for every field.
+
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> report = score(pl.load_dna("data/demo/dna.parquet"), pl.load_lineage("data/demo"), permutations=5)
+    >>> report["input"]["models"], round(report["relations"]["any"]["auc_dna"], 2)
+    (70, 0.98)
     """
+    if permutations < 0:
+        raise PhyloLLMError(f"the number of permutations must be >= 0, got {permutations}")
     if isinstance(data, Tree):
         dist, tree = None, data
     else:
-        dist = distance_matrix(data, metric) if isinstance(data, DNA) else data
+        if isinstance(data, DNA):
+            dist = distance_matrix(data, metric)
+        elif isinstance(data, ProbeEmbeddings):
+            dist = probe_distances(data, metric)
+        else:
+            dist = data
         tree = build_tree(dist, method)
     path = patristic_matrix(tree)
     if dist is not None:
@@ -72,7 +88,7 @@ def score(
     report = ScoreReport({
         "input": {
             "models": len(ids),
-            "metric": (metric if isinstance(data, DNA) else dist.metric or "given") if dist is not None else None,
+            "metric": (metric if isinstance(data, (DNA, ProbeEmbeddings)) else dist.metric or "given") if dist is not None else None,
             "method": method if dist is not None else "given tree",
             "permutations": permutations,
             "seed": seed,

@@ -40,6 +40,9 @@ def build_tree_with_stats(
 ) -> TreeBuild:
     """Like :func:`build_tree`, also returning the count of clamped branches and the time taken."""
     check_method(method)
+    if not isinstance(dist, DistanceMatrix):  # DNA or probes have rows, not distances: NJ would fail deep inside
+        raise PhyloLLMError(f"{getattr(dist, 'source', '<memory>')}: a tree is built from a DistanceMatrix "
+                            f"(pl.distance_matrix(dna) or pl.probe_distances(probes)), got {type(dist).__name__}")
     if dist.n_models < 3:
         raise PhyloLLMError(f"{dist.source}: a tree needs at least 3 models, found {dist.n_models}")
     # Sorting by id makes the result independent of the input order and breaks ties by id.

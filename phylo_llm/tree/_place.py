@@ -172,6 +172,9 @@ class PlacementResult:
     table: pd.DataFrame
     placements: Placements
 
+    def __repr__(self) -> str:  # one line in a notebook; ``table`` shows itself
+        return f"PlacementResult({len(self.table):,} placed into a tree of {self.tree.count_terminals():,} leaves)"
+
 
 def place(
     new: DNA | ProbeEmbeddings,
@@ -241,6 +244,8 @@ def place(
     """
     listed = renamed_keyword("place", "nearest", "listed", nearest, listed, 5)
     check_placement_options(replicates, local, listed)
+    if new.n_models == 0:
+        raise PhyloLLMError(f"{new.source}: no new model to place")
     check_comparable(reference, new)
     parsed = parse_metric(metric, dot_products_only=isinstance(new, ProbeEmbeddings), csls=False, what="placement metric")
     if replicates and not isinstance(new, ProbeEmbeddings):

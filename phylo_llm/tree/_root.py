@@ -8,16 +8,18 @@ at the exact position on its branch.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 from Bio.Phylo.BaseTree import Tree
 
 from ..errors import PhyloLLMError
 from . import ROOT_METHODS
 from ._ete import from_ete, to_ete
-from ._walk import iter_leaves
+from ._walk import iter_leaves, iter_preorder
 
 
-def root_tree(tree: Tree, method: str = "midpoint", outgroup=None) -> Tree:
+def root_tree(tree: Tree, method: str = "midpoint", outgroup: str | Iterable[str] | None = None) -> Tree:
     """Root ``tree`` by ``method``.
 
     Parameters
@@ -25,6 +27,7 @@ def root_tree(tree: Tree, method: str = "midpoint", outgroup=None) -> Tree:
     tree : Bio.Phylo.BaseTree.Tree
     method : {"midpoint", "mad", "outgroup", "none"}
         ``"outgroup"`` needs ``outgroup``: leaf names (see :func:`outgroup_root`).
+        ``"midpoint"`` and ``"mad"`` need branch lengths.
 
     Examples
     --------
@@ -57,6 +60,7 @@ def midpoint_root(tree: Tree) -> Tree:
     >>> [round(c.branch_length, 6) for c in rooted.root.clades]
     [4.0, 1.0]
     """
+    _require_lengths(tree, "midpoint")
     ete = to_ete(tree)
     leaves = sorted(ete.get_leaves(), key=lambda leaf: leaf.name)
     if len(leaves) < 2:
@@ -74,10 +78,10 @@ def midpoint_root(tree: Tree) -> Tree:
     return _rooted_on_branch(ete, node, half - walked)
 
 
-def outgroup_root(tree: Tree, outgroup) -> Tree:
+def outgroup_root(tree: Tree, outgroup: str | Iterable[str]) -> Tree:
     """Root on the branch that best separates the ``outgroup`` leaves from the rest.
 
-    One leaf: the middle of its own branch. Several: the branch whose two
+    ``outgroup`` is leaf names, or one leaf name as a string. One leaf: the middle of its own branch. Several: the branch whose two
     sides differ least from {outgroup, others}; if the outgroup is not a clade
     of the tree the best such branch is used (see :func:`best_split`).
 
@@ -91,7 +95,8 @@ def outgroup_root(tree: Tree, outgroup) -> Tree:
     """
     ete = to_ete(tree)
     names = {leaf.name for leaf in ete.get_leaves()}
-    wanted = [m for m in dict.fromkeys(outgroup)]
+    # One id as a string is that model, not its characters.
+    wanted = [outgroup] if isinstance(outgroup, str) else list(dict.fromkeys(outgroup))
     unknown = [m for m in wanted if m not in names]
     if unknown:
         raise PhyloLLMError(f"outgroup model {unknown[0]!r} is not a leaf of the tree")
@@ -166,7 +171,8 @@ def mad_root(tree: Tree) -> tuple[Tree, float]:
     Raises
     ------
     PhyloLLMError
-        A negative branch length (the deviation of an ancestor is then undefined).
+        A negative branch length (the deviation of an ancestor is then undefined),
+        or a branch without a length.
 
     Notes
     -----
@@ -195,6 +201,7 @@ def mad_root(tree: Tree) -> tuple[Tree, float]:
     >>> mad_root(copies)[1] == mad
     True
     """
+    _require_lengths(tree, "MAD")
     ete = to_ete(tree)
     nodes = list(ete.traverse("preorder"))
     negative = next((node for node in nodes[1:] if node.dist < 0), None)
@@ -251,6 +258,15 @@ def mad_root(tree: Tree) -> tuple[Tree, float]:
     best = int(np.argmin(value))
     mad = float(np.sqrt(max(value[best], 0.0) / n_pairs))
     return _rooted_on_branch(ete, nodes[best], float(position[best])), mad
+
+
+def _require_lengths(tree: Tree, rooting: str) -> None:
+    """Refuse a tree with branches of no length: rooting by lengths would read them as 0 and answer arbitrarily."""
+    branches = [clade for clade in iter_preorder(tree) if clade is not tree.root]
+    missing = sum(clade.branch_length is None for clade in branches)
+    if missing:
+        raise PhyloLLMError(f"{rooting} rooting needs branch lengths: {missing} of the tree's {len(branches)} branches "
+                            "have none (root it by an outgroup instead)")
 
 
 def _one_per_identical_group(nodes, leaves, index) -> np.ndarray:

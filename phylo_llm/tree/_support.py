@@ -148,6 +148,10 @@ class Bootstrap:
     tbe: np.ndarray
     weights: np.ndarray
 
+    def __repr__(self) -> str:  # one line in a notebook, not every split's support and every draw
+        return (f"Bootstrap({self.tree.count_terminals():,} leaves, {len(self.fbp):,} splits, "
+                f"{len(self.weights):,} replicates)")
+
 
 def bootstrap_support(
     probes: ProbeEmbeddings,

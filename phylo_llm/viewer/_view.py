@@ -41,8 +41,10 @@ class Explorer:
     True
     """
 
-    def __init__(self, data: dict) -> None:
+    def __init__(self, data: dict, inputs: Iterable[str | os.PathLike] = ()) -> None:
         self.data = data
+        #: The files it was made from: :meth:`save` never writes over one of them.
+        self.inputs = [Path(p) for p in inputs if p and Path(p).exists()]
         self._html: str | None = None
 
     @property
@@ -53,8 +55,10 @@ class Explorer:
         return self._html
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the page to ``path`` (atomically: a complete file or none)."""
-        with io.atomic_output(path) as handle:
+        """Write the page to ``path`` (atomically: a complete file or none; never over one of :attr:`inputs`)."""
+        plan = io.OutputPlan(inputs=self.inputs)
+        plan.add(path, "the page")
+        with plan, io.atomic_output(path) as handle:
             handle.write(self.html)
         return Path(path)
 
@@ -157,6 +161,7 @@ def view(
     if data.n_models < 2:
         raise PhyloLLMError(f"{data.source}: the explorer needs at least 2 models, got {data.n_models}")
     source = "the tree"
+    read_from = [data.source, *(p for p in (tree, lineage) if isinstance(p, (str, os.PathLike)))]
     if isinstance(tree, (str, os.PathLike)):
         source = str(tree)
         tree = io.read_tree(Path(tree))
@@ -186,7 +191,7 @@ def view(
     result = explorer_data(shown, dist, lineage, np.asarray(xy), colour_by=colour_by, k=k, placed=placed, extra=extra,
                            layout=layout, title=title or (f"phylo-llm explorer: {name}" if name else "phylo-llm explorer"),
                            subtitle=subtitle)
-    return Explorer(result)
+    return Explorer(result, read_from)
 
 
 def parse_name(source: str) -> str:
