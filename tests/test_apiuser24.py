@@ -149,3 +149,31 @@ def test_explorer_save_never_writes_over_its_input(tmp_path, request):
     assert source.read_bytes() == before
     page = explorer.save(tmp_path / "page.html")
     assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_functions_taking_a_lineage_take_its_folder_too(demo, request):
+    """A lineage folder where a Lineage is asked (as `pl.view` and every command take it) gives the same answer as the
+    loaded Lineage; anything else is one PhyloLLMError, not an AttributeError from deep inside."""
+    from phylo_llm.relate import evaluate_relations
+    from phylo_llm.simulate import simulate
+
+    dna, dist, lineage = demo
+    folder = request.config.rootpath / DEMO
+    tree = pl.build_tree(dist)
+    model = dist.ids[0]
+    for by in (lineage, folder, str(folder)):
+        assert pl.relatives(model, dist, by, k=5).equals(pl.relatives(model, dist, lineage, k=5))
+        assert pl.candidates(dist, by)[0].equals(pl.candidates(dist, lineage)[0])
+        assert pl.score.documented_pairs(by, dist.ids).equals(pl.score.documented_pairs(lineage, dist.ids))
+        assert pl.leaf_table(pl.annotate_tree(tree, by)[0]).equals(pl.leaf_table(pl.annotate_tree(tree, lineage)[0]))
+        assert (pl.score.score(dist, by, permutations=0)["relations"]["any"]["auc_dna"]
+                == pl.score.score(dist, lineage, permutations=0)["relations"]["any"]["auc_dna"])
+    probes = simulate(seed=0).probes(8)
+    assert evaluate_relations(probes, folder, n_folds=3)["labelled"] == evaluate_relations(probes, lineage, n_folds=3)["labelled"]
+    for wrong in (3, ["a"], dna):
+        with pytest.raises(PhyloLLMError, match="a lineage is a Lineage"):
+            pl.relatives(model, dist, wrong)
+        with pytest.raises(PhyloLLMError, match="a lineage is a Lineage"):
+            pl.score.score(dist, wrong, permutations=0)
+    with pytest.raises(PhyloLLMError, match="no-such-folder"):
+        pl.annotate_tree(tree, folder / "no-such-folder")

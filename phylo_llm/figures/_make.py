@@ -11,7 +11,7 @@ from ..distance import distance_matrix
 from ..dna import DNA
 from ..errors import PhyloLLMError, PhyloLLMWarning
 from ..io import atomic_output, is_published_layout, load_dna
-from ..lineage import Lineage
+from ..lineage import LineageLike, as_lineage
 from ..tree import build_tree, mad_root
 from ._ablation import encoder_ablation
 from ._maps import distance_heatmap, dna_map
@@ -31,13 +31,14 @@ FIGURE_NAMES = ("1_tree", "1b_tree_cladogram", "2_dna_map", "3_distance_heatmap"
 NUMBERS_FILE = "figures.json"
 
 
-def make_figures(source: str | Path, lineage: Lineage, out: str | Path, *, seed: int = 0, allow_mixed: bool = False, say=print) -> dict:
+def make_figures(source: str | Path, lineage: LineageLike, out: str | Path, *, seed: int = 0, allow_mixed: bool = False, say=print) -> dict:
     """Regenerate every figure from a published probe-set folder or a DNA file into ``out``.
 
     Figures that need what the input lacks (dimension variants, encoder
     subfolders) are skipped with a one-line note through ``say``. Returns
     the numbers behind the figures (also written to ``out/figures.json``).
     """
+    lineage = as_lineage(lineage)
     source = Path(source)
     dna = _quiet(load_dna, source, allow_mixed=allow_mixed)
     known = lineage.among(dna.ids)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -225,7 +226,7 @@ class LineageView:
         return [m for m in self.resolved if str(self.info(m).get(key, "")).strip().lower() == wanted]
 
 
-def load_lineage(*paths: str | Path) -> Lineage:
+def load_lineage(*paths: str | os.PathLike) -> Lineage:
     """Load and validate lineage tables.
 
     Parameters
@@ -266,6 +267,35 @@ def load_lineage(*paths: str | Path) -> Lineage:
     )
     _check_duplicates_and_cycles(relation_table)
     return Lineage(model_table, relation_table.drop(columns="_where").reset_index(drop=True))
+
+
+#: What public functions accept as a lineage (see :func:`as_lineage`).
+LineageLike = Lineage | str | os.PathLike | None
+
+
+def as_lineage(lineage: LineageLike) -> Lineage:
+    """A :class:`Lineage` from what a function was given: a Lineage, a path (:func:`load_lineage`), or None (built-in).
+
+    The one place where public functions taking a lineage accept a folder or
+    file as well, so ``score(dna, "my-lineage/")`` means what it says instead
+    of failing deep inside on a string.
+
+    Examples
+    --------
+    >>> as_lineage("data/demo")
+    Lineage(70 models, 75 documented edges)
+    >>> lineage = load_lineage("data/demo")
+    >>> as_lineage(lineage) is lineage
+    True
+    """
+    if isinstance(lineage, Lineage):
+        return lineage
+    if lineage is None:
+        return load_lineage()
+    if isinstance(lineage, (str, os.PathLike)):
+        return load_lineage(lineage)
+    raise PhyloLLMError(f"a lineage is a Lineage (pl.load_lineage), a folder or CSV file, or None for the built-in one; "
+                        f"got {type(lineage).__name__}")
 
 
 def _csv_files(path: Path) -> list[Path]:

@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from ..distance import DistanceMatrix, probe_distances
-from ..lineage import Lineage
+from ..lineage import Lineage, LineageLike, as_lineage
 from ..probes import ProbeEmbeddings
 from ..score import documented_pairs
 
@@ -232,7 +232,7 @@ def _else_model(guess: np.ndarray, proba: np.ndarray) -> float:
     return float(np.mean(combined[known])) if known.any() else float("nan")
 
 
-def evaluate_direction(probes: ProbeEmbeddings, lineage: Lineage, folds: np.ndarray) -> dict:
+def evaluate_direction(probes: ProbeEmbeddings, lineage: LineageLike, folds: np.ndarray) -> dict:
     """Direction accuracy on documented directed edges, model-disjoint (``folds`` per model), beside baselines.
 
     Edges whose two models lie in different folds are not scored (folds made by
@@ -255,6 +255,7 @@ def evaluate_direction(probes: ProbeEmbeddings, lineage: Lineage, folds: np.ndar
     >>> report["edges"] > 0
     True
     """
+    lineage = as_lineage(lineage)
     total = probe_distances(probes, "euclidean")
     traits = model_traits(probes, total=total)
     edges = directed_edges(lineage, probes.ids)

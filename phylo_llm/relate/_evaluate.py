@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
 from ..errors import PhyloLLMError
-from ..lineage import Lineage
+from ..lineage import LineageLike, as_lineage
 from ..probes import ProbeEmbeddings
 from ..progress import Progress
 from ..score import documented_pairs
@@ -198,7 +198,7 @@ def check_documented(labels: np.ndarray, source: str) -> None:
                             f"these models; training and evaluating needs at least {MIN_DOCUMENTED}")
 
 
-def evaluate_relations(probes: ProbeEmbeddings, lineage: Lineage, n_folds: int = 5, seed: int = 0,
+def evaluate_relations(probes: ProbeEmbeddings, lineage: LineageLike, n_folds: int = 5, seed: int = 0,
                        estimator: str = "logistic", reference: str = "distance",
                        features: np.ndarray | None = None, progress: bool = False) -> dict:
     """Features, labels, model-disjoint folds and :func:`cross_validate`, in one call.
@@ -218,6 +218,7 @@ def evaluate_relations(probes: ProbeEmbeddings, lineage: Lineage, n_folds: int =
     >>> report["folds"], report["models"]
     (3, 70)
     """
+    lineage = as_lineage(lineage)
     if n_folds < 2:  # one fold has nothing to train on
         raise PhyloLLMError(f"model-disjoint cross-validation needs at least 2 folds, not {n_folds}")
     i, j = pair_index(probes.n_models)

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import PhyloLLMError
-from ..lineage import Lineage
+from ..lineage import LineageLike, as_lineage
 from ..probes import ProbeEmbeddings
 from ._direction import directed_edges, direction_features, evaluate_direction, fit_direction
 from ._evaluate import check_documented, evaluate_relations
@@ -29,7 +29,7 @@ def ids_digest(ids) -> str:
     return hashlib.sha256("\n".join(sorted(ids)).encode("utf-8")).hexdigest()
 
 
-def train_relation_model(probes: ProbeEmbeddings, lineage: Lineage, lineage_name: str = "builtin", n_folds: int = 5,
+def train_relation_model(probes: ProbeEmbeddings, lineage: LineageLike, lineage_name: str = "builtin", n_folds: int = 5,
                          seed: int = 0, features: np.ndarray | None = None, progress: bool = False) -> RelationModel:
     """A :class:`RelationModel` fitted on every labelled pair, its card holding model-disjoint CV numbers.
 
@@ -46,6 +46,7 @@ def train_relation_model(probes: ProbeEmbeddings, lineage: Lineage, lineage_name
     >>> model.card["training"]["pairs"]["same_weights"] > 0, model.card["cross_validation"]["folds"]
     (True, 3)
     """
+    lineage = as_lineage(lineage)
     i, j = pair_index(probes.n_models)
     labels = pair_labels(lineage, probes.ids, i, j)
     check_documented(labels, probes.source)

@@ -7,10 +7,10 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from ..distance import DistanceMatrix
-from ..lineage import Lineage
+from ..lineage import LineageLike, as_lineage
 
 
-def documented_pairs(lineage: Lineage, ids) -> pd.DataFrame:
+def documented_pairs(lineage: LineageLike, ids) -> pd.DataFrame:
     """Documented parent edges whose two ends are both among ``ids``.
 
     Returns one row per (edge, present child id, present parent id):
@@ -19,6 +19,7 @@ def documented_pairs(lineage: Lineage, ids) -> pd.DataFrame:
     when two present ids match one lineage model (an API id and a hub id
     differing only by case), only the exact one takes part.
     """
+    lineage = as_lineage(lineage)
     present: dict[str, int] = {}
     for row, found in enumerate(lineage.resolve_all(ids).values()):
         if found is not None:

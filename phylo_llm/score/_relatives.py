@@ -8,7 +8,7 @@ import pandas as pd
 from ..distance import DistanceMatrix
 from ..errors import PhyloLLMError
 from ..ids import model_key, require_model
-from ..lineage import Lineage
+from ..lineage import Lineage, LineageLike, as_lineage
 from ._pairs import documented_pairs
 
 
@@ -59,7 +59,7 @@ def _documented_distances(dist: DistanceMatrix, lineage: Lineage) -> dict[str, n
     return {str(r): dist.values[g.i.to_numpy(), g.j.to_numpy()] for r, g in pairs.groupby("relation")}
 
 
-def relatives(model: str, dist: DistanceMatrix, lineage: Lineage, k: int = 10, all_pairs: np.ndarray | None = None,
+def relatives(model: str, dist: DistanceMatrix, lineage: LineageLike, k: int = 10, all_pairs: np.ndarray | None = None,
               documented: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     """The ``k`` nearest models to ``model`` and where each distance falls.
 
@@ -81,6 +81,7 @@ def relatives(model: str, dist: DistanceMatrix, lineage: Lineage, k: int = 10, a
     >>> list(table["rank"])
     [1, 2, 3]
     """
+    lineage = as_lineage(lineage)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise PhyloLLMError(f"k must be a whole number >= 1 of nearest models, got {k!r}")
     found = require_model(model, dist.ids, str(dist.source))
@@ -112,7 +113,7 @@ def relatives(model: str, dist: DistanceMatrix, lineage: Lineage, k: int = 10, a
 
 
 def candidates(
-    dist: DistanceMatrix, lineage: Lineage, threshold: float | None = None, limit: int | None = 1000
+    dist: DistanceMatrix, lineage: LineageLike, threshold: float | None = None, limit: int | None = 1000
 ) -> tuple[pd.DataFrame, float, int]:
     """Undocumented pairs at least as close as a typical documented fine-tune.
 
@@ -136,6 +137,7 @@ def candidates(
     >>> list(table.columns[:3])
     ['model_a', 'model_b', 'distance']
     """
+    lineage = as_lineage(lineage)
     if limit is not None and limit < 0:
         raise PhyloLLMError(f"limit must be >= 0 pairs (0 or None: all), got {limit}")
     if threshold is None:
@@ -147,11 +149,12 @@ def candidates(
     return table, threshold, qualifying
 
 
-def documented_threshold(dist: DistanceMatrix, lineage: Lineage, documented: dict[str, np.ndarray] | None = None) -> float:
+def documented_threshold(dist: DistanceMatrix, lineage: LineageLike, documented: dict[str, np.ndarray] | None = None) -> float:
     """The median distance of the documented ``finetune`` pairs among ``dist``'s models (else of all documented pairs).
 
     ``documented``: those pairs' distances per relation, when measured elsewhere (a hub's pairs, pair by pair).
     """
+    lineage = as_lineage(lineage)
     documented = _documented_distances(dist, lineage) if documented is None else documented
     reference = documented.get("finetune")
     if reference is None or len(reference) == 0:

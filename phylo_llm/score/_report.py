@@ -9,7 +9,7 @@ from scipy.spatial.distance import squareform
 from ..distance import DistanceMatrix, distance_matrix, probe_distances
 from ..dna import DNA
 from ..errors import PhyloLLMError
-from ..lineage import RELATION_TYPES, Lineage
+from ..lineage import RELATION_TYPES, Lineage, LineageLike, as_lineage
 from ..probes import ProbeEmbeddings
 from ..progress import Progress
 from ..tree import build_tree, flatten, midpoint_root, patristic_matrix
@@ -20,7 +20,7 @@ from ._taxonomy import clustering_agreement, cut_clusters, monophyly, robinson_f
 
 def score(
     data: DNA | ProbeEmbeddings | DistanceMatrix | Tree,
-    lineage: Lineage,
+    lineage: LineageLike,
     *,
     metric: str = "euclidean",
     method: str = "nj",
@@ -37,8 +37,9 @@ def score(
         DNA and per-probe embeddings (a probe cache, as ``phylo-llm score``
         takes) are turned into distances with ``metric``; they and distances
         into a tree with ``method``. A tree alone gives only the tree-based scores.
-    lineage : Lineage
-        Documented relations and families.
+    lineage : Lineage, path or None
+        Documented relations and families (a path is read by :func:`~phylo_llm.lineage.load_lineage`; None: the
+        built-in knowledge base).
     permutations, seed : int
         Chance baselines: model labels (pair scores) or family labels
         (taxonomy scores) permuted among the present models this many times,
@@ -67,6 +68,7 @@ def score(
     >>> report["input"]["models"], round(report["relations"]["any"]["auc_dna"], 2)
     (70, 0.98)
     """
+    lineage = as_lineage(lineage)
     if permutations < 0:
         raise PhyloLLMError(f"the number of permutations must be >= 0, got {permutations}")
     if isinstance(data, Tree):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 from Bio.Phylo.BaseTree import Tree
 
-from ..lineage import Coverage, Lineage
+from ..lineage import Coverage, LineageLike, as_lineage
 from ._ete import from_ete, to_ete
 from ._features import features_of
 from ._walk import iter_leaves
@@ -20,7 +20,7 @@ from ._walk import iter_leaves
 LEAF_FEATURES = ("family", "subfamily", "organization", "architecture", "release", "params_b", "is_base")
 
 
-def annotate_tree(tree: Tree, lineage: Lineage) -> tuple[Tree, Coverage]:
+def annotate_tree(tree: Tree, lineage: LineageLike) -> tuple[Tree, Coverage]:
     """A copy of ``tree`` with lineage features on its clades, and the coverage of its leaves.
 
     Leaf features: ``lineage_id`` (the matching lineage id when it differs),
@@ -36,6 +36,7 @@ def annotate_tree(tree: Tree, lineage: Lineage) -> tuple[Tree, Coverage]:
     >>> coverage.summary()
     'lineage metadata for 70 of 70 models'
     """
+    lineage = as_lineage(lineage)
     ete = to_ete(tree)
     leaves = ete.get_leaves()
     known = lineage.among([leaf.name for leaf in leaves])

@@ -20,6 +20,7 @@ on that leaf, where any other point would have infinite error.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,7 +33,7 @@ from .._signals import deferred_signals
 from ..distance import Metric, distances_between, parse_metric
 from ..dna import DNA
 from ..errors import PhyloLLMError
-from ..lineage import Lineage, LineageView
+from ..lineage import Lineage, LineageView, as_lineage
 from ..probes import ProbeEmbeddings
 from ..progress import Progress
 from ..settings import check_comparable
@@ -185,7 +186,7 @@ def place(
     criterion: str = "fm",
     replicates: int = 0,
     seed: int = 0,
-    lineage: Lineage | None = None,
+    lineage: Lineage | str | os.PathLike | None = None,
     local: int | None = 25,
     listed: int = 5,
     progress: bool = False,
@@ -210,7 +211,7 @@ def place(
         replicate distances and report the share that choose the same edge.
     seed : int
         Seed of the bootstrap draws.
-    lineage : Lineage, optional
+    lineage : Lineage or path, optional
         Documented relations of the new models, reported with their tree distance rank.
     local : int or None
         Fit each model's distances to its ``local`` nearest leaves only (APPLES
@@ -244,6 +245,7 @@ def place(
     """
     listed = renamed_keyword("place", "nearest", "listed", nearest, listed, 5)
     check_placement_options(replicates, local, listed)
+    known = None if lineage is None else as_lineage(lineage)  # read before the work, so a bad path fails first
     if new.n_models == 0:
         raise PhyloLLMError(f"{new.source}: no new model to place")
     check_comparable(reference, new)
@@ -259,7 +261,7 @@ def place(
     if replicates:
         assert isinstance(new, ProbeEmbeddings) and isinstance(backbone, ProbeEmbeddings)  # checked above
         share = bootstrap_share(new, backbone, flat, found, parsed, criterion, local, replicates, seed, progress)
-    table = placement_table(new.ids, flat, found, share, lineage, listed)
+    table = placement_table(new.ids, flat, found, share, known, listed)
     return PlacementResult(insert_placements(tree, found), table, found)
 
 

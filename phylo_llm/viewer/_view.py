@@ -14,7 +14,7 @@ from .. import io
 from ..distance import DistanceMatrix
 from ..dna import DNA
 from ..errors import PhyloLLMError
-from ..lineage import Lineage, load_lineage
+from ..lineage import LineageLike, as_lineage
 from ..probes import ProbeEmbeddings
 from ..tree import build_tree, count_leaves, root_tree
 from ._data import check_colour_by, check_leaves, explorer_data
@@ -89,7 +89,7 @@ def check_size(n_models: int, source: str = "INPUT") -> None:
 def view(
     tree: Tree | str | os.PathLike | None,
     data: DNA | DistanceMatrix | ProbeEmbeddings,
-    lineage: Lineage | str | os.PathLike | None = None,
+    lineage: LineageLike = None,
     *,
     metric: str = "euclidean",
     method: str = "nj",
@@ -165,8 +165,7 @@ def view(
     if isinstance(tree, (str, os.PathLike)):
         source = str(tree)
         tree = io.read_tree(Path(tree))
-    if lineage is None or isinstance(lineage, (str, os.PathLike)):
-        lineage = load_lineage(*([Path(lineage)] if lineage is not None else []))
+    lineage = as_lineage(lineage)
     check_colour_by(lineage, colour_by)
     if tree is not None:
         if count_leaves(tree) > MAX_MODELS:
