@@ -177,3 +177,24 @@ def test_functions_taking_a_lineage_take_its_folder_too(demo, request):
             pl.score.score(dist, wrong, permutations=0)
     with pytest.raises(PhyloLLMError, match="no-such-folder"):
         pl.annotate_tree(tree, folder / "no-such-folder")
+
+
+def test_figure_and_explorer_arguments_at_their_edges(demo, tmp_path):
+    """A heatmap ordered by a tree shows the tree's leaf order (Bio.Phylo's own leaf walk); a neighbourhood of fewer
+    than 2 models and a heatmap 'order' given as one string are refused; the explorer gives one minimum for one
+    situation (2 models without a tree: it needs 3 to build the tree)."""
+    from phylo_llm.figures import distance_heatmap, draw_neighbourhood
+
+    dna, dist, _ = demo
+    tree = pl.build_tree(dist)
+    leaves = [leaf.name for leaf in tree.get_terminals()]
+    fig = distance_heatmap(dist, tree, {})
+    expected = dist.values[np.ix_([dist.ids.index(m) for m in leaves], [dist.ids.index(m) for m in leaves])]
+    assert np.allclose(fig.axes[0].images[0].get_array(), expected)
+    with pytest.raises(PhyloLLMError, match="string"):
+        distance_heatmap(dist, dist.ids[0], {})
+    for size in (0, 1, -3, 2.5):
+        with pytest.raises(PhyloLLMError, match="at least 2 models"):
+            draw_neighbourhood(tree, dist.ids[0], size=size)
+    with pytest.raises(PhyloLLMError, match="at least 3 models"):
+        pl.view(None, dna.subset(dna.ids[:2]))

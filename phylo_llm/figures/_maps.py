@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
+from Bio.Phylo.BaseTree import Tree
 from matplotlib.colors import to_rgb
 
 from ..distance import DistanceMatrix
 from ..dna import DNA
+from ..errors import PhyloLLMError
+from ..tree import iter_leaves
 from . import palette
 from ._embedding import tsne_coordinates, tsne_perplexity
 from ._meta import families_of
@@ -50,8 +53,10 @@ def dna_map(dna: DNA, info: Mapping[str, Mapping], seed: int = 0, title: str = "
 
 
 @styled
-def distance_heatmap(dist: DistanceMatrix, order: list[str], info: Mapping[str, Mapping], title: str = ""):
+def distance_heatmap(dist: DistanceMatrix, order: Sequence[str] | Tree, info: Mapping[str, Mapping], title: str = ""):
     """The distance matrix in the tree's leaf order, family colour bars along both edges.
+
+    ``order``: model ids in the order to show them, or the tree itself (its leaves, top to bottom).
 
     Examples
     --------
@@ -62,6 +67,11 @@ def distance_heatmap(dist: DistanceMatrix, order: list[str], info: Mapping[str, 
     >>> fig.axes[0].images[0].get_array().shape
     (70, 70)
     """
+    if isinstance(order, Tree):
+        order = [leaf.name for leaf in iter_leaves(order)]
+    elif isinstance(order, str):  # one id is not an order (its characters would be read as ids)
+        raise PhyloLLMError(f"the heatmap's order is a list of model ids or a tree, got the string {order!r}")
+    order = list(order)
     ordered = dist.subset(order)
     families = families_of(order, info)
     strip = np.array([to_rgb(palette.family_colour(f)) for f in families])

@@ -603,6 +603,8 @@ def draw_neighbourhood(tree: Tree, model: str, info: Mapping[str, Mapping] | Non
     >>> len(labels) >= 10, [t.get_text() for t in labels if t.get_fontweight() == "bold"]
     (True, ['meta-llama/Llama-2-7B-Instruct'])
     """
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 2:
+        raise PhyloLLMError(f"a neighbourhood shows at least 2 models (size), got {size!r}")
     clade = neighbourhood(tree, model, size)
     options = {"layout": "rectangular", "labels": "all", "title": f"Neighbourhood of {model} ({clade.count_terminals()} models)",
                **options}

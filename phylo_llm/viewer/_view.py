@@ -158,8 +158,10 @@ def view(
         raise PhyloLLMError(f"k must be from 1 to 1,000 nearest models, got {k}")
     placed = [str(m) for m in placed]
     check_size(data.n_models + len(set(placed) - set(data.ids)), data.source)
-    if data.n_models < 2:
-        raise PhyloLLMError(f"{data.source}: the explorer needs at least 2 models, got {data.n_models}")
+    fewest = 2 if tree is not None else 3  # without a given tree it builds one, and a tree needs 3
+    if data.n_models < fewest:
+        raise PhyloLLMError(f"{data.source}: the explorer needs at least {fewest} models"
+                            f"{'' if tree is not None else ' (it builds their tree)'}, got {data.n_models}")
     source = "the tree"
     read_from = [data.source, *(p for p in (tree, lineage) if isinstance(p, (str, os.PathLike)))]
     if isinstance(tree, (str, os.PathLike)):
