@@ -593,10 +593,10 @@ def test_direction_model_is_antisymmetric_saved_and_refused_when_malformed(demo,
     edges = directed_edges(lineage, probes.ids)
     assert len(edges) >= 10 and model.direction is not None
     parent, child = edges["j"].to_numpy(), edges["i"].to_numpy()
-    # the stored coefficients: scikit-learn's no-intercept logistic regression on the edges taken both ways round
+    # the stored coefficients: scikit-learn's no-intercept logistic regression (C = 0.01) on the edges taken both ways round
     diff = direction_features(probes, parent, child)
     scale = np.where(diff.std(axis=0) > 0, diff.std(axis=0), 1.0)
-    reference = LogisticRegression(fit_intercept=False, max_iter=1000).fit(
+    reference = LogisticRegression(fit_intercept=False, C=0.01, max_iter=1000).fit(
         np.vstack([diff, -diff]) / scale, np.r_[np.ones(len(diff)), np.zeros(len(diff))])
     np.testing.assert_allclose(model.parent_probability(diff), reference.predict_proba(diff / scale)[:, 1], rtol=1e-6)
     forward = model.parent_probability(direction_features(probes, parent, child))

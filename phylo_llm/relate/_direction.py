@@ -151,17 +151,24 @@ def directed_edges(lineage: Lineage, ids) -> pd.DataFrame:
     return pairs[unique & pairs["relation"].isin(DIRECTED)].reset_index(drop=True)
 
 
+#: Inverse regularisation of the direction fit: the relation model's prior (its ``C``). With about 160 edges per
+#: training set and two traits that measure one thing (hubness and mean distance to the nearest models), C = 1 let
+#: their coefficients swing in sign from fold to fold (model-disjoint accuracy 0.746 at C = 1, 0.780 at 0.01).
+DIRECTION_C = 0.01
+
+
 def fit_direction(diff: np.ndarray) -> LogisticRegression:
     """Antisymmetric logistic model: P(a is the parent of b) from ``direction_features(a, b)``.
 
     ``diff``: :func:`direction_features` of (parent, child) edges. Each edge is
     used both ways round (label 1 parent-first, 0 child-first), features
     standardised by the edges' spread; no intercept, so P(a, b) = 1 - P(b, a).
+    L2-regularised with ``C =`` :data:`DIRECTION_C`.
     """
     scale = np.where(diff.std(axis=0) > 0, diff.std(axis=0), 1.0)
     x = np.vstack([diff, -diff]) / scale
     y = np.concatenate([np.ones(len(diff)), np.zeros(len(diff))])
-    model = LogisticRegression(fit_intercept=False, C=1.0, max_iter=1000).fit(x, y)
+    model = LogisticRegression(fit_intercept=False, C=DIRECTION_C, max_iter=1000).fit(x, y)
     model.coef_ = model.coef_ / scale  # takes raw differences from here on
     return model
 
