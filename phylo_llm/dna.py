@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -85,7 +86,7 @@ class DNA:
         rows.append(("ids", preview_ids(self.ids)))
         return html_summary("DNA", rows)
 
-    def subset(self, ids) -> DNA:
+    def subset(self, ids: Iterable[str]) -> DNA:
         """The DNA of the given models, in the given order."""
         rows = positions(self.ids, ids, self.source, "DNA")
         return DNA(tuple(ids), self.vectors[rows], self.metadata.iloc[rows], self.source)
@@ -114,7 +115,7 @@ def validate_vectors(ids: tuple[str, ...], vectors: np.ndarray, source: str) -> 
         )
 
 
-def check_equal_lengths(lengths: np.ndarray, ids, source: str) -> None:
+def check_equal_lengths(lengths: np.ndarray, ids: Sequence[str], source: str) -> None:
     """Refuse ragged DNA: every model must have as many dimensions as the first."""
     lengths = np.asarray(lengths)
     if len(lengths) and (lengths != lengths[0]).any():

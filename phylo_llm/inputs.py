@@ -10,7 +10,7 @@ and per-probe embeddings, the same way for every command.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 from Bio.Phylo.BaseTree import Tree
 
@@ -93,7 +93,7 @@ def to_distances(data: DNA | DistanceMatrix | ProbeEmbeddings, metric: str | Met
     return distance_matrix(data, metric)
 
 
-def input_distances(path: str | Path, metric: str | Metric = "euclidean", **options) -> DistanceMatrix:
+def input_distances(path: str | Path, metric: str | Metric = "euclidean", **options: Any) -> DistanceMatrix:
     """:func:`read_input` then :func:`to_distances`: the distance matrix of any input."""
     return to_distances(read_input(path, **options), metric)
 

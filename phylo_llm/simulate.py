@@ -74,7 +74,7 @@ class Simulation:
         return ProbeEmbeddings(self.dna.ids, values, settings, "simulated")
 
 
-def write_simulation(sim: Simulation, folder) -> None:
+def write_simulation(sim: Simulation, folder: str | Path) -> None:
     """Write ``dna.parquet``, ``lineage.csv`` (relations), ``models.csv`` and ``true_tree.nwk`` into ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -317,7 +317,7 @@ def simulate_hub(n_models: int, dim: int = 128, noise: float = 0.45, seed: int =
     return HubSimulation(ids, parent, relation, latent, noise, seed)
 
 
-def write_hub_simulation(hub: HubSimulation, folder, part_rows: int = HUB_CHUNK, progress: bool = False) -> None:
+def write_hub_simulation(hub: HubSimulation, folder: str | Path, part_rows: int = HUB_CHUNK, progress: bool = False) -> None:
     """Write ``dna/`` (a partitioned dataset, streamed), ``lineage.csv``, ``models.csv`` and ``true_tree.nwk`` into ``folder``.
 
     Both folders must exist (an :class:`~phylo_llm.io.OutputPlan` creates them, and removes them if writing fails).

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .._memory import require_memory
 from .._signals import deferred_signals
@@ -50,7 +53,7 @@ def csls(dist: DistanceMatrix, k: int = 10) -> DistanceMatrix:
 FLOAT32_FROM = 4096
 
 
-def distance_matrix(dna: DNA, metric: str | Metric = "euclidean", dtype=None) -> DistanceMatrix:
+def distance_matrix(dna: DNA, metric: str | Metric = "euclidean", dtype: DTypeLike | None = None) -> DistanceMatrix:
     """Pairwise distances between all DNA vectors.
 
     Parameters
@@ -165,7 +168,7 @@ def _scaled_all(vectors: np.ndarray) -> tuple[np.ndarray, float]:
     return vectors / scale, scale
 
 
-def zero_identical(values: np.ndarray, ids, vectors: np.ndarray) -> None:
+def zero_identical(values: np.ndarray, ids: tuple[str, ...], vectors: np.ndarray) -> None:
     """Set the distances between bit-for-bit identical vectors (copies of the same weights) to exactly 0, in place."""
     position = {m: i for i, m in enumerate(ids)}
     for group in identical_groups(ids, vectors):
@@ -201,7 +204,7 @@ def probe_distances(probes: ProbeEmbeddings, metric: str | Metric = "euclidean",
     return csls(dist) if parsed.csls else dist
 
 
-def check_finite_rows(vectors: np.ndarray, ids, source: str, what: str) -> None:
+def check_finite_rows(vectors: np.ndarray, ids: Sequence[str], source: str, what: str) -> None:
     """Refuse non-finite values, naming the first model that has one."""
     finite = np.isfinite(vectors).all(axis=1)
     if not finite.all():
@@ -246,7 +249,7 @@ def distances_between(
     return values
 
 
-def cross_distances(queries: np.ndarray, reference: np.ndarray, metric: str, ids=(), source: str = "<memory>") -> np.ndarray:
+def cross_distances(queries: np.ndarray, reference: np.ndarray, metric: str, ids: Sequence[str] = (), source: str = "<memory>") -> np.ndarray:
     """``(k, n)`` float64 distances from each query vector to each reference vector.
 
     Dot-product metrics (:data:`GRAM_METRICS`) with one BLAS product, squared

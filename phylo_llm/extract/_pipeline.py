@@ -8,6 +8,7 @@ import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -120,7 +121,7 @@ class Extraction:
     probes: ProbeEmbeddings | None = None
 
 
-def extract_dna(source: str | Path, **options) -> tuple[DNA, AnswerStats]:
+def extract_dna(source: str | Path, **options: Any) -> tuple[DNA, AnswerStats]:
     """Compute DNA from models' answers: :func:`extract` without the per-probe cache.
 
     Examples

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from ..distance import distance_matrix
@@ -31,7 +32,7 @@ FIGURE_NAMES = ("1_tree", "1b_tree_cladogram", "2_dna_map", "3_distance_heatmap"
 NUMBERS_FILE = "figures.json"
 
 
-def make_figures(source: str | Path, lineage: LineageLike, out: str | Path, *, seed: int = 0, allow_mixed: bool = False, say=print) -> dict:
+def make_figures(source: str | Path, lineage: LineageLike, out: str | Path, *, seed: int = 0, allow_mixed: bool = False, say: Callable[[str], object] = print) -> dict:
     """Regenerate every figure from a published probe-set folder or a DNA file into ``out``.
 
     Figures that need what the input lacks (dimension variants, encoder

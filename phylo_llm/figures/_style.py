@@ -93,7 +93,7 @@ def new_figure(width: float, height: float, layout: Any = "constrained") -> Pape
     return fig
 
 
-def save(fig, folder: str | Path, name: str) -> list[Path]:
+def save(fig: Figure, folder: str | Path, name: str) -> list[Path]:
     """Write ``name.png`` (300 dpi) and ``name.pdf``, atomically and without timestamps (same bytes every run)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from Bio.Phylo.BaseTree import Tree
 
 from ..distance import DistanceMatrix, probe_distances
 from ..probes import ProbeEmbeddings
@@ -111,7 +112,7 @@ def with_probabilities(table: pd.DataFrame, probes: ProbeEmbeddings, proba: np.n
     return out
 
 
-def cherry_probabilities(tree, probes: ProbeEmbeddings, proba: np.ndarray) -> pd.DataFrame:
+def cherry_probabilities(tree: Tree, probes: ProbeEmbeddings, proba: np.ndarray) -> pd.DataFrame:
     """The tree's cherries (:func:`phylo_llm.tree.cherries`) with the relation model's probabilities for each pair.
 
     Columns ``a, b, distance`` (Euclidean, of the per-probe embeddings),

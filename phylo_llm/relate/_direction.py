@@ -11,6 +11,7 @@ swapping the two models swaps the answer exactly.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -139,7 +140,7 @@ def direction_features(probes: ProbeEmbeddings, a: np.ndarray, b: np.ndarray, tr
     return np.column_stack([traits[a] - traits[b], local])
 
 
-def directed_edges(lineage: Lineage, ids) -> pd.DataFrame:
+def directed_edges(lineage: Lineage, ids: Sequence[str]) -> pd.DataFrame:
     """Documented :data:`DIRECTED` edges among ``ids``: ``child, parent, relation, i, j`` (one row per pair).
 
     A pair documented in both directions, or also as ``same_weights`` or

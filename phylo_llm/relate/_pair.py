@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from ..distance import probe_distances
@@ -103,7 +105,7 @@ def relate_pair(model: RelationModel, probes: ProbeEmbeddings, a: str, b: str) -
     }
 
 
-def lineage_facts(lineage: Lineage, a: str, b: str, ids=None) -> dict:
+def lineage_facts(lineage: Lineage, a: str, b: str, ids: Sequence[str] | None = None) -> dict:
     """What a lineage documents about the pair: direct edges, shared ancestry, and which one is the parent.
 
     ``edges``: the documented relations between the two (``"b finetune of

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
@@ -10,7 +12,7 @@ from ..distance import DistanceMatrix
 from ..lineage import LineageLike, as_lineage
 
 
-def documented_pairs(lineage: LineageLike, ids) -> pd.DataFrame:
+def documented_pairs(lineage: LineageLike, ids: Sequence[str]) -> pd.DataFrame:
     """Documented parent edges whose two ends are both among ``ids``.
 
     Returns one row per (edge, present child id, present parent id):

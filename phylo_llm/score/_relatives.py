@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -165,7 +167,7 @@ def documented_threshold(dist: DistanceMatrix, lineage: LineageLike, documented:
 
 
 def candidates_from_pairs(
-    ids, iu: np.ndarray, ju: np.ndarray, values: np.ndarray, lineage: Lineage, all_pairs: np.ndarray, limit: int | None = 1000
+    ids: Sequence[str], iu: np.ndarray, ju: np.ndarray, values: np.ndarray, lineage: Lineage, all_pairs: np.ndarray, limit: int | None = 1000
 ) -> tuple[pd.DataFrame, int]:
     """The undocumented pairs among the given close pairs (rows ``iu``, ``ju`` of ``ids``), closest first, and their count.
 

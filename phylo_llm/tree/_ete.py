@@ -7,6 +7,11 @@ text round trip, so nothing is rounded and deep trees are fine.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ete3 import Tree as EteTree
+
 import math
 
 from Bio.Phylo.BaseTree import Clade, Tree
@@ -16,7 +21,7 @@ from ._features import features_of, set_features
 ETE_STANDARD = {"name", "dist", "support"}
 
 
-def to_ete(tree: Tree):
+def to_ete(tree: Tree) -> EteTree:
     """An ete3 ``Tree`` with the same topology, names, lengths, supports and features."""
     from ete3 import Tree as EteTree
 
@@ -36,7 +41,7 @@ def to_ete(tree: Tree):
     return root
 
 
-def from_ete(root, rooted: bool) -> Tree:
+def from_ete(root: EteTree, rooted: bool) -> Tree:
     """A Biopython ``Tree`` from an ete3 tree (children in ete3's order)."""
     top = Clade()
     stack = [(root, top)]
