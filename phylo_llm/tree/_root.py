@@ -150,6 +150,13 @@ def best_split(ete: EteTree, targets: set[str]):
     Error of a branch: the leaves on the wrong side when the outgroup is
     taken as the side below the node or as the side above it, whichever is
     better. Ties go to the first node in preorder.
+
+    Examples
+    --------
+    >>> from ete3 import Tree as EteTree
+    >>> node, errors = best_split(EteTree("((a,b),(c,d),e);"), {"c", "d"})
+    >>> sorted(node.get_leaf_names()), errors
+    (['c', 'd'], 0)
     """
     leaves = ete.get_leaves()
     n, k = len(leaves), len(targets)
