@@ -80,7 +80,16 @@ def roc_figure(dist: DistanceMatrix, lineage: LineageLike, title: str = "", repl
 
 
 def auc_intervals(dist: DistanceMatrix, lineage: LineageLike, replicates: int = REPLICATES, seed: int = 0) -> dict[str, dict]:
-    """The numbers behind :func:`roc_figure`: per relation, pairs, AUC and its 95% bootstrap interval (same draws)."""
+    """The numbers behind :func:`roc_figure`: per relation, pairs, AUC and its 95% bootstrap interval (same draws).
+
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> dist = pl.distance_matrix(pl.load_dna("data/demo/dna.parquet"))
+    >>> numbers = auc_intervals(dist, "data/demo", replicates=20)
+    >>> list(numbers), sorted(numbers["finetune"])
+    (['same_weights', 'finetune', 'continued_pretraining', 'merge'], ['auc', 'auc_ci95', 'pairs'])
+    """
     out: dict[str, dict] = {}
     for k, (relation, hit) in enumerate(relation_detections(dist, lineage).items()):
         out[relation] = {"pairs": hit.n, "auc": hit.auc}

@@ -23,7 +23,13 @@ BUILTIN = Path(__file__).resolve().parent / "builtin"
 
 
 def real_family(value: object) -> str | None:
-    """``value`` when it names a pretraining lineage; ``None`` for empty and pseudo-families like ``(unknown)``."""
+    """``value`` when it names a pretraining lineage; ``None`` for empty and pseudo-families like ``(unknown)``.
+
+    Examples
+    --------
+    >>> real_family("Llama"), real_family("(unknown)"), real_family(float("nan"))
+    ('Llama', None, None)
+    """
     if value is None or (isinstance(value, float) and value != value):
         return None
     text = str(value).strip()
@@ -32,7 +38,15 @@ def real_family(value: object) -> str | None:
 
 @dataclass(frozen=True)
 class Coverage:
-    """How many of a set of models the lineage knows."""
+    """How many of a set of models the lineage knows.
+
+    Examples
+    --------
+    >>> lineage = load_lineage("data/demo")
+    >>> coverage = lineage.coverage(["meta-llama/Llama-2-7B", "gpt2"])
+    >>> coverage.n_models, list(coverage.matched), coverage.missing
+    (2, ['meta-llama/Llama-2-7B'], ('gpt2',))
+    """
 
     n_models: int
     matched: dict[str, str]  # our id -> lineage id
@@ -183,6 +197,12 @@ class LineageView:
     hold for both; its graph (parents, children, ancestors) belongs to the
     one whose id is the lineage's exactly (:meth:`Lineage.resolve_all`), so a
     model is never documented as its own relative.
+
+    Examples
+    --------
+    >>> view = load_lineage("data/demo").among(["meta-llama/Llama-2-7B", "META-LLAMA/llama-2-7b", "gpt2"])
+    >>> view.resolved
+    {'meta-llama/Llama-2-7B': 'meta-llama/Llama-2-7B', 'META-LLAMA/llama-2-7b': None, 'gpt2': None}
     """
 
     lineage: Lineage
