@@ -30,6 +30,16 @@ def contributions(model: RelationModel, features: np.ndarray, against: int = 0) 
     ``(classes, features)``: standardised feature value times the difference of
     the two classes' coefficients (multinomial logistic members); positive
     values push the pair towards the class.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from phylo_llm.relate import FEATURES, load_relation_model, pair_features
+    >>> from phylo_llm.simulate import simulate
+    >>> probes = simulate(seed=0).probes(8)
+    >>> features = pair_features(probes, np.array([0]), np.array([1]))
+    >>> contributions(load_relation_model("default"), features).shape == (3, len(FEATURES))
+    True
     """
     x = np.asarray(features, dtype=np.float64).reshape(-1)
     total = np.zeros((len(CLASSES), len(x)))
