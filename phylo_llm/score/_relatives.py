@@ -25,7 +25,7 @@ class Relatedness:
     'Relatedness'
     """
 
-    def __init__(self, lineage: Lineage, ids) -> None:
+    def __init__(self, lineage: Lineage, ids: Sequence[str]) -> None:
         self.lineage = lineage.among(ids)
         self.found = self.lineage.resolved
         # Each present model's line of descent, nearest first, as lineage ids.
