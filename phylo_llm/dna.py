@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -85,7 +86,7 @@ class DNA:
         rows.append(("ids", preview_ids(self.ids)))
         return html_summary("DNA", rows)
 
-    def subset(self, ids) -> DNA:
+    def subset(self, ids: Iterable[str]) -> DNA:
         """The DNA of the given models, in the given order."""
         rows = positions(self.ids, ids, self.source, "DNA")
         return DNA(tuple(ids), self.vectors[rows], self.metadata.iloc[rows], self.source)
@@ -96,6 +97,15 @@ def validate_vectors(ids: tuple[str, ...], vectors: np.ndarray, source: str) -> 
 
     Checks: at least one model, a 2-D matrix with one row per id and at least
     one dimension, unique ids, finite values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> validate_vectors(("a", "b"), np.zeros((2, 3)), "dna.csv")  # fine: nothing happens
+    >>> validate_vectors(("a", "a"), np.zeros((2, 3)), "dna.csv")
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: dna.csv: ...'a'...
     """
     if len(ids) == 0:
         raise PhyloLLMError(f"{source}: no models found")
@@ -114,8 +124,18 @@ def validate_vectors(ids: tuple[str, ...], vectors: np.ndarray, source: str) -> 
         )
 
 
-def check_equal_lengths(lengths: np.ndarray, ids, source: str) -> None:
-    """Refuse ragged DNA: every model must have as many dimensions as the first."""
+def check_equal_lengths(lengths: np.ndarray, ids: Sequence[str], source: str) -> None:
+    """Refuse ragged DNA: every model must have as many dimensions as the first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_equal_lengths(np.array([3, 3]), ("a", "b"), "dna.json")  # fine: nothing happens
+    >>> check_equal_lengths(np.array([3, 2]), ("a", "b"), "dna.json")
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: dna.json: ...'b'...
+    """
     lengths = np.asarray(lengths)
     if len(lengths) and (lengths != lengths[0]).any():
         row = int(np.argmax(lengths != lengths[0]))
@@ -126,7 +146,14 @@ def check_equal_lengths(lengths: np.ndarray, ids, source: str) -> None:
 
 
 def identical_groups(ids: tuple[str, ...], vectors: np.ndarray) -> list[list[str]]:
-    """Groups of models whose DNA vectors are bit-for-bit identical (copies of the same weights)."""
+    """Groups of models whose DNA vectors are bit-for-bit identical (copies of the same weights).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> identical_groups(("a", "b", "c"), np.array([[1.0, 2.0], [0.0, 0.0], [1.0, 2.0]]))
+    [['a', 'c']]
+    """
     groups: dict[bytes, list[str]] = defaultdict(list)
     contiguous = np.ascontiguousarray(vectors)
     for model, row in zip(ids, contiguous):
@@ -135,7 +162,19 @@ def identical_groups(ids: tuple[str, ...], vectors: np.ndarray) -> list[list[str
 
 
 def warn_identical(dna: DNA) -> None:
-    """One warning listing models whose DNA is identical (allowed: real copies of the same weights)."""
+    """One warning listing models whose DNA is identical (allowed: real copies of the same weights).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> dna = DNA(("a", "b", "c"), np.array([[1.0, 2.0], [0.0, 0.0], [1.0, 2.0]]))
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_identical(dna)
+    >>> print(caught[0].message)
+    <memory>: 1 group(s) of models have identical DNA: a = c
+    """
     groups = identical_groups(dna.ids, dna.vectors)
     if groups:
         listed = "; ".join(" = ".join(g) for g in groups[:5])

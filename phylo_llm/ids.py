@@ -70,6 +70,15 @@ def positions(available: Sequence[str], wanted: Iterable[str], source: str, cont
 
     Raises :class:`~phylo_llm.errors.PhyloLLMError` naming the first id that
     is not there, e.g. "model 'x' is not in the DNA".
+
+    Examples
+    --------
+    >>> positions(("a", "b", "c"), ["c", "a"], "dna.csv", "DNA").tolist()
+    [2, 0]
+    >>> positions(("a", "b", "c"), ["x"], "dna.csv", "DNA")
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: ...'x'...
     """
     pos = {m: i for i, m in enumerate(available)}
     wanted = list(wanted)
@@ -102,6 +111,13 @@ def find_model(model: str, ids: Sequence[str], source: str = "the data") -> int 
     """Row of ``model`` among ``ids``: the exact id, else the only one with the same :func:`model_key`.
 
     ``None`` when absent; two ids with the key (and neither exact) are ambiguous, an error naming both.
+
+    Examples
+    --------
+    >>> find_model("Meta-Llama/Llama-2-7b", ("meta-llama/Llama-2-7B", "Qwen/Qwen-2-7B"))  # same model_key
+    0
+    >>> find_model("gpt2", ("meta-llama/Llama-2-7B",)) is None
+    True
     """
     for row, candidate in enumerate(ids):
         if candidate == model:

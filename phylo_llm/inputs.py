@@ -10,7 +10,7 @@ and per-probe embeddings, the same way for every command.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 from Bio.Phylo.BaseTree import Tree
 
@@ -31,6 +31,11 @@ def input_kind(path: str | Path) -> str:
     answers (JSON lines, ``responses.json``, or a folder of model folders
     holding them); a tree file suffix; a distance-matrix file (PHYLIP, or a
     square table); anything else is read as DNA.
+
+    Examples
+    --------
+    >>> input_kind("data/demo/dna.parquet"), input_kind("data/demo/true_tree.nwk")
+    ('dna', 'tree')
     """
     path = io.existing(path)
     if io.is_probe_cache(path):
@@ -69,6 +74,12 @@ def read_input(
     PhyloLLMError
         For model answers (extract them first, or use :func:`input_probes`)
         and for a tree where none is accepted.
+
+    Examples
+    --------
+    >>> data = read_input("data/demo/dna.parquet")
+    >>> type(data).__name__, len(data.ids)
+    ('DNA', 70)
     """
     kind = input_kind(path)
     if kind == "tree":
@@ -84,6 +95,13 @@ def to_distances(data: DNA | DistanceMatrix | ProbeEmbeddings, metric: str | Met
     """Distances of DNA (any metric), of per-probe embeddings (dot-product metrics), or a matrix as it is.
 
     A distance matrix given as input is returned unchanged: its metric is whatever made it.
+
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> dist = to_distances(pl.load_dna("data/demo/dna.parquet"), "cosine")
+    >>> dist.metric, dist.values.shape
+    ('cosine', (70, 70))
     """
     if isinstance(data, DistanceMatrix):
         parse_metric(metric)  # still refuse a misspelt name
@@ -93,8 +111,15 @@ def to_distances(data: DNA | DistanceMatrix | ProbeEmbeddings, metric: str | Met
     return distance_matrix(data, metric)
 
 
-def input_distances(path: str | Path, metric: str | Metric = "euclidean", **options) -> DistanceMatrix:
-    """:func:`read_input` then :func:`to_distances`: the distance matrix of any input."""
+def input_distances(path: str | Path, metric: str | Metric = "euclidean", **options: Any) -> DistanceMatrix:
+    """:func:`read_input` then :func:`to_distances`: the distance matrix of any input.
+
+    Examples
+    --------
+    >>> dist = input_distances("data/demo/dna.parquet")
+    >>> dist.metric, len(dist.ids)
+    ('euclidean', 70)
+    """
     return to_distances(read_input(path, **options), metric)
 
 
@@ -105,6 +130,17 @@ def input_probes(
 
     With ``reference``, answers are embedded exactly like its models (encoder,
     characters, seed, per-probe size and prompts), so they can be placed among them.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from phylo_llm.io import save_probes
+    >>> from phylo_llm.simulate import simulate
+    >>> path = tempfile.mkdtemp() + "/sim.probes"
+    >>> save_probes(simulate(seed=0).probes(4), path)
+    >>> probes, note = input_probes(path)
+    >>> probes.values.shape[:2]
+    (70, 4)
     """
     kind = input_kind(path)
     if kind == "probes":
@@ -121,7 +157,14 @@ def input_probes(
 
 
 def describe(data: DNA | DistanceMatrix | ProbeEmbeddings, metric: str | Metric = "euclidean") -> str:
-    """A few words on an input, for summaries: ``"70 models x 128 dimensions, euclidean"``."""
+    """A few words on an input, for summaries: ``"70 models x 128 dimensions, euclidean"``.
+
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> describe(pl.load_dna("data/demo/dna.parquet"))
+    '70 models x 128 dimensions, euclidean'
+    """
     if isinstance(data, DistanceMatrix):
         return f"{data.n_models} models (distance matrix)"
     name = parse_metric(metric).name

@@ -16,6 +16,7 @@ independent projections the distortion shrinks as ``sqrt(2 / (probe_dim * P))``
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -85,7 +86,7 @@ class ProbeEmbeddings:
         rows.append(("ids", preview_ids(self.ids)))
         return html_summary("ProbeEmbeddings", rows)
 
-    def subset(self, ids) -> ProbeEmbeddings:
+    def subset(self, ids: Iterable[str]) -> ProbeEmbeddings:
         """The embeddings of the given models, in the given order (read into memory)."""
         rows = positions(self.ids, ids, self.source, "probe cache")
         return ProbeEmbeddings(tuple(ids), np.asarray(self.values[rows]), dict(self.settings), self.source)

@@ -46,6 +46,12 @@ def settings_of(data: DNA | ProbeEmbeddings) -> dict[str, tuple[str, ...]]:
 
     DNA records its settings per model (metadata columns), so a setting may
     take several values; a probe cache records one set for all its models.
+
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> settings_of(pl.load_dna("data/demo/dna.parquet"))["dna_dim"]
+    ('128',)
     """
     if isinstance(data, ProbeEmbeddings):
         return {key: (str(data.settings[key]),) if data.settings.get(key) is not None else () for key in PROBE_SETTINGS}
@@ -88,7 +94,15 @@ def check_comparable(reference: DNA | ProbeEmbeddings, new: DNA | ProbeEmbedding
 
 
 def settings_groups(metadata: pd.DataFrame) -> pd.DataFrame:
-    """Count models per combination of extraction settings (columns in :data:`DNA_SETTINGS`)."""
+    """Count models per combination of extraction settings (columns in :data:`DNA_SETTINGS`).
+
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> settings_groups(pl.load_dna("data/demo/dna.parquet").metadata)
+       probe_set dna_dim  models
+    0  simulated     128      70
+    """
     cols = [c for c in DNA_SETTINGS if c in metadata.columns]
     if not cols:
         return pd.DataFrame({"models": [len(metadata)]})
@@ -106,6 +120,11 @@ def check_settings(dna: DNA, allow_mixed: bool = False) -> None:
     Distances between DNA from different probe sets, encoders or dimensions
     are meaningless, so mixing them is an error by default; with
     ``allow_mixed`` it is a warning listing the groups.
+
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> check_settings(pl.load_dna("data/demo/dna.parquet"))  # one set of settings: nothing happens
     """
     groups = settings_groups(dna.metadata)
     if len(groups) <= 1:

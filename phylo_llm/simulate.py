@@ -53,6 +53,12 @@ class Simulation:
     tree : Bio.Phylo.BaseTree.Tree
         The true lineage as a rooted tree whose leaves are the observed models;
         a model with derivatives is an internal node with itself as a zero-length leaf.
+
+    Examples
+    --------
+    >>> sim = simulate(seed=0)
+    >>> len(sim.dna.ids), list(sim.relations.columns[:3]), sim.tree.count_terminals()
+    (70, ['child', 'parent', 'relation'], 70)
     """
 
     dna: DNA
@@ -74,8 +80,17 @@ class Simulation:
         return ProbeEmbeddings(self.dna.ids, values, settings, "simulated")
 
 
-def write_simulation(sim: Simulation, folder) -> None:
-    """Write ``dna.parquet``, ``lineage.csv`` (relations), ``models.csv`` and ``true_tree.nwk`` into ``folder``."""
+def write_simulation(sim: Simulation, folder: str | Path) -> None:
+    """Write ``dna.parquet``, ``lineage.csv`` (relations), ``models.csv`` and ``true_tree.nwk`` into ``folder``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> write_simulation(simulate(seed=0), folder)
+    >>> sorted(os.listdir(folder))
+    ['dna.parquet', 'lineage.csv', 'models.csv', 'true_tree.nwk']
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     io.save_dna(sim.dna, folder / "dna.parquet")
@@ -205,6 +220,12 @@ class HubSimulation:
         Kind of derivation of each model (``""`` for base models).
     latent : numpy.ndarray
         ``(n, dim)`` float32 latent DNA.
+
+    Examples
+    --------
+    >>> hub = simulate_hub(1000, dim=16, seed=0)
+    >>> len(hub.ids), hub.latent.shape, int((hub.parent == -1).sum()) > 0
+    (1000, (1000, 16), True)
     """
 
     ids: tuple[str, ...]
@@ -317,10 +338,19 @@ def simulate_hub(n_models: int, dim: int = 128, noise: float = 0.45, seed: int =
     return HubSimulation(ids, parent, relation, latent, noise, seed)
 
 
-def write_hub_simulation(hub: HubSimulation, folder, part_rows: int = HUB_CHUNK, progress: bool = False) -> None:
+def write_hub_simulation(hub: HubSimulation, folder: str | Path, part_rows: int = HUB_CHUNK, progress: bool = False) -> None:
     """Write ``dna/`` (a partitioned dataset, streamed), ``lineage.csv``, ``models.csv`` and ``true_tree.nwk`` into ``folder``.
 
     Both folders must exist (an :class:`~phylo_llm.io.OutputPlan` creates them, and removes them if writing fails).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> os.mkdir(folder + "/dna")
+    >>> write_hub_simulation(simulate_hub(1000, dim=16, seed=0), folder, part_rows=400)
+    >>> sorted(os.listdir(folder))
+    ['dna', 'lineage.csv', 'models.csv', 'true_tree.nwk']
     """
     from .hub import DatasetWriter  # the partitioned dataset format
     from .progress import Progress

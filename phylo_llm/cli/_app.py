@@ -61,6 +61,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``phylo-llm`` parser: one subcommand per module of :data:`COMMANDS` (each imports nothing heavy).
+
+    Examples
+    --------
+    >>> parser = build_parser()
+    >>> parser.prog, parser.parse_args(["tree", "dna.parquet", "-o", "tree.nwk"]).command
+    ('phylo-llm', 'tree')
+    """
     parser = _Parser(
         prog=PROG, description="Phylogenetics of large language models from their DNA.", epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -112,7 +120,13 @@ def _stop_signals_handled():
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; the exit code. Called as the program (``argv`` None), a stop signal arriving after the
-    command ended no longer changes its outcome (it would end the interpreter with a signal instead of the code)."""
+    command ended no longer changes its outcome (it would end the interpreter with a signal instead of the code).
+
+    Examples
+    --------
+    >>> main(["tree", "no-such-file.parquet", "-o", "tree.nwk"])  # one-line error on stderr, exit code 2
+    2
+    """
     code = _main(argv)
     if argv is None:
         for signum in STOP_SIGNALS:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .._memory import require_memory
 from .._signals import deferred_signals
@@ -50,7 +53,7 @@ def csls(dist: DistanceMatrix, k: int = 10) -> DistanceMatrix:
 FLOAT32_FROM = 4096
 
 
-def distance_matrix(dna: DNA, metric: str | Metric = "euclidean", dtype=None) -> DistanceMatrix:
+def distance_matrix(dna: DNA, metric: str | Metric = "euclidean", dtype: DTypeLike | None = None) -> DistanceMatrix:
     """Pairwise distances between all DNA vectors.
 
     Parameters
@@ -165,8 +168,18 @@ def _scaled_all(vectors: np.ndarray) -> tuple[np.ndarray, float]:
     return vectors / scale, scale
 
 
-def zero_identical(values: np.ndarray, ids, vectors: np.ndarray) -> None:
-    """Set the distances between bit-for-bit identical vectors (copies of the same weights) to exactly 0, in place."""
+def zero_identical(values: np.ndarray, ids: tuple[str, ...], vectors: np.ndarray) -> None:
+    """Set the distances between bit-for-bit identical vectors (copies of the same weights) to exactly 0, in place.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> vectors = np.array([[1.0, 2.0], [1.0, 2.0], [0.0, 0.0]])
+    >>> values = np.array([[0.0, 1e-9, 2.2], [1e-9, 0.0, 2.2], [2.2, 2.2, 0.0]])
+    >>> zero_identical(values, ("a", "b", "c"), vectors)
+    >>> values.tolist()
+    [[0.0, 0.0, 2.2], [0.0, 0.0, 2.2], [2.2, 2.2, 0.0]]
+    """
     position = {m: i for i, m in enumerate(ids)}
     for group in identical_groups(ids, vectors):
         rows = [position[m] for m in group]
@@ -201,8 +214,18 @@ def probe_distances(probes: ProbeEmbeddings, metric: str | Metric = "euclidean",
     return csls(dist) if parsed.csls else dist
 
 
-def check_finite_rows(vectors: np.ndarray, ids, source: str, what: str) -> None:
-    """Refuse non-finite values, naming the first model that has one."""
+def check_finite_rows(vectors: np.ndarray, ids: Sequence[str], source: str, what: str) -> None:
+    """Refuse non-finite values, naming the first model that has one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_finite_rows(np.ones((2, 3)), ("a", "b"), "dna.csv", "DNA")  # fine: nothing happens
+    >>> check_finite_rows(np.array([[1.0, 2.0], [np.nan, 0.0]]), ("a", "b"), "dna.csv", "DNA")
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: dna.csv: ...'b'...
+    """
     finite = np.isfinite(vectors).all(axis=1)
     if not finite.all():
         row = int(np.argmax(~finite))
@@ -246,12 +269,20 @@ def distances_between(
     return values
 
 
-def cross_distances(queries: np.ndarray, reference: np.ndarray, metric: str, ids=(), source: str = "<memory>") -> np.ndarray:
+def cross_distances(queries: np.ndarray, reference: np.ndarray, metric: str, ids: Sequence[str] = (), source: str = "<memory>") -> np.ndarray:
     """``(k, n)`` float64 distances from each query vector to each reference vector.
 
     Dot-product metrics (:data:`GRAM_METRICS`) with one BLAS product, squared
     norms and dot products in float64 and negative rounding clipped to 0; the
     others with SciPy's ``cdist``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> queries = np.array([[0.0, 0.0]])
+    >>> reference = np.array([[3.0, 4.0], [0.0, 1.0]])
+    >>> cross_distances(queries, reference, "euclidean").tolist()
+    [[5.0, 1.0]]
     """
     if metric not in GRAM_METRICS:
         from scipy.spatial.distance import cdist
@@ -292,6 +323,16 @@ def blas_distances(vectors: np.ndarray, metric: str = "euclidean") -> np.ndarray
     cancellation could still matter, are recomputed directly. Only the upper
     triangle is multiplied; it is mirrored, so the matrix is symmetric to the
     bit. Agrees with SciPy's ``pdist`` to float32 precision.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.spatial.distance import pdist, squareform
+    >>> vectors = np.array([[0.0, 0.0], [3.0, 4.0], [6.0, 8.0]])
+    >>> blas_distances(vectors).tolist()
+    [[0.0, 5.0, 10.0], [5.0, 0.0, 5.0], [10.0, 5.0, 0.0]]
+    >>> bool(np.allclose(blas_distances(vectors), squareform(pdist(vectors))))
+    True
     """
     from ._kernels import finish_distance_block, mirror_upper
 

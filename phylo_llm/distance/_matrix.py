@@ -117,6 +117,15 @@ def validate_distances(ids: tuple[str, ...], values: np.ndarray, source: str, ch
     model per id, finite, non-negative, symmetric (relative 1e-9; unless
     ``check_symmetry`` is off) and a zero diagonal. The message names the
     first offending pair.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> validate_distances(("a", "b"), np.array([[0.0, 1.0], [1.0, 0.0]]), "d.csv")  # fine: nothing happens
+    >>> validate_distances(("a", "b"), np.array([[0.0, -1.0], [-1.0, 0.0]]), "d.csv")
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: d.csv: ...
     """
     n = len(ids)
     if n == 0:

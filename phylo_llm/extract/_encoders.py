@@ -21,7 +21,14 @@ EMPTY_ANSWER = "\x00<empty answer>\x00"
 
 
 class HashingEncoder:
-    """Character n-gram counts of each answer (first ``max_chars`` characters), hashed to ``dim`` dimensions."""
+    """Character n-gram counts of each answer (first ``max_chars`` characters), hashed to ``dim`` dimensions.
+
+    Examples
+    --------
+    >>> encoder = HashingEncoder(dim=16)
+    >>> encoder.name, encoder.encode(["hello", "hi"]).shape
+    ('hashing-char1-4-max300', (2, 16))
+    """
 
     def __init__(self, dim: int = 1024, ngrams: tuple[int, int] = (1, 4), max_chars: int | None = 300) -> None:
         from sklearn.feature_extraction.text import HashingVectorizer
@@ -96,7 +103,13 @@ def _local_model_path(model: str) -> str:
 
 
 def make_encoder(spec: str, dim: int = 1024, max_chars: int | None = 300):
-    """``"hashing"`` (built in) or ``"st:<model name or folder>"``."""
+    """``"hashing"`` (built in) or ``"st:<model name or folder>"``.
+
+    Examples
+    --------
+    >>> make_encoder("hashing", dim=16).encode(["hello"]).shape
+    (1, 16)
+    """
     if spec == "hashing":
         return HashingEncoder(dim=dim, max_chars=max_chars)
     if spec.startswith("st:"):
@@ -105,7 +118,13 @@ def make_encoder(spec: str, dim: int = 1024, max_chars: int | None = 300):
 
 
 def encoder_spec(name: str) -> tuple[str, int | None]:
-    """The ``make_encoder`` spec and ``max_chars`` behind an encoder's recorded ``name`` (inverse of ``.name``)."""
+    """The ``make_encoder`` spec and ``max_chars`` behind an encoder's recorded ``name`` (inverse of ``.name``).
+
+    Examples
+    --------
+    >>> encoder_spec(HashingEncoder(max_chars=300).name)
+    ('hashing', 300)
+    """
     stem, _, limit = name.rpartition("-max")
     if not stem or not (limit == "all" or limit.isdigit()):
         raise PhyloLLMError(f"unknown encoder {name!r}")

@@ -8,6 +8,7 @@ import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,6 +53,16 @@ def prompt_set(
     in the order of their SHA-256 (so it does not depend on file order);
     with ``only`` (:func:`prompt_key` values, e.g. from a probe cache), exactly those prompts;
     ``known`` gives prompt texts by key (a part of a larger set of models need not answer every prompt).
+
+    Examples
+    --------
+    >>> import json, pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "answers.jsonl"
+    >>> rows = [{"model": m, "prompt": f"prompt {k}", "response": f"{m} says {k}"} for m in ("a/x", "b/y") for k in range(3)]
+    >>> _ = path.write_text("".join(json.dumps(r) + "\\n" for r in rows))
+    >>> prompts, missing, dataset, n_models = prompt_set(path)
+    >>> sorted(prompts), missing, n_models
+    (['prompt 0', 'prompt 1', 'prompt 2'], {}, 2)
     """
     seen: Counter = Counter()
     per_model: dict[str, set[str]] = {}
@@ -84,7 +95,15 @@ def prompt_set(
 
 
 def prompt_fingerprint(prompts: list[str]) -> str:
-    """16 hex digits identifying a prompt set (order-free)."""
+    """16 hex digits identifying a prompt set (order-free).
+
+    Examples
+    --------
+    >>> prompt_fingerprint(["b", "a"]) == prompt_fingerprint(["a", "b"])  # order-free
+    True
+    >>> prompt_fingerprint(["a", "b"])
+    '8ea49fa18e6a7361'
+    """
     joined = "\n".join(sorted(prompt_key(p) for p in prompts))
     return hashlib.sha256(joined.encode()).hexdigest()[:16]
 
@@ -95,6 +114,12 @@ def projection_block(probe: int, answer_dim: int, dim: int, seed: int) -> np.nda
     The matrix (probes x answer_dim, dim) is never held whole (600 x 1024 x 2048 float32 would be 5 GB):
     each probe's block comes from its own generator seeded by (seed, probe, answer_dim, dim), so it is
     the same for every model, batch and run.
+
+    Examples
+    --------
+    >>> block = projection_block(0, answer_dim=4, dim=5, seed=0)
+    >>> block.shape, bool((block == projection_block(0, 4, 5, 0)).all())
+    ((4, 5), True)
     """
     rng = np.random.default_rng([seed, probe, answer_dim, dim])
     block = rng.standard_normal((answer_dim, dim), dtype=np.float32)
@@ -103,7 +128,15 @@ def projection_block(probe: int, answer_dim: int, dim: int, seed: int) -> np.nda
 
 
 def project(embedded: np.ndarray, dim: int, seed: int) -> np.ndarray:
-    """Random projection of concatenated answer embeddings ``(models, probes, answer_dim)`` to ``(models, dim)``."""
+    """Random projection of concatenated answer embeddings ``(models, probes, answer_dim)`` to ``(models, dim)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> embedded = np.ones((2, 3, 4))  # 2 models, 3 probes, answers of 4 dimensions
+    >>> project(embedded, dim=5, seed=0).shape
+    (2, 5)
+    """
     models, probes, answer_dim = embedded.shape
     out = np.zeros((models, dim), dtype=np.float64)
     for probe in range(probes):
@@ -113,14 +146,25 @@ def project(embedded: np.ndarray, dim: int, seed: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Extraction:
-    """What :func:`extract` computed: the DNA, answer statistics and (when asked) the per-probe embeddings."""
+    """What :func:`extract` computed: the DNA, answer statistics and (when asked) the per-probe embeddings.
+
+    Examples
+    --------
+    >>> import json, pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "answers.jsonl"
+    >>> rows = [{"model": m, "prompt": f"prompt {k}", "response": f"{m} says {k}"} for m in ("a/x", "b/y") for k in range(3)]
+    >>> _ = path.write_text("".join(json.dumps(r) + "\\n" for r in rows))
+    >>> result = extract(path, dim=16, probe_dim=8)
+    >>> result.dna.ids, result.dna.dim, result.probes.values.shape
+    (('a/x', 'b/y'), 16, (2, 3, 8))
+    """
 
     dna: DNA
     stats: AnswerStats
     probes: ProbeEmbeddings | None = None
 
 
-def extract_dna(source: str | Path, **options) -> tuple[DNA, AnswerStats]:
+def extract_dna(source: str | Path, **options: Any) -> tuple[DNA, AnswerStats]:
     """Compute DNA from models' answers: :func:`extract` without the per-probe cache.
 
     Examples
@@ -198,6 +242,16 @@ def extract(
     so silent models do not sit close to everything); the probes x answer_dim
     matrix is flattened and projected to ``dim`` by the shared Gaussian matrix.
     Models are processed one at a time: memory does not grow with their number.
+
+    Examples
+    --------
+    >>> import json, pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "answers.jsonl"
+    >>> rows = [{"model": m, "prompt": f"prompt {k}", "response": f"{m} says {k}"} for m in ("a/x", "b/y") for k in range(3)]
+    >>> _ = path.write_text("".join(json.dumps(r) + "\\n" for r in rows))
+    >>> result = extract(path, dim=16)
+    >>> result.dna.ids, result.dna.dim, result.stats.answers
+    (('a/x', 'b/y'), 16, 6)
     """
     for name, value in (("dim", dim), ("answer_dim", answer_dim)):
         if value < 1:
@@ -288,7 +342,19 @@ def check_extraction_memory(n_models: int, n_probes: int, answer_dim: int, dim: 
 
 def extract_like(source: str | Path, reference: ProbeEmbeddings, *, progress: bool = False) -> Extraction:
     """Embed new models' answers exactly as ``reference``'s were: same encoder, characters, answer size,
-    seed, per-probe size and prompts (so they can be compared with, or placed among, its models)."""
+    seed, per-probe size and prompts (so they can be compared with, or placed among, its models).
+
+    Examples
+    --------
+    >>> import json, pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "answers.jsonl"
+    >>> rows = [{"model": m, "prompt": f"prompt {k}", "response": f"{m} says {k}"} for m in ("a/x", "b/y") for k in range(3)]
+    >>> _ = path.write_text("".join(json.dumps(r) + "\\n" for r in rows))
+    >>> reference = extract(path, dim=16, probe_dim=8).probes
+    >>> again = extract_like(path, reference).probes
+    >>> again.ids, bool((again.values == reference.values).all())
+    (('a/x', 'b/y'), True)
+    """
     settings = reference.settings
     if not settings.get("prompt_keys") or "encoder" not in settings:
         raise PhyloLLMError(f"{reference.source}: this cache does not record its prompts and encoder; give the new models as a cache")
@@ -319,6 +385,12 @@ def project_probes(embedded: np.ndarray, probe_dim: int, seed: int) -> np.ndarra
 
     Probe ``p`` uses :func:`projection_block` ``(p, answer_dim, probe_dim)``:
     the same matrix for every model, so per-probe distances are preserved in expectation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> project_probes(np.ones((2, 3, 4)), probe_dim=2, seed=0).shape
+    (2, 3, 2)
     """
     models, probes, answer_dim = embedded.shape
     out = np.empty((models, probes, probe_dim), dtype=np.float32)
@@ -333,6 +405,17 @@ def dna_from_probes(probes: ProbeEmbeddings, dim: int = 2048, seed: int = 0) -> 
     The concatenated per-probe embeddings are projected like answers are in
     :func:`extract`; the encoder is recorded as ``<encoder>|probe<k>|seed<s>`` so this
     DNA is never mixed with DNA projected from the full answer embeddings.
+
+    Examples
+    --------
+    >>> import json, pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "answers.jsonl"
+    >>> rows = [{"model": m, "prompt": f"prompt {k}", "response": f"{m} says {k}"} for m in ("a/x", "b/y") for k in range(3)]
+    >>> _ = path.write_text("".join(json.dumps(r) + "\\n" for r in rows))
+    >>> probes = extract(path, dim=16, probe_dim=8).probes
+    >>> dna = dna_from_probes(probes, dim=4, seed=1)
+    >>> dna.dim, dna.metadata["encoder"].iloc[0]
+    (4, 'hashing-char1-4-max300|probe8|seed0')
     """
     settings = {key: probes.settings.get(key) for key in ("probe_set", "probe_count", "prompt_fingerprint")}
     # The cache's own projection seed is part of what the vectors are: keep it in the encoder name.

@@ -25,7 +25,18 @@ ERROR_TEXT = re.compile(r"^\s*(\[?error\]?\s*[:\-]|error code|api error|exceptio
 
 @dataclass
 class ModelAnswers:
-    """One model's answers: prompt text -> answer (``None`` for a null answer)."""
+    """One model's answers: prompt text -> answer (``None`` for a null answer).
+
+    Examples
+    --------
+    >>> import json, pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "answers.jsonl"
+    >>> rows = [{"model": m, "prompt": f"prompt {k}", "response": f"{m} says {k}"} for m in ("a/x", "b/y") for k in range(3)]
+    >>> _ = path.write_text("".join(json.dumps(r) + "\\n" for r in rows))
+    >>> answers = next(iter_answers(path))
+    >>> answers.model, answers.answers["prompt 0"]
+    ('a/x', 'a/x says 0')
+    """
 
     model: str
     answers: dict[str, str | None]
@@ -35,7 +46,18 @@ class ModelAnswers:
 
 @dataclass
 class AnswerStats:
-    """Counts reported after extraction."""
+    """Counts reported after extraction.
+
+    Examples
+    --------
+    >>> import json, pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "answers.jsonl"
+    >>> rows = [{"model": m, "prompt": f"prompt {k}", "response": f"{m} says {k}"} for m in ("a/x", "b/y") for k in range(3)]
+    >>> _ = path.write_text("".join(json.dumps(r) + "\\n" for r in rows))
+    >>> from phylo_llm.extract import extract
+    >>> extract(path, dim=16).stats
+    AnswerStats(models=2, answers=6, empty=0, null=0, errors=0, examples=Counter())
+    """
 
     models: int = 0
     answers: int = 0
@@ -56,12 +78,28 @@ class AnswerStats:
 
 
 def prompt_key(prompt: str) -> str:
-    """A short stable key for a prompt text."""
+    """A short stable key for a prompt text.
+
+    Examples
+    --------
+    >>> prompt_key("What is 2+2?")
+    '52cb6b5e4a038af1756708f98afb718a'
+    """
     return hashlib.sha256(prompt.encode("utf-8")).hexdigest()[:32]
 
 
 def is_answers(path: str | Path) -> bool:
-    """True when ``path`` names models' answers: a JSON-lines or responses file, or a folder of model folders with them."""
+    """True when ``path`` names models' answers: a JSON-lines or responses file, or a folder of model folders with them.
+
+    Examples
+    --------
+    >>> import json, pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "answers.jsonl"
+    >>> rows = [{"model": m, "prompt": f"prompt {k}", "response": f"{m} says {k}"} for m in ("a/x", "b/y") for k in range(3)]
+    >>> _ = path.write_text("".join(json.dumps(r) + "\\n" for r in rows))
+    >>> is_answers(path), is_answers("data/demo/dna.parquet")
+    (True, False)
+    """
     path = Path(path)
     if path.is_file():
         return path.name.lower().endswith(JSONL_SUFFIXES + RESPONSES_SUFFIXES)
@@ -78,7 +116,17 @@ def _is_shard(path: Path) -> bool:
 
 def iter_answers(path: str | Path | list | tuple) -> Iterator[ModelAnswers]:
     """Models' answers, one model at a time (a folder is read one model folder or JSON-lines shard at a time;
-    a list of paths is read path by path)."""
+    a list of paths is read path by path).
+
+    Examples
+    --------
+    >>> import json, pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "answers.jsonl"
+    >>> rows = [{"model": m, "prompt": f"prompt {k}", "response": f"{m} says {k}"} for m in ("a/x", "b/y") for k in range(3)]
+    >>> _ = path.write_text("".join(json.dumps(r) + "\\n" for r in rows))
+    >>> [(a.model, len(a.answers)) for a in iter_answers(path)]
+    [('a/x', 3), ('b/y', 3)]
+    """
     if isinstance(path, (list, tuple)):
         for one in path:
             yield from iter_answers(one)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from ..distance import distance_matrix
@@ -31,12 +32,17 @@ FIGURE_NAMES = ("1_tree", "1b_tree_cladogram", "2_dna_map", "3_distance_heatmap"
 NUMBERS_FILE = "figures.json"
 
 
-def make_figures(source: str | Path, lineage: LineageLike, out: str | Path, *, seed: int = 0, allow_mixed: bool = False, say=print) -> dict:
+def make_figures(source: str | Path, lineage: LineageLike, out: str | Path, *, seed: int = 0, allow_mixed: bool = False, say: Callable[[str], object] = print) -> dict:
     """Regenerate every figure from a published probe-set folder or a DNA file into ``out``.
 
     Figures that need what the input lacks (dimension variants, encoder
     subfolders) are skipped with a one-line note through ``say``. Returns
     the numbers behind the figures (also written to ``out/figures.json``).
+
+    Examples
+    --------
+    >>> # Not run here: it draws every figure of the paper (about a minute on the demo).
+    >>> numbers = make_figures("data/demo/dna.parquet", "data/demo", "figures-out")  # doctest: +SKIP
     """
     lineage = as_lineage(lineage)
     source = Path(source)

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..distance import DistanceMatrix, distance_matrix
 from ..dna import DNA
-from ..lineage import RELATION_TYPES
+from ..lineage import RELATION_TYPES, LineageLike
 from ..score import condensed_index, documented_pairs
 from . import palette
 from ._style import DOUBLE_COLUMN, legend_right, new_figure, note, styled
@@ -37,7 +37,7 @@ def relation_detections(dist: DistanceMatrix, lineage, min_pairs: int = 2) -> di
 
 
 @styled
-def roc_figure(dist: DistanceMatrix, lineage, title: str = "", replicates: int = REPLICATES, seed: int = 0, caption: str = ""):
+def roc_figure(dist: DistanceMatrix, lineage: LineageLike, title: str = "", replicates: int = REPLICATES, seed: int = 0, caption: str = ""):
     """ROC curves of documented pairs against all other pairs, one per relation, with 95% bootstrap bands.
 
     The legend gives each relation's number of pairs and AUC with its
@@ -79,8 +79,17 @@ def roc_figure(dist: DistanceMatrix, lineage, title: str = "", replicates: int =
     return fig
 
 
-def auc_intervals(dist: DistanceMatrix, lineage, replicates: int = REPLICATES, seed: int = 0) -> dict[str, dict]:
-    """The numbers behind :func:`roc_figure`: per relation, pairs, AUC and its 95% bootstrap interval (same draws)."""
+def auc_intervals(dist: DistanceMatrix, lineage: LineageLike, replicates: int = REPLICATES, seed: int = 0) -> dict[str, dict]:
+    """The numbers behind :func:`roc_figure`: per relation, pairs, AUC and its 95% bootstrap interval (same draws).
+
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> dist = pl.distance_matrix(pl.load_dna("data/demo/dna.parquet"))
+    >>> numbers = auc_intervals(dist, "data/demo", replicates=20)
+    >>> list(numbers), sorted(numbers["finetune"])
+    (['same_weights', 'finetune', 'continued_pretraining', 'merge'], ['auc', 'auc_ci95', 'pairs'])
+    """
     out: dict[str, dict] = {}
     for k, (relation, hit) in enumerate(relation_detections(dist, lineage).items()):
         out[relation] = {"pairs": hit.n, "auc": hit.auc}
@@ -91,7 +100,7 @@ def auc_intervals(dist: DistanceMatrix, lineage, replicates: int = REPLICATES, s
 
 
 @styled
-def dimension_ablation(variants: dict[int, DNA], lineage, reference: int | None = None, main: DNA | None = None,
+def dimension_ablation(variants: dict[int, DNA], lineage: LineageLike, reference: int | None = None, main: DNA | None = None,
                        replicates: int = REPLICATES, seed: int = 0):
     """Agreement of each DNA dimension's distances with the largest one's, and relation AUC per dimension.
 

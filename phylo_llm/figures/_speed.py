@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+from Bio.Phylo.BaseTree import Tree
 from matplotlib.ticker import MaxNLocator
 
 from ..lineage import real_family
@@ -22,7 +23,7 @@ ARCHITECTURES = ("decoder_only", "encoder_decoder", "encoder_only")
 
 
 @styled
-def evolutionary_speed(tree, info: Mapping[str, Mapping], min_models: int = MIN_MODELS, min_months: int = MIN_MONTHS,
+def evolutionary_speed(tree: Tree, info: Mapping[str, Mapping], min_models: int = MIN_MODELS, min_months: int = MIN_MONTHS,
                        replicates: int = REPLICATES, seed: int = 0, max_families: int = 11):
     """Root-to-leaf distance against release month, one panel per family, and edges from the root by architecture.
 

@@ -64,6 +64,12 @@ class PaperFigure(Figure):
     It is not registered with pyplot (no global state, nothing shown twice):
     a notebook cell that ends with it displays it as PNG at
     :attr:`display_dpi`; ``savefig`` works as on any figure.
+
+    Examples
+    --------
+    >>> fig = new_figure(3, 2)
+    >>> isinstance(fig, PaperFigure), fig.get_size_inches().tolist()
+    (True, [3.0, 2.0])
     """
 
     display_dpi = 110
@@ -93,8 +99,17 @@ def new_figure(width: float, height: float, layout: Any = "constrained") -> Pape
     return fig
 
 
-def save(fig, folder: str | Path, name: str) -> list[Path]:
-    """Write ``name.png`` (300 dpi) and ``name.pdf``, atomically and without timestamps (same bytes every run)."""
+def save(fig: Figure, folder: str | Path, name: str) -> list[Path]:
+    """Write ``name.png`` (300 dpi) and ``name.pdf``, atomically and without timestamps (same bytes every run).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> fig = new_figure(3, 2)
+    >>> _ = fig.add_subplot().plot([0, 1], [1, 0])
+    >>> [p.name for p in save(fig, tempfile.mkdtemp(), "demo")]
+    ['demo.png', 'demo.pdf']
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []

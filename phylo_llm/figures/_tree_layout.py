@@ -59,6 +59,14 @@ class TreeLayout:
         Branch length (``"given"``) or square root of branch length (``"sqrt"``)
         that one drawing unit stands for; for ``"cladogram"``, the edges from
         the root to the rim.
+
+    Examples
+    --------
+    >>> from io import StringIO
+    >>> from Bio import Phylo
+    >>> layout = tree_layout(Phylo.read(StringIO("((a:1,b:2):1,c:1);"), "newick"))
+    >>> layout.names, float(layout.radius.max())
+    (('c', 'a', 'b'), 1.0)
     """
 
     names: tuple[str, ...]

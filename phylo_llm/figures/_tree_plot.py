@@ -22,6 +22,7 @@ What a reader of a tree figure needs, and how it is drawn here:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 from Bio.Phylo.BaseTree import Tree
@@ -576,7 +577,7 @@ class _Rectangular(_Drawing):
 
 
 @styled
-def draw_neighbourhood(tree: Tree, model: str, info: Mapping[str, Mapping] | None = None, size: int = 25, **options):
+def draw_neighbourhood(tree: Tree, model: str, info: Mapping[str, Mapping] | None = None, size: int = 25, **options: Any):
     """The smallest clade of ``tree`` holding ``model`` and at least ``size`` leaves, drawn with ``model`` highlighted.
 
     Parameters

@@ -70,14 +70,26 @@ def _no_family(family) -> bool:
 
 
 def family_colour(family: str | None) -> str:
-    """The colour of a family: its own, :data:`OTHER_FAMILY`, or :data:`UNKNOWN` when there is none."""
+    """The colour of a family: its own, :data:`OTHER_FAMILY`, or :data:`UNKNOWN` when there is none.
+
+    Examples
+    --------
+    >>> family_colour("Llama"), family_colour(None) == UNKNOWN
+    ('#88CCEE', True)
+    """
     if _no_family(family):
         return UNKNOWN
     return FAMILY_COLOURS.get(str(family), OTHER_FAMILY)
 
 
 def relation_colour(relation: str | None) -> str:
-    """The colour of a relation type (:data:`UNKNOWN` for none or an unknown one)."""
+    """The colour of a relation type (:data:`UNKNOWN` for none or an unknown one).
+
+    Examples
+    --------
+    >>> relation_colour("finetune"), relation_colour("no such relation") == UNKNOWN
+    ('#EE6677', True)
+    """
     return RELATION_COLOURS.get(str(relation), UNKNOWN) if relation else UNKNOWN
 
 
@@ -85,6 +97,11 @@ def ordered_families(families: Iterable[str | None]) -> list[str]:
     """The distinct real families among ``families``: those with a colour in :data:`FAMILY_ORDER`, then the others by name.
 
     The order legends list families in, the same everywhere.
+
+    Examples
+    --------
+    >>> ordered_families(["Qwen", None, "Llama", "zzz", "Qwen"])
+    ['Qwen', 'Llama', 'zzz']
     """
     present = {str(f) for f in families if not _no_family(f)}
     rank = {f: k for k, f in enumerate(FAMILY_ORDER)}

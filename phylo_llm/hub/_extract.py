@@ -21,6 +21,11 @@ a run with other answers or options are never mixed into this one.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from distributed import Client
+
 import json
 import shutil
 import warnings
@@ -145,7 +150,7 @@ def _task_extract(index: int, unit: list[str], models: int, work: str, keys: lis
 
 
 def extract_dataset(
-    source: str | Path, output: str | Path, client, *, batch: int = BATCH, encoder: str = "hashing", answer_dim: int = 1024,
+    source: str | Path, output: str | Path, client: Client, *, batch: int = BATCH, encoder: str = "hashing", answer_dim: int = 1024,
     dim: int = 2048, seed: int = 0, max_chars: int | None = 300, allow_missing: bool = False, cache: str | Path | None = None,
     cache_dim: int = 128, cache_dtype: str = "float16", plan: OutputPlan | None = None, progress: bool = False,
 ) -> ExtractionSummary:

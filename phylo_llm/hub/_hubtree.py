@@ -20,6 +20,11 @@ for a given seed whatever the number of workers or partitions.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from distributed import Client
+
 import time
 from dataclasses import dataclass, field
 
@@ -292,7 +297,7 @@ def _task_refine(backbone: Backbone, regions: list[Region], metric: str, cap: in
 
 def hub_tree(
     data: DNADataset,
-    client,
+    client: Client,
     backbone: int | None = None,
     *,
     metric: str = "euclidean",
@@ -435,7 +440,7 @@ def dense_fits(n_models: int, method: str = "nj") -> bool:
 
 
 def build_hub_tree(
-    source, backbone: int | None = None, *, metric: str = "euclidean", seed: int = 0, cap: int = CAP, scheduler: str | None = None,
+    source: DNA | DNADataset, backbone: int | None = None, *, metric: str = "euclidean", seed: int = 0, cap: int = CAP, scheduler: str | None = None,
     workers: int | None = None, progress: bool = False,
 ) -> HubTree:
     """The hub tree of a dataset folder (on Dask: ``scheduler``, else a LocalCluster of ``workers``) or of

@@ -11,6 +11,11 @@ as the backbone), labelled as such.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from distributed import Client
+
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +62,7 @@ def _task_knn(part: int, parts: list[str], dim: int, offsets: np.ndarray, k: int
 
 
 def knn(
-    data: DNADataset, client, k: int = 10, metric: str = "euclidean", progress: bool = False, *, index: str = "exact",
+    data: DNADataset, client: Client, k: int = 10, metric: str = "euclidean", progress: bool = False, *, index: str = "exact",
     lists: int | None = None, probes: int = IVF_PROBES, seed: int = 0, checked: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` nearest neighbours of every model of ``data`` (rows in dataset order), on Dask.
@@ -181,7 +186,7 @@ def _context(data: DNADataset, lineage: Lineage, extra: np.ndarray, metric: str,
 
 
 def hub_relatives(
-    model: str, data: DNADataset, lineage: Lineage, client, k: int = 10, metric: str = "euclidean", seed: int = 0,
+    model: str, data: DNADataset, lineage: Lineage, client: Client, k: int = 10, metric: str = "euclidean", seed: int = 0,
 ) -> pd.DataFrame:
     """:func:`phylo_llm.relatives` for a partitioned dataset: exact nearest models, ``all_pairs_pct`` on sampled pairs.
 
@@ -207,7 +212,7 @@ def hub_relatives(
 
 
 def hub_candidates(
-    data: DNADataset, lineage: Lineage, client, *, k: int = 10, threshold: float | None = None, limit: int | None = 1000,
+    data: DNADataset, lineage: Lineage, client: Client, *, k: int = 10, threshold: float | None = None, limit: int | None = 1000,
     metric: str = "euclidean", seed: int = 0, index: str = "exact", progress: bool = False,
 ) -> tuple[pd.DataFrame, float, int, int]:
     """:func:`phylo_llm.candidates` for a partitioned dataset, among every model's ``k`` exact nearest neighbours.
@@ -282,7 +287,7 @@ def _task_ivf(parts: list[str], dim: int, offsets: np.ndarray, k: int, metric: s
     return out_i, out_d
 
 
-def recall_at_k(data: DNADataset, client, found: np.ndarray, k: int, metric: str = "euclidean", sample: int = 1000,
+def recall_at_k(data: DNADataset, client: Client, found: np.ndarray, k: int, metric: str = "euclidean", sample: int = 1000,
                 seed: int = 0) -> float:
     """Share of the exact ``k`` nearest neighbours that ``found`` lists, over a uniform sample of models.
 

@@ -15,6 +15,7 @@ finding the nearest leaves (one matrix product per block of models).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,7 +62,7 @@ class Backbone:
         return len(self.parent)
 
 
-def backbone_of(tree: Tree, ids, vectors: np.ndarray) -> Backbone:
+def backbone_of(tree: Tree, ids: Sequence[str], vectors: np.ndarray) -> Backbone:
     """Arrays of ``tree`` whose leaves are ``ids`` (rows of ``vectors``), negative lengths counted as given.
 
     Examples
@@ -99,7 +100,7 @@ def backbone_of(tree: Tree, ids, vectors: np.ndarray) -> Backbone:
 
 
 def place_block(
-    backbone: Backbone, ids, vectors: np.ndarray, metric: str = "euclidean", local: int = LOCAL, criterion: str = "fm"
+    backbone: Backbone, ids: Sequence[str], vectors: np.ndarray, metric: str = "euclidean", local: int = LOCAL, criterion: str = "fm"
 ) -> Placements:
     """Place models (rows of ``vectors``) into the backbone, each by its ``local`` nearest backbone leaves.
 

@@ -33,7 +33,14 @@ def existing(path: str | Path) -> Path:
 
 
 def open_text(path: str | Path) -> IO[str]:
-    """A UTF-8 text handle, decompressing ``.gz``, ``.bz2`` and ``.xz``."""
+    """A UTF-8 text handle, decompressing ``.gz``, ``.bz2`` and ``.xz``.
+
+    Examples
+    --------
+    >>> with open_text("data/demo/models.csv") as handle:
+    ...     handle.readline().strip()
+    'model,family,organization,architecture,is_base'
+    """
     name = str(path).lower()
     if name.endswith(".gz"):
         return gzip.open(path, "rt", encoding="utf-8")
@@ -45,7 +52,13 @@ def open_text(path: str | Path) -> IO[str]:
 
 
 def read_text(path: str | Path) -> str:
-    """The whole text of a (possibly compressed) UTF-8 file, a byte-order mark dropped; one-line errors."""
+    """The whole text of a (possibly compressed) UTF-8 file, a byte-order mark dropped; one-line errors.
+
+    Examples
+    --------
+    >>> read_text("data/demo/true_tree.nwk").startswith("(")
+    True
+    """
     path = existing(path)
     if path.is_dir():
         raise PhyloLLMError(f"{path}: is a folder, not a file")

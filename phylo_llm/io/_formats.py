@@ -21,7 +21,14 @@ COMPRESSION_SUFFIXES: tuple[str, ...] = (".gz", ".bz2", ".xz")
 
 @dataclass(frozen=True)
 class Format:
-    """A file format: what it holds, the suffixes that name it, the module that reads and writes it."""
+    """A file format: what it holds, the suffixes that name it, the module that reads and writes it.
+
+    Examples
+    --------
+    >>> newick = format_for("tree.nwk", "tree")
+    >>> newick.name, newick.kind, ".newick" in newick.suffixes
+    ('newick', 'tree', True)
+    """
 
     name: str
     kind: str  # "tree", "dna", "distances" or "probes"

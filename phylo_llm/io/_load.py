@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ..distance import DistanceMatrix
 from ..dna import DNA, warn_identical
@@ -158,7 +159,7 @@ def save_probes(probes: ProbeEmbeddings, path: str | Path, dtype: str = "float16
     write_probes(probes, path, dtype)
 
 
-def load_input(path: str | Path, **dna_options) -> DNA | DistanceMatrix | ProbeEmbeddings:
+def load_input(path: str | Path, **dna_options: Any) -> DNA | DistanceMatrix | ProbeEmbeddings:
     """DNA, a distance matrix or a probe cache, whichever ``path`` holds (PHYLIP and square tables are distances).
 
     Examples

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from urllib.parse import unquote
 
 from Bio.Phylo.BaseTree import Clade, Tree
@@ -111,7 +112,7 @@ def decode_feature(text: str) -> str:
 
 
 def to_newick(
-    tree: Tree | Clade, features: bool = False, *, comments: str = "nhx", labels: dict | None = None, quote=newick_label
+    tree: Tree | Clade, features: bool = False, *, comments: str = "nhx", labels: dict | None = None, quote: Callable[[str], str] = newick_label
 ) -> str:
     """Newick text of a tree, one line ending in ``;``.
 

@@ -159,6 +159,15 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     For writers that want a file name (pyarrow, matplotlib). On any exception
     nothing is left behind and an existing ``path`` is untouched. Inside an
     :class:`OutputPlan` block the file is named when the block ends.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "numbers.txt"
+    >>> with atomic_path(target) as name:
+    ...     _ = pathlib.Path(name).write_text("1 2 3")
+    >>> target.read_text()
+    '1 2 3'
     """
     target = Path(path)
     if target.is_dir():
@@ -189,6 +198,16 @@ def atomic_output(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
 
     A name ending in ``.gz``, ``.bz2`` or ``.xz`` is written compressed
     (gzip without a time stamp, so the bytes are the same every run).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "notes.txt.gz"
+    >>> with atomic_output(target) as handle:
+    ...     _ = handle.write("compressed\\n")
+    >>> from phylo_llm.io import read_text
+    >>> read_text(target)
+    'compressed\\n'
     """
     if str(path) == STDOUT:
         yield sys.stdout.buffer if "b" in mode else sys.stdout

@@ -25,7 +25,17 @@ _DTYPES = {"float16": "<f2", "float32": "<f4"}
 
 
 def is_probe_cache(path: str | Path) -> bool:
-    """True when ``path`` is a file starting with the cache's magic line."""
+    """True when ``path`` is a file starting with the cache's magic line.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from phylo_llm.simulate import simulate
+    >>> path = tempfile.mkdtemp() + "/sim.probes"
+    >>> write_probes(simulate(seed=0).probes(4), path)
+    >>> is_probe_cache(path), is_probe_cache("data/demo/dna.parquet")
+    (True, False)
+    """
     path = Path(path)
     if not path.is_file():
         return False

@@ -41,7 +41,14 @@ PUBLISHED_COLUMNS = (
 
 
 def is_published_layout(path: Path) -> bool:
-    """True for a folder whose subfolders hold ``<folder>_*.json`` files."""
+    """True for a folder whose subfolders hold ``<folder>_*.json`` files.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> is_published_layout(Path("data/demo"))  # a folder of files, not of probe-set subfolders
+    False
+    """
     if not path.is_dir():
         return False
     return any(sub.is_dir() and any(sub.glob(f"{sub.name}_*.json")) for sub in sorted(path.iterdir()))

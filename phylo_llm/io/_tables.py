@@ -207,7 +207,17 @@ def _first_line(exc: BaseException) -> str:
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write a table atomically: ``.tsv``/``.txt`` tab-separated, anything else CSV (``.gz``/``.bz2``/``.xz`` compressed)."""
+    """Write a table atomically: ``.tsv``/``.txt`` tab-separated, anything else CSV (``.gz``/``.bz2``/``.xz`` compressed).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import pandas as pd
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "table.tsv"
+    >>> write_table(pd.DataFrame({"model": ["a", "b"], "n": [1, 2]}), path)
+    >>> path.read_text()
+    'model\\tn\\na\\t1\\nb\\t2\\n'
+    """
     separator = TEXT_SEPARATORS.get(table_suffix(path), ",")
     with atomic_output(path) as handle:
         frame.to_csv(handle, sep=separator, index=False)

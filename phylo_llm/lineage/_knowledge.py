@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,8 +22,14 @@ PSEUDO_FAMILIES = ("(random weights)", "(unknown)")
 BUILTIN = Path(__file__).resolve().parent / "builtin"
 
 
-def real_family(value) -> str | None:
-    """``value`` when it names a pretraining lineage; ``None`` for empty and pseudo-families like ``(unknown)``."""
+def real_family(value: object) -> str | None:
+    """``value`` when it names a pretraining lineage; ``None`` for empty and pseudo-families like ``(unknown)``.
+
+    Examples
+    --------
+    >>> real_family("Llama"), real_family("(unknown)"), real_family(float("nan"))
+    ('Llama', None, None)
+    """
     if value is None or (isinstance(value, float) and value != value):
         return None
     text = str(value).strip()
@@ -31,7 +38,15 @@ def real_family(value) -> str | None:
 
 @dataclass(frozen=True)
 class Coverage:
-    """How many of a set of models the lineage knows."""
+    """How many of a set of models the lineage knows.
+
+    Examples
+    --------
+    >>> lineage = load_lineage("data/demo")
+    >>> coverage = lineage.coverage(["meta-llama/Llama-2-7B", "gpt2"])
+    >>> coverage.n_models, list(coverage.matched), coverage.missing
+    (2, ['meta-llama/Llama-2-7B'], ('gpt2',))
+    """
 
     n_models: int
     matched: dict[str, str]  # our id -> lineage id
@@ -89,7 +104,7 @@ class Lineage:
         """The lineage's id for one ``model`` on its own (exact, else by :func:`phylo_llm.ids.model_key`), or ``None``."""
         return None if model is None else self._keys.get(model_key(model))
 
-    def resolve_all(self, ids) -> dict[str, str | None]:
+    def resolve_all(self, ids: Iterable[str]) -> dict[str, str | None]:
         """The lineage id of each of ``ids``, telling apart ids that differ only by case or folder form.
 
         An id takes the lineage model of the same key unless another of
@@ -124,11 +139,11 @@ class Lineage:
                     out[model] = None
         return {model: out[model] for model in ids}
 
-    def among(self, ids) -> LineageView:
+    def among(self, ids: Iterable[str]) -> LineageView:
         """The lineage as seen from a set of models: look-ups by :meth:`resolve_all`."""
         return LineageView(self, self.resolve_all(ids))
 
-    def coverage(self, ids) -> Coverage:
+    def coverage(self, ids: Iterable[str]) -> Coverage:
         """Which of ``ids`` have a row in ``models``."""
         return self.among(ids).coverage()
 
@@ -143,7 +158,7 @@ class Lineage:
         """The documented pretraining family of ``model``; ``None`` when unknown or a pseudo-family."""
         return real_family(self.info(model).get("family"))
 
-    def select(self, ids, key: str, value: str) -> list[str]:
+    def select(self, ids: Iterable[str], key: str, value: str) -> list[str]:
         """Those of ``ids`` whose ``models`` column ``key`` equals ``value`` (case-insensitive)."""
         return self.among(ids).select(key, value)
 
@@ -182,6 +197,12 @@ class LineageView:
     hold for both; its graph (parents, children, ancestors) belongs to the
     one whose id is the lineage's exactly (:meth:`Lineage.resolve_all`), so a
     model is never documented as its own relative.
+
+    Examples
+    --------
+    >>> view = load_lineage("data/demo").among(["meta-llama/Llama-2-7B", "META-LLAMA/llama-2-7b", "gpt2"])
+    >>> view.resolved
+    {'meta-llama/Llama-2-7B': 'meta-llama/Llama-2-7B', 'META-LLAMA/llama-2-7b': None, 'gpt2': None}
     """
 
     lineage: Lineage

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from Bio.Phylo.BaseTree import Tree
 
 from ..distance import DistanceMatrix, probe_distances
 from ..probes import ProbeEmbeddings
@@ -92,6 +93,19 @@ def with_probabilities(table: pd.DataFrame, probes: ProbeEmbeddings, proba: np.n
     :func:`expected_fdr`), and the Euclidean ``distance`` of the pair; the
     ``distance`` the table was ranked by (``-log P(related)``) becomes
     ``neg_log_p_related``. ``proba``: :func:`pair_probabilities` of ``probes``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from phylo_llm.simulate import simulate
+    >>> probes = simulate(seed=0).probes(8)
+    >>> n = len(probes.ids)
+    >>> proba = np.tile([0.2, 0.3, 0.5], (n * (n - 1) // 2, 1))  # as pair_probabilities gives: one row per pair
+    >>> table = pd.DataFrame({"model": list(probes.ids[1:3]), "distance": [0.1, 0.2]})
+    >>> out = with_probabilities(table, probes, proba, probes.ids[0])
+    >>> out["p_related"].tolist()
+    [0.8, 0.8]
     """
     from ..score._pairs import condensed_index  # one home for the condensed pair order
 
@@ -111,7 +125,7 @@ def with_probabilities(table: pd.DataFrame, probes: ProbeEmbeddings, proba: np.n
     return out
 
 
-def cherry_probabilities(tree, probes: ProbeEmbeddings, proba: np.ndarray) -> pd.DataFrame:
+def cherry_probabilities(tree: Tree, probes: ProbeEmbeddings, proba: np.ndarray) -> pd.DataFrame:
     """The tree's cherries (:func:`phylo_llm.tree.cherries`) with the relation model's probabilities for each pair.
 
     Columns ``a, b, distance`` (Euclidean, of the per-probe embeddings),
@@ -198,7 +212,20 @@ def placement_probabilities(table: pd.DataFrame, new: ProbeEmbeddings, reference
 
 
 def probes_for_model(path: str | Path, model: str | Path = "default") -> tuple[ProbeEmbeddings, RelationModel]:
-    """The per-probe cache at ``path`` and the relation model (file or ``"default"``), their settings checked."""
+    """The per-probe cache at ``path`` and the relation model (file or ``"default"``), their settings checked.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from phylo_llm.io import save_probes
+    >>> from phylo_llm.simulate import simulate
+    >>> path = tempfile.mkdtemp() + "/sim.probes"
+    >>> save_probes(simulate(seed=0).probes(8), path)
+    >>> probes_for_model(path, "default")  # the shipped model was trained on another probe set
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: ...made with probe_set=simulated, but the relation model was trained on probe_set=rand_chinese...
+    """
     from ..inputs import input_probes  # the one path from an input file to per-probe embeddings
 
     loaded = load_relation_model(model)

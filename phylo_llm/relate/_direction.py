@@ -11,6 +11,7 @@ swapping the two models swaps the answer exactly.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -98,7 +99,16 @@ def modal_answer_share(probes: ProbeEmbeddings) -> np.ndarray:
 
 
 def nearest_models(probes: ProbeEmbeddings, k: int = K_NEAREST, *, total: DistanceMatrix | None = None) -> np.ndarray:
-    """``(n, k)`` rows of each model's ``k`` nearest other models (Euclidean, unordered)."""
+    """``(n, k)`` rows of each model's ``k`` nearest other models (Euclidean, unordered).
+
+    Examples
+    --------
+    >>> from phylo_llm.simulate import simulate
+    >>> probes = simulate(seed=0).probes(8)
+    >>> nearest = nearest_models(probes, k=3)
+    >>> nearest.shape, bool((nearest != np.arange(70)[:, None]).all())  # never the model itself
+    ((70, 3), True)
+    """
     dist = _euclidean(probes, total)
     k = min(k, len(dist) - 1)
     return np.argpartition(dist, k - 1, axis=1)[:, :k]
@@ -139,11 +149,18 @@ def direction_features(probes: ProbeEmbeddings, a: np.ndarray, b: np.ndarray, tr
     return np.column_stack([traits[a] - traits[b], local])
 
 
-def directed_edges(lineage: Lineage, ids) -> pd.DataFrame:
+def directed_edges(lineage: Lineage, ids: Sequence[str]) -> pd.DataFrame:
     """Documented :data:`DIRECTED` edges among ``ids``: ``child, parent, relation, i, j`` (one row per pair).
 
     A pair documented in both directions, or also as ``same_weights`` or
     ``merge``, has no single direction and is left out.
+
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> edges = directed_edges(pl.load_lineage("data/demo"), pl.load_dna("data/demo/dna.parquet").ids)
+    >>> len(edges), edges.loc[0, ["child", "parent"]].tolist()
+    (45, ['meta-llama/Llama-2-7B', 'meta-llama/Llama-1-7B'])
     """
     pairs = documented_pairs(lineage, list(ids))
     key = pd.Series(np.minimum(pairs["i"], pairs["j"]) * len(ids) + np.maximum(pairs["i"], pairs["j"]))
@@ -164,6 +181,15 @@ def fit_direction(diff: np.ndarray) -> LogisticRegression:
     used both ways round (label 1 parent-first, 0 child-first), features
     standardised by the edges' spread; no intercept, so P(a, b) = 1 - P(b, a).
     L2-regularised with ``C =`` :data:`DIRECTION_C`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> diff = np.random.default_rng(0).normal(1.0, 1.0, size=(40, 3))  # parent-minus-child features
+    >>> fitted = fit_direction(diff)
+    >>> p = fitted.predict_proba(diff[:1])[0, 1] + fitted.predict_proba(-diff[:1])[0, 1]
+    >>> round(float(p), 9)  # antisymmetric: P(a, b) + P(b, a) = 1
+    1.0
     """
     scale = np.where(diff.std(axis=0) > 0, diff.std(axis=0), 1.0)
     x = np.vstack([diff, -diff]) / scale

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -17,7 +19,7 @@ DERIVED = ("finetune", "continued_pretraining", "distillation", "merge", "prunin
 AMBIGUOUS = -1
 
 
-def lineage_components(lineage: Lineage, ids) -> np.ndarray:
+def lineage_components(lineage: Lineage, ids: Sequence[str]) -> np.ndarray:
     """A component number per model: models joined by documented edges (through models outside ``ids`` too).
 
     Examples
@@ -48,7 +50,7 @@ def lineage_components(lineage: Lineage, ids) -> np.ndarray:
     return labels[:len(names)]
 
 
-def model_families(lineage: Lineage, ids) -> np.ndarray:
+def model_families(lineage: Lineage, ids: Sequence[str]) -> np.ndarray:
     """A family number per model (the lineage's ``family``), ``-1`` where the lineage names none.
 
     Examples
@@ -64,7 +66,7 @@ def model_families(lineage: Lineage, ids) -> np.ndarray:
     return np.array([number.get(name, -1) for name in names], dtype=np.int64)
 
 
-def pair_labels(lineage: Lineage, ids, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+def pair_labels(lineage: Lineage, ids: Sequence[str], i: np.ndarray, j: np.ndarray) -> np.ndarray:
     """Class of each pair ``(i[k], j[k])``: index in :data:`CLASSES`, or :data:`AMBIGUOUS`.
 
     ``same_weights`` and ``derived`` are documented direct edges (either

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from ..distance import probe_distances
@@ -28,6 +30,16 @@ def contributions(model: RelationModel, features: np.ndarray, against: int = 0) 
     ``(classes, features)``: standardised feature value times the difference of
     the two classes' coefficients (multinomial logistic members); positive
     values push the pair towards the class.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from phylo_llm.relate import FEATURES, load_relation_model, pair_features
+    >>> from phylo_llm.simulate import simulate
+    >>> probes = simulate(seed=0).probes(8)
+    >>> features = pair_features(probes, np.array([0]), np.array([1]))
+    >>> contributions(load_relation_model("default"), features).shape == (3, len(FEATURES))
+    True
     """
     x = np.asarray(features, dtype=np.float64).reshape(-1)
     total = np.zeros((len(CLASSES), len(x)))
@@ -103,7 +115,7 @@ def relate_pair(model: RelationModel, probes: ProbeEmbeddings, a: str, b: str) -
     }
 
 
-def lineage_facts(lineage: Lineage, a: str, b: str, ids=None) -> dict:
+def lineage_facts(lineage: Lineage, a: str, b: str, ids: Sequence[str] | None = None) -> dict:
     """What a lineage documents about the pair: direct edges, shared ancestry, and which one is the parent.
 
     ``edges``: the documented relations between the two (``"b finetune of

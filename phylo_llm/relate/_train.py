@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from ._labels import AMBIGUOUS, CLASSES, DERIVED, lineage_components, model_fold
 from ._model import MIN_CLASS_PAIRS, NEGATIVES_PER_POSITIVE, RelationModel
 
 
-def ids_digest(ids) -> str:
+def ids_digest(ids: Iterable[str]) -> str:
     """SHA-256 of the sorted model ids, one per line: names the training models without listing them.
 
     Examples

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
@@ -10,7 +12,7 @@ from ..distance import DistanceMatrix
 from ..lineage import LineageLike, as_lineage
 
 
-def documented_pairs(lineage: LineageLike, ids) -> pd.DataFrame:
+def documented_pairs(lineage: LineageLike, ids: Sequence[str]) -> pd.DataFrame:
     """Documented parent edges whose two ends are both among ``ids``.
 
     Returns one row per (edge, present child id, present parent id):
@@ -18,6 +20,13 @@ def documented_pairs(lineage: LineageLike, ids) -> pd.DataFrame:
     and parent in ``ids``. Ids are matched by :meth:`Lineage.resolve_all`:
     when two present ids match one lineage model (an API id and a hub id
     differing only by case), only the exact one takes part.
+
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> pairs = documented_pairs("data/demo", pl.load_dna("data/demo/dna.parquet").ids)
+    >>> list(pairs.columns), len(pairs) > 0
+    (['child', 'parent', 'relation', 'i', 'j'], True)
     """
     lineage = as_lineage(lineage)
     present: dict[str, int] = {}
@@ -34,13 +43,31 @@ def documented_pairs(lineage: LineageLike, ids) -> pd.DataFrame:
 
 
 def condensed_index(i: np.ndarray, j: np.ndarray, n: int) -> np.ndarray:
-    """Position of pair (i, j), i != j, in SciPy's condensed distance vector."""
+    """Position of pair (i, j), i != j, in SciPy's condensed distance vector.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.spatial.distance import squareform
+    >>> square = np.array([[0, 1, 2], [1, 0, 3], [2, 3, 0]])
+    >>> squareform(square)[condensed_index(np.array([2]), np.array([1]), 3)].tolist()
+    [3]
+    """
     a, b = np.minimum(i, j), np.maximum(i, j)
     return n * a - a * (a + 1) // 2 + (b - a - 1)
 
 
 class PairRanker:
-    """Ranks of all pairs by closeness, computed once; AUC of any pair set is then O(pairs)."""
+    """Ranks of all pairs by closeness, computed once; AUC of any pair set is then O(pairs).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import phylo_llm as pl
+    >>> dist = pl.DistanceMatrix(("a", "b", "c"), np.array([[0.0, 1.0, 2.0], [1.0, 0.0, 3.0], [2.0, 3.0, 0.0]]))
+    >>> type(PairRanker(dist)).__name__
+    'PairRanker'
+    """
 
     def __init__(self, dist: DistanceMatrix) -> None:
         self.n = dist.n_models
@@ -61,7 +88,15 @@ class PairRanker:
 
 
 def parent_ranks(values: np.ndarray, child: np.ndarray, parent: np.ndarray) -> np.ndarray:
-    """Rank of each parent among all other models by distance from its child (1 = nearest; ties count half)."""
+    """Rank of each parent among all other models by distance from its child (1 = nearest; ties count half).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> values = np.array([[0.0, 1.0, 2.0], [1.0, 0.0, 3.0], [2.0, 3.0, 0.0]])
+    >>> parent_ranks(values, child=np.array([2, 1]), parent=np.array([0, 2])).tolist()
+    [1.0, 2.0]
+    """
     child, parent = np.asarray(child, dtype=np.intp), np.asarray(parent, dtype=np.intp)
     rows = values[child]
     target = rows[np.arange(len(child)), parent][:, None]
@@ -72,7 +107,15 @@ def parent_ranks(values: np.ndarray, child: np.ndarray, parent: np.ndarray) -> n
 
 
 def retrieval_summary(ranks: np.ndarray) -> dict[str, float]:
-    """Top-1 and top-5 shares, median rank and mean reciprocal rank."""
+    """Top-1 and top-5 shares, median rank and mean reciprocal rank.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> summary = retrieval_summary(np.array([1.0, 1.0, 3.0, 10.0]))
+    >>> summary["top1"], summary["median_rank"]
+    (0.5, 2.0)
+    """
     if len(ranks) == 0:
         return {"n": 0, "top1": float("nan"), "top5": float("nan"), "median_rank": float("nan"), "mrr": float("nan")}
     return {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -13,9 +15,17 @@ from ._pairs import documented_pairs
 
 
 class Relatedness:
-    """What the lineage documents between two present models (directly or through a shared ancestor)."""
+    """What the lineage documents between two present models (directly or through a shared ancestor).
 
-    def __init__(self, lineage: Lineage, ids) -> None:
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> related = Relatedness(pl.load_lineage("data/demo"), ["meta-llama/Llama-1-7B", "meta-llama/Llama-2-7B", "Qwen/Qwen-1-7B"])
+    >>> type(related).__name__
+    'Relatedness'
+    """
+
+    def __init__(self, lineage: Lineage, ids: Sequence[str]) -> None:
         self.lineage = lineage.among(ids)
         self.found = self.lineage.resolved
         # Each present model's line of descent, nearest first, as lineage ids.
@@ -153,6 +163,14 @@ def documented_threshold(dist: DistanceMatrix, lineage: LineageLike, documented:
     """The median distance of the documented ``finetune`` pairs among ``dist``'s models (else of all documented pairs).
 
     ``documented``: those pairs' distances per relation, when measured elsewhere (a hub's pairs, pair by pair).
+
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> dist = pl.distance_matrix(pl.load_dna("data/demo/dna.parquet"))
+    >>> threshold = documented_threshold(dist, "data/demo")
+    >>> bool(0 < threshold < dist.values.max())
+    True
     """
     lineage = as_lineage(lineage)
     documented = _documented_distances(dist, lineage) if documented is None else documented
@@ -165,11 +183,21 @@ def documented_threshold(dist: DistanceMatrix, lineage: LineageLike, documented:
 
 
 def candidates_from_pairs(
-    ids, iu: np.ndarray, ju: np.ndarray, values: np.ndarray, lineage: Lineage, all_pairs: np.ndarray, limit: int | None = 1000
+    ids: Sequence[str], iu: np.ndarray, ju: np.ndarray, values: np.ndarray, lineage: Lineage, all_pairs: np.ndarray, limit: int | None = 1000
 ) -> tuple[pd.DataFrame, int]:
     """The undocumented pairs among the given close pairs (rows ``iu``, ``ju`` of ``ids``), closest first, and their count.
 
     ``all_pairs``: the distances of all pairs, or a sample of them, for the ``all_pairs_pct`` column.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import phylo_llm as pl
+    >>> ids = ("meta-llama/Llama-1-7B", "meta-llama/Llama-2-7B", "Qwen/Qwen-1-7B")
+    >>> table, count = candidates_from_pairs(ids, np.array([0, 0]), np.array([1, 2]), np.array([0.1, 0.5]),
+    ...                                      pl.load_lineage("data/demo"), all_pairs=np.array([0.1, 0.5, 0.9]))
+    >>> count, table[["model_a", "model_b"]].values.tolist()  # the undocumented pair only
+    (1, [['meta-llama/Llama-1-7B', 'Qwen/Qwen-1-7B']])
     """
     ids = tuple(ids)
     names = np.array(ids, dtype=object).astype(str)

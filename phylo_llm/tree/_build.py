@@ -19,7 +19,15 @@ from ._nj import NUMPY_BELOW, nj_merges
 
 @dataclass(frozen=True)
 class TreeBuild:
-    """A built tree and what happened while building it."""
+    """A built tree and what happened while building it.
+
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> built = build_tree_with_stats(pl.distance_matrix(pl.load_dna("data/demo/dna.parquet")), "upgma")
+    >>> built.method, built.n_models, built.tree.rooted
+    ('upgma', 70, True)
+    """
 
     tree: Tree
     method: str
@@ -38,7 +46,15 @@ def build_tree_with_stats(
     dist: DistanceMatrix, method: str = "nj", *, clamp_negative: bool = True, progress: bool = False,
     overwrite: bool = False,
 ) -> TreeBuild:
-    """Like :func:`build_tree`, also returning the count of clamped branches and the time taken."""
+    """Like :func:`build_tree`, also returning the count of clamped branches and the time taken.
+
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> built = build_tree_with_stats(pl.distance_matrix(pl.load_dna("data/demo/dna.parquet")))
+    >>> built.tree.count_terminals(), built.negative_clamped >= 0, built.seconds >= 0
+    (70, True, True)
+    """
     check_method(method)
     if not isinstance(dist, DistanceMatrix):  # DNA or probes have rows, not distances: NJ would fail deep inside
         raise PhyloLLMError(f"{getattr(dist, 'source', '<memory>')}: a tree is built from a DistanceMatrix "
@@ -66,6 +82,11 @@ def needs_compiling(n_models: int, method: str = "nj") -> bool:
 
     Small builds use NumPy or SciPy and compile nothing. Unknown (another
     numba version's cache layout): ``False``, so nothing is announced wrongly.
+
+    Examples
+    --------
+    >>> needs_compiling(70)  # small builds use NumPy: nothing to compile
+    False
     """
     if method == "nj":
         if n_models < NUMPY_BELOW:
@@ -87,12 +108,29 @@ def needs_compiling(n_models: int, method: str = "nj") -> bool:
 
 def memory_needed(n_models: int, itemsize: int = 8, copies: int = 1) -> int:
     """Bytes a build needs beyond its input: ``copies`` n x n matrices of ``itemsize`` bytes (a sorted or
-    working copy; none when the build may overwrite its input). The kernels' other arrays are O(n)."""
+    working copy; none when the build may overwrite its input). The kernels' other arrays are O(n).
+
+    Examples
+    --------
+    >>> memory_needed(10_000)  # one float64 working copy of a 10,000-model matrix
+    800000000
+    >>> memory_needed(10_000, copies=0)
+    0
+    """
     return copies * itemsize * n_models * n_models
 
 
 def check_memory(n_models: int, method: str, itemsize: int = 8, copies: int = 1) -> None:
-    """Refuse, before starting, a build that this machine cannot hold (instead of swapping or being killed)."""
+    """Refuse, before starting, a build that this machine cannot hold (instead of swapping or being killed).
+
+    Examples
+    --------
+    >>> check_memory(1_000, "nj")  # 8 MB: fine, nothing happens
+    >>> check_memory(10_000_000, "nj")  # 800 TB
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: ...
+    """
     require_memory(
         memory_needed(n_models, itemsize, copies), f"a {method} tree of {n_models} models",
         "build it on a subset, place the other models into a backbone tree (phylo-llm place), or use a machine with more memory",

@@ -7,6 +7,11 @@ text round trip, so nothing is rounded and deep trees are fine.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ete3 import Tree as EteTree
+
 import math
 
 from Bio.Phylo.BaseTree import Clade, Tree
@@ -16,8 +21,17 @@ from ._features import features_of, set_features
 ETE_STANDARD = {"name", "dist", "support"}
 
 
-def to_ete(tree: Tree):
-    """An ete3 ``Tree`` with the same topology, names, lengths, supports and features."""
+def to_ete(tree: Tree) -> EteTree:
+    """An ete3 ``Tree`` with the same topology, names, lengths, supports and features.
+
+    Examples
+    --------
+    >>> from io import StringIO
+    >>> from Bio import Phylo
+    >>> ete = to_ete(Phylo.read(StringIO("((a:1,b:2):1,c:3);"), "newick"))
+    >>> sorted(ete.get_leaf_names()), ete.get_distance("a", "c")
+    (['a', 'b', 'c'], 5.0)
+    """
     from ete3 import Tree as EteTree
 
     root = EteTree()
@@ -36,8 +50,17 @@ def to_ete(tree: Tree):
     return root
 
 
-def from_ete(root, rooted: bool) -> Tree:
-    """A Biopython ``Tree`` from an ete3 tree (children in ete3's order)."""
+def from_ete(root: EteTree, rooted: bool) -> Tree:
+    """A Biopython ``Tree`` from an ete3 tree (children in ete3's order).
+
+    Examples
+    --------
+    >>> from ete3 import Tree as EteTree
+    >>> from phylo_llm.io import to_newick
+    >>> tree = from_ete(EteTree("((a:1,b:2):1,c:3);"), rooted=True)
+    >>> tree.rooted, to_newick(tree)  # ete3 gives every node support 1
+    (True, '((a:1.0,b:2.0)1:1.0,c:3.0);')
+    """
     top = Clade()
     stack = [(root, top)]
     while stack:

@@ -13,12 +13,33 @@ from Bio.Phylo.BaseTree import Clade
 
 
 def features_of(clade: Clade) -> dict[str, Any]:
-    """The clade's features (a new empty dict when it has none; not attached)."""
+    """The clade's features (a new empty dict when it has none; not attached).
+
+    Examples
+    --------
+    >>> from Bio.Phylo.BaseTree import Clade
+    >>> clade = Clade(name="a")
+    >>> set_features(clade, {"family": "Llama"})
+    >>> features_of(clade)
+    {'family': 'Llama'}
+    """
     return dict(getattr(clade, "features", None) or {})
 
 
 def set_features(clade: Clade, features: dict[str, Any]) -> None:
-    """Replace the clade's features (an empty dict removes them)."""
+    """Replace the clade's features (an empty dict removes them).
+
+    Examples
+    --------
+    >>> from Bio.Phylo.BaseTree import Clade
+    >>> clade = Clade(name="a")
+    >>> set_features(clade, {"family": "Llama", "size": 7})
+    >>> features_of(clade)["size"]
+    7
+    >>> set_features(clade, {})
+    >>> features_of(clade)
+    {}
+    """
     if features:
         clade.__dict__["features"] = dict(features)
     else:

@@ -21,6 +21,14 @@ class FlatTree:
 
     ``leaf_nodes[i]`` is the node of leaf ``names[i]``; ``below`` is the
     ``(nodes, leaves)`` boolean matrix of which leaves descend from each node.
+
+    Examples
+    --------
+    >>> from io import StringIO
+    >>> from Bio import Phylo
+    >>> flat = flatten(Phylo.read(StringIO("((a:1,b:2):1,c:3);"), "newick"))
+    >>> flat.names, flat.parent.tolist(), flat.length.tolist()
+    (('a', 'b', 'c'), [-1, 0, 1, 1, 0], [0.0, 1.0, 1.0, 2.0, 3.0])
     """
 
     names: tuple[str, ...]
@@ -68,7 +76,16 @@ def preorder_arrays(tree: Tree | Clade) -> tuple[list[Clade], np.ndarray, np.nda
 
 
 def flatten(tree: Tree) -> FlatTree:
-    """Arrays of ``tree`` (preorder numbering; missing branch lengths count as 0)."""
+    """Arrays of ``tree`` (preorder numbering; missing branch lengths count as 0).
+
+    Examples
+    --------
+    >>> from io import StringIO
+    >>> from Bio import Phylo
+    >>> flat = flatten(Phylo.read(StringIO("((a:1,b:2):1,c:3);"), "newick"))
+    >>> flat.leaf_nodes.tolist(), flat.depth.tolist()
+    ([2, 3, 4], [0.0, 1.0, 2.0, 3.0, 3.0])
+    """
     clades, parent, length = preorder_arrays(tree)
     depth = np.zeros(len(clades))
     for i in range(1, len(clades)):
@@ -88,6 +105,14 @@ def distances_from_point(flat: FlatTree, node: int, height: float = 0.0) -> np.n
     Walks up from the node: the leaves first reached below each ancestor have
     that ancestor as their common ancestor with the point. O(depth x leaves)
     time, O(leaves) memory (no n x n matrix).
+
+    Examples
+    --------
+    >>> from io import StringIO
+    >>> from Bio import Phylo
+    >>> flat = flatten(Phylo.read(StringIO("((a:1,b:2):1,c:3);"), "newick"))
+    >>> distances_from_point(flat, node=2, height=0.5).tolist()  # halfway up a's branch
+    [0.5, 2.5, 4.5]
     """
     out = np.empty(flat.n_leaves)
     leaf_depth = flat.depth[flat.leaf_nodes]
@@ -104,7 +129,16 @@ def distances_from_point(flat: FlatTree, node: int, height: float = 0.0) -> np.n
 
 
 def patristic_matrix(tree: Tree) -> DistanceMatrix:
-    """Path lengths between all leaves, as a :class:`DistanceMatrix` (O(n^2) memory and time)."""
+    """Path lengths between all leaves, as a :class:`DistanceMatrix` (O(n^2) memory and time).
+
+    Examples
+    --------
+    >>> from io import StringIO
+    >>> from Bio import Phylo
+    >>> dist = patristic_matrix(Phylo.read(StringIO("((a:1,b:2):1,c:3);"), "newick"))
+    >>> dist.ids, dist.values.tolist()
+    (('a', 'b', 'c'), [[0.0, 3.0, 5.0], [3.0, 0.0, 6.0], [5.0, 6.0, 0.0]])
+    """
     flat = flatten(tree)
     n = flat.n_leaves
     values = np.zeros((n, n))

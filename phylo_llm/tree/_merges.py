@@ -19,6 +19,12 @@ class Merges:
     ``root_children`` and ``root_lengths``, when set, are the nodes joined at
     the root after the last merge (the final trifurcation of an unrooted
     neighbour-joining tree); otherwise the last merge is the root.
+
+    Examples
+    --------
+    >>> merges = Merges(3, children=[(0, 1)], lengths=[(1.0, 2.0)], root_children=(3, 2), root_lengths=(0.5, 3.0))
+    >>> merges.n_leaves, merges.children
+    (3, [(0, 1)])
     """
 
     n_leaves: int
@@ -34,6 +40,13 @@ def tree_from_merges(ids: list[str] | tuple[str, ...], merges: Merges, rooted: b
 
     Children are ordered by the smallest leaf index they contain, so a given
     set of joins always gives the same Newick text.
+
+    Examples
+    --------
+    >>> from phylo_llm.io import to_newick
+    >>> merges = Merges(3, children=[(0, 1), (3, 2)], lengths=[(1.0, 2.0), (0.5, 3.0)])
+    >>> print(to_newick(tree_from_merges(["a", "b", "c"], merges, rooted=True)))
+    ((a:1.0,b:2.0):0.5,c:3.0);
     """
     n = merges.n_leaves
     clades: list[Clade] = [Clade(name=name) for name in ids]

@@ -51,6 +51,16 @@ class Placements:
     numbering) of the node below the chosen edge; ``distal[i]`` the attachment
     height above that node; ``pendant[i]`` the new leaf's branch length;
     ``error[i]`` the weighted squared error of the best edge.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from io import StringIO
+    >>> from Bio import Phylo
+    >>> tree = Phylo.read(StringIO("((a:1,b:1):1,c:2);"), "newick")
+    >>> found = place_distances(tree, ["q"], np.array([[1.0, 2.0, 4.0]]), ["a", "b", "c"])
+    >>> found.ids, int(found.edge[0]), float(found.pendant[0])
+    (('q',), 2, 0.5)
     """
 
     ids: tuple[str, ...]
@@ -143,6 +153,17 @@ def insert_placements(tree: Tree, placements: Placements) -> Tree:
 
     Several models on one edge are inserted from the lowest attachment point
     up, each at its own height.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from io import StringIO
+    >>> from Bio import Phylo
+    >>> from phylo_llm.io import to_newick
+    >>> tree = Phylo.read(StringIO("((a:1,b:1):1,c:2);"), "newick")
+    >>> found = place_distances(tree, ["q"], np.array([[1.0, 2.0, 4.0]]), ["a", "b", "c"])
+    >>> print(to_newick(insert_placements(tree, found)))
+    (((a:0.5,q:0.5):0.5,b:1.0):1.0,c:2.0);
     """
     tree = copy_tree(tree)
     clades = list(iter_preorder(tree))
@@ -167,7 +188,18 @@ def insert_placements(tree: Tree, placements: Placements) -> Tree:
 
 @dataclass(frozen=True)
 class PlacementResult:
-    """The backbone with the new models inserted, and one table row per new model."""
+    """The backbone with the new models inserted, and one table row per new model.
+
+    Examples
+    --------
+    >>> import phylo_llm as pl
+    >>> from phylo_llm.simulate import simulate
+    >>> dna = simulate(seed=0).dna
+    >>> backbone = dna.subset(dna.ids[1:])
+    >>> result = place(dna.subset(dna.ids[:1]), pl.build_tree(pl.distance_matrix(backbone)), backbone)
+    >>> len(result.table), result.placements.ids == dna.ids[:1]
+    (1, True)
+    """
 
     tree: Tree
     table: pd.DataFrame
@@ -266,7 +298,16 @@ def place(
 
 
 def check_placement_options(replicates: int, local: int | None, listed: int) -> None:
-    """Refuse option values :func:`place` cannot use (before anything is loaded or computed)."""
+    """Refuse option values :func:`place` cannot use (before anything is loaded or computed).
+
+    Examples
+    --------
+    >>> check_placement_options(replicates=100, local=None, listed=5)  # fine: nothing happens
+    >>> check_placement_options(replicates=100, local=1, listed=5)
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: local placement needs at least 2 nearest leaves (or all: 0 / None), got 1
+    """
     if replicates < 0:
         raise PhyloLLMError(f"the number of bootstrap replicates must be >= 0, got {replicates}")
     if local is not None and local < 2:

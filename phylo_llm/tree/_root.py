@@ -8,6 +8,13 @@ at the exact position on its branch.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ete3 import Tree as EteTree
+
+    from ..lineage import LineageLike
+
 from collections.abc import Iterable
 
 import numpy as np
@@ -104,10 +111,22 @@ def outgroup_root(tree: Tree, outgroup: str | Iterable[str]) -> Tree:
     return _rooted_on_branch(ete, node, node.dist / 2.0)
 
 
-def attribute_root(tree: Tree, lineage, key: str, value: str) -> tuple[Tree, list[str]]:
+def attribute_root(tree: Tree, lineage: LineageLike, key: str, value: str) -> tuple[Tree, list[str]]:
     """Root on the leaves whose lineage attribute ``key`` equals ``value`` (e.g. ``family``, ``T5``).
 
-    Returns the rooted tree and the leaves used as outgroup; see :func:`outgroup_root`.
+    Parameters
+    ----------
+    tree : Bio.Phylo.BaseTree.Tree
+    lineage : Lineage, str, os.PathLike or None
+        A :class:`~phylo_llm.lineage.Lineage`, a lineage folder or CSV file, or None (the built-in one).
+    key, value : str
+        A column of the lineage's models table and the value the outgroup has there (case-insensitive).
+
+    Returns
+    -------
+    rooted : Bio.Phylo.BaseTree.Tree
+    chosen : list of str
+        The leaves used as outgroup; see :func:`outgroup_root`.
 
     Examples
     --------
@@ -117,18 +136,27 @@ def attribute_root(tree: Tree, lineage, key: str, value: str) -> tuple[Tree, lis
     >>> rooted.rooted, len(chosen)
     (True, 14)
     """
-    chosen = lineage.select([leaf.name for leaf in iter_leaves(tree)], key, value)
+    from ..lineage import as_lineage  # pandas: loaded only when a lineage is used, not for every rooting
+
+    chosen = as_lineage(lineage).select([leaf.name for leaf in iter_leaves(tree)], key, value)
     if not chosen:
         raise PhyloLLMError(f"no leaf of the tree has {key}={value} in the lineage")
     return outgroup_root(tree, chosen), chosen
 
 
-def best_split(ete, targets: set[str]):
+def best_split(ete: EteTree, targets: set[str]):
     """The node whose branch best separates ``targets`` from the other leaves, and its error count.
 
     Error of a branch: the leaves on the wrong side when the outgroup is
     taken as the side below the node or as the side above it, whichever is
     better. Ties go to the first node in preorder.
+
+    Examples
+    --------
+    >>> from ete3 import Tree as EteTree
+    >>> node, errors = best_split(EteTree("((a,b),(c,d),e);"), {"c", "d"})
+    >>> sorted(node.get_leaf_names()), errors
+    (['c', 'd'], 0)
     """
     leaves = ete.get_leaves()
     n, k = len(leaves), len(targets)

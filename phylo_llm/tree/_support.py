@@ -39,7 +39,14 @@ from ._walk import copy_tree, iter_leaves, iter_preorder
 
 
 def probe_resampling(n_probes: int, replicates: int, seed: int = 0) -> np.ndarray:
-    """``(replicates, n_probes)`` counts: how often each probe was drawn in each replicate (rows sum to ``n_probes``)."""
+    """``(replicates, n_probes)`` counts: how often each probe was drawn in each replicate (rows sum to ``n_probes``).
+
+    Examples
+    --------
+    >>> counts = probe_resampling(n_probes=4, replicates=3, seed=0)
+    >>> counts.shape, counts.sum(axis=1).tolist()
+    ((3, 4), [4, 4, 4])
+    """
     if replicates < 1 or n_probes < 1:
         raise PhyloLLMError(f"bootstrap needs at least 1 replicate and 1 probe, got {replicates} and {n_probes}")
     rng = np.random.default_rng(seed)
@@ -52,6 +59,15 @@ def tree_split_masks(tree: Tree, names: tuple[str, ...]) -> tuple[np.ndarray, np
 
     Returns the preorder indices of the clades defining them and a boolean
     ``(splits, leaves)`` matrix, each row the side without ``names[0]``.
+
+    Examples
+    --------
+    >>> from io import StringIO
+    >>> from Bio import Phylo
+    >>> tree = Phylo.read(StringIO("((a,b),(c,d),e);"), "newick")
+    >>> clades, masks = tree_split_masks(tree, ("a", "b", "c", "d", "e"))
+    >>> masks.astype(int).tolist()
+    [[0, 0, 1, 1, 1], [0, 0, 1, 1, 0]]
     """
     flat = flatten(tree)
     if sorted(flat.names) != sorted(names):
@@ -67,7 +83,19 @@ def tree_split_masks(tree: Tree, names: tuple[str, ...]) -> tuple[np.ndarray, np
 
 
 class SupportCounter:
-    """Accumulates FBP and TBE of a reference tree's splits over replicate trees, one at a time."""
+    """Accumulates FBP and TBE of a reference tree's splits over replicate trees, one at a time.
+
+    Examples
+    --------
+    >>> from io import StringIO
+    >>> from Bio import Phylo
+    >>> read = lambda text: Phylo.read(StringIO(text), "newick")
+    >>> counter = SupportCounter(read("((a,b),(c,d),e);"))
+    >>> counter.add(read("((a,b),c,(d,e));"))
+    >>> counter.add(read("((a,b),(c,d),e);"))
+    >>> counter.fbp().tolist()
+    [1.0, 0.5]
+    """
 
     def __init__(self, reference: Tree):
         self.reference = reference
@@ -141,7 +169,15 @@ def split_support(reference: Tree, replicates: Iterable[Tree], kind: str = "fbp"
 
 @dataclass(frozen=True)
 class Bootstrap:
-    """A probe bootstrap: the reference tree with support, both supports per split, and the draws."""
+    """A probe bootstrap: the reference tree with support, both supports per split, and the draws.
+
+    Examples
+    --------
+    >>> from phylo_llm.simulate import simulate
+    >>> result = bootstrap_support(simulate(seed=0).probes(16), replicates=5, seed=0)
+    >>> type(result).__name__, result.weights.shape
+    ('Bootstrap', (5, 16))
+    """
 
     tree: Tree
     fbp: np.ndarray
