@@ -18,7 +18,7 @@ from phylo_llm.relate import (
     pair_index,
     pair_labels,
 )
-from phylo_llm.relate._evaluate import expected_calibration_error
+from phylo_llm.relate._calibration import expected_calibration_error
 from phylo_llm.relate._features import QUANTILES, SAME_ANSWER, probe_quantiles
 from phylo_llm.relate._labels import AMBIGUOUS
 from phylo_llm.relate._labels import DERIVED as DERIVED_RELATIONS
@@ -181,7 +181,7 @@ def test_expected_calibration_error_matches_calibration_curve():
     counts = np.histogram(p, bins=np.linspace(0, 1, 11))[0]
     want = np.sum(counts[counts > 0] / len(p) * np.abs(prob_true - prob_pred))
     assert expected_calibration_error(y, p, bins=10) == pytest.approx(want, abs=1e-9)
-    from phylo_llm.relate._evaluate import reliability_bins
+    from phylo_llm.relate._calibration import reliability_bins
 
     bins = reliability_bins(y, p, bins=10)
     np.testing.assert_allclose([b["observed"] for b in bins], prob_true, atol=1e-12)
@@ -584,7 +584,7 @@ def test_direction_model_is_antisymmetric_saved_and_refused_when_malformed(demo,
 
     from sklearn.linear_model import LogisticRegression
 
-    from phylo_llm.relate import RelationModel, direction_features, train_relation_model
+    from phylo_llm.relate import RelationModel, direction_features, lineage_components, train_relation_model
     from phylo_llm.relate._direction import directed_edges
     from tests.helpers import run_cli
 
@@ -593,12 +593,28 @@ def test_direction_model_is_antisymmetric_saved_and_refused_when_malformed(demo,
     edges = directed_edges(lineage, probes.ids)
     assert len(edges) >= 10 and model.direction is not None
     parent, child = edges["j"].to_numpy(), edges["i"].to_numpy()
-    # the stored coefficients: scikit-learn's no-intercept logistic regression (C = 0.01) on the edges taken both ways round
+    # the stored coefficients: scikit-learn's no-intercept logistic regression (C = 0.01) on the edges taken both ways
+    # round, times one factor: a no-intercept logistic fit to the scores of 5 inner folds (lineage components dealt
+    # round-robin in sorted order), each scored by a fit without it
+    def fit(rows):
+        scale = np.where(rows.std(axis=0) > 0, rows.std(axis=0), 1.0)
+        reference = LogisticRegression(fit_intercept=False, C=0.01, max_iter=1000).fit(
+            np.vstack([rows, -rows]) / scale, np.r_[np.ones(len(rows)), np.zeros(len(rows))])
+        return reference.coef_[0] / scale
+
     diff = direction_features(probes, parent, child)
-    scale = np.where(diff.std(axis=0) > 0, diff.std(axis=0), 1.0)
-    reference = LogisticRegression(fit_intercept=False, C=0.01, max_iter=1000).fit(
-        np.vstack([diff, -diff]) / scale, np.r_[np.ones(len(diff)), np.zeros(len(diff))])
-    np.testing.assert_allclose(model.parent_probability(diff), reference.predict_proba(diff / scale)[:, 1], rtol=1e-6)
+    groups = lineage_components(lineage, probes.ids)[child]
+    part = {g: k % 5 for k, g in enumerate(sorted(set(groups.tolist())))}
+    part = np.array([part[g] for g in groups.tolist()])
+    assert len(set(groups.tolist())) >= 5  # the demo has enough components for the inner folds
+    inner = np.zeros(len(diff))
+    for k in range(5):
+        inner[part == k] = diff[part == k] @ fit(diff[part != k])
+    factor = LogisticRegression(fit_intercept=False).fit(np.r_[inner, -inner][:, None],
+                                                         np.r_[np.ones(len(inner)), np.zeros(len(inner))]).coef_[0, 0]
+    assert factor > 0
+    expected = 1.0 / (1.0 + np.exp(-factor * (diff @ fit(diff))))
+    np.testing.assert_allclose(model.parent_probability(diff), expected, rtol=1e-6)
     forward = model.parent_probability(direction_features(probes, parent, child))
     backward = model.parent_probability(direction_features(probes, child, parent))
     np.testing.assert_allclose(forward + backward, 1.0, atol=1e-12)

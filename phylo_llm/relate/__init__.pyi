@@ -5,6 +5,7 @@ from ._apply import placement_probabilities as placement_probabilities
 from ._apply import probes_for_model as probes_for_model
 from ._apply import relation_distances as relation_distances
 from ._apply import with_probabilities as with_probabilities
+from ._calibration import expected_calibration_error as expected_calibration_error
 from ._direction import DIRECTION_FEATURES as DIRECTION_FEATURES
 from ._direction import TRAITS as TRAITS
 from ._direction import directed_edges as directed_edges
@@ -16,7 +17,6 @@ from ._direction import model_traits as model_traits
 from ._direction import nearest_models as nearest_models
 from ._evaluate import cross_validate as cross_validate
 from ._evaluate import evaluate_relations as evaluate_relations
-from ._evaluate import expected_calibration_error as expected_calibration_error
 from ._features import FEATURES as FEATURES
 from ._features import added_model_features as added_model_features
 from ._features import neighbour_ranks as neighbour_ranks

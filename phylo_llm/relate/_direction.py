@@ -22,6 +22,8 @@ from ..distance import DistanceMatrix, probe_distances
 from ..lineage import Lineage, LineageLike, as_lineage
 from ..probes import ProbeEmbeddings
 from ..score import documented_pairs
+from ._calibration import expected_calibration_error
+from ._labels import lineage_components
 
 #: Neighbours counted by the per-model traits.
 K_NEAREST = 10
@@ -172,15 +174,37 @@ def directed_edges(lineage: Lineage, ids: Sequence[str]) -> pd.DataFrame:
 #: training set and two traits that measure one thing (hubness and mean distance to the nearest models), C = 1 let
 #: their coefficients swing in sign from fold to fold (model-disjoint accuracy 0.746 at C = 1, 0.780 at 0.01).
 DIRECTION_C = 0.01
+#: Inner folds whose out-of-fold scores calibrate the direction probabilities (:func:`fit_direction`).
+CALIBRATION_FOLDS = 5
 
 
-def fit_direction(diff: np.ndarray) -> LogisticRegression:
+def fit_direction(diff: np.ndarray, groups: np.ndarray | None = None) -> LogisticRegression:
     """Antisymmetric logistic model: P(a is the parent of b) from ``direction_features(a, b)``.
 
-    ``diff``: :func:`direction_features` of (parent, child) edges. Each edge is
-    used both ways round (label 1 parent-first, 0 child-first), features
-    standardised by the edges' spread; no intercept, so P(a, b) = 1 - P(b, a).
-    L2-regularised with ``C =`` :data:`DIRECTION_C`.
+    Parameters
+    ----------
+    diff : numpy.ndarray
+        :func:`direction_features` of (parent, child) edges, one row per edge.
+    groups : numpy.ndarray, optional
+        A group per edge (e.g. the lineage component of its models): the
+        calibration's inner folds keep a group together. None: every edge its own group.
+
+    Returns
+    -------
+    sklearn.linear_model.LogisticRegression
+        Without intercept; its coefficients take raw feature differences.
+
+    Notes
+    -----
+    Each edge is used both ways round (label 1 parent-first, 0 child-first),
+    features standardised by the edges' spread, no intercept: P(a, b) = 1 -
+    P(b, a) exactly. The fit is L2-regularised with ``C =`` :data:`DIRECTION_C`,
+    which shrinks every score towards 0 (every probability towards 0.5). One
+    positive factor on the score, fitted to the out-of-fold scores of
+    :data:`CALIBRATION_FOLDS` inner folds (groups dealt round-robin in sorted
+    order), restores calibration (Platt scaling without intercept, so the
+    symmetry and every answer's side are kept). With fewer groups than inner
+    folds the factor is 1.
 
     Examples
     --------
@@ -191,12 +215,36 @@ def fit_direction(diff: np.ndarray) -> LogisticRegression:
     >>> round(float(p), 9)  # antisymmetric: P(a, b) + P(b, a) = 1
     1.0
     """
+    model, coef = _antisymmetric_fit(diff)
+    model.coef_ = coef * _calibration_factor(diff, groups)
+    return model
+
+
+def _antisymmetric_fit(diff: np.ndarray) -> tuple[LogisticRegression, np.ndarray]:
+    """The regularised no-intercept fit on the edges both ways round, and its coefficients on raw differences."""
     scale = np.where(diff.std(axis=0) > 0, diff.std(axis=0), 1.0)
     x = np.vstack([diff, -diff]) / scale
     y = np.concatenate([np.ones(len(diff)), np.zeros(len(diff))])
     model = LogisticRegression(fit_intercept=False, C=DIRECTION_C, max_iter=1000).fit(x, y)
-    model.coef_ = model.coef_ / scale  # takes raw differences from here on
-    return model
+    return model, model.coef_ / scale
+
+
+def _calibration_factor(diff: np.ndarray, groups: np.ndarray | None) -> float:
+    """The factor on the score that calibrates P(parent): a no-intercept logistic fit to out-of-fold scores, >= 0."""
+    groups = np.arange(len(diff)) if groups is None else np.asarray(groups)
+    unique = np.unique(groups)
+    if len(unique) < CALIBRATION_FOLDS:
+        return 1.0
+    part = np.searchsorted(unique, groups) % CALIBRATION_FOLDS
+    score = np.empty(len(diff))
+    for k in range(CALIBRATION_FOLDS):
+        held = part == k
+        score[held] = diff[held] @ _antisymmetric_fit(diff[~held])[1][0]
+    if not np.any(score):  # no signal out of fold: nothing to scale
+        return 1.0
+    y = np.concatenate([np.ones(len(score)), np.zeros(len(score))])
+    factor = LogisticRegression(fit_intercept=False).fit(np.concatenate([score, -score])[:, None], y).coef_[0, 0]
+    return max(float(factor), 0.0)  # a negative factor would turn every answer round; 0 says "no idea"
 
 
 
@@ -258,8 +306,8 @@ def _lineage_baseline(rule, lineage: Lineage, ids, child: np.ndarray, parent: np
 
 
 def _else_model(guess: np.ndarray, proba: np.ndarray) -> float:
-    """Accuracy of ``guess`` (1 right, 0 wrong, NaN unknown) where known, of the model (P > 0.5) elsewhere."""
-    combined = np.where(np.isnan(guess), (proba > 0.5).astype(float), guess)
+    """Accuracy of ``guess`` (1 right, 0 wrong, NaN unknown) where known, of the model (P > 0.5; 0.5 half) elsewhere."""
+    combined = np.where(np.isnan(guess), (proba > 0.5) + 0.5 * (proba == 0.5), guess)
     combined[np.isnan(guess) & np.isnan(proba)] = np.nan
     known = ~np.isnan(combined)
     return float(np.mean(combined[known])) if known.any() else float("nan")
@@ -290,6 +338,7 @@ def evaluate_direction(probes: ProbeEmbeddings, lineage: LineageLike, folds: np.
     """
     lineage = as_lineage(lineage)
     total = probe_distances(probes, "euclidean")
+    components = lineage_components(lineage, probes.ids)  # inner calibration folds keep relatives together
     traits = model_traits(probes, total=total)
     edges = directed_edges(lineage, probes.ids)
     child, parent = edges["i"].to_numpy(), edges["j"].to_numpy()
@@ -302,10 +351,16 @@ def evaluate_direction(probes: ProbeEmbeddings, lineage: LineageLike, folds: np.
         train = ~test
         if train.sum() < 2:
             continue
-        proba[test] = fit_direction(x[train]).predict_proba(x[test])[:, 1]
+        proba[test] = fit_direction(x[train], components[child[train]]).predict_proba(x[test])[:, 1]
     report: dict = {"edges": int(len(child)), "relations": list(DIRECTED)}
     done = ~np.isnan(proba)
-    report["accuracy_model"] = float(np.mean(proba[done] > 0.5)) if done.any() else float("nan")
+    # An undecided answer (exactly 0.5: no signal out of fold, or identical models) counts half, as ties do below.
+    report["accuracy_model"] = (float(np.mean(proba[done] > 0.5) + 0.5 * np.mean(proba[done] == 0.5)) if done.any()
+                                else float("nan"))
+    # Calibration of P(parent), each edge asked both ways round (the answers are symmetric, so is the error).
+    both = np.concatenate([proba[done], 1.0 - proba[done]])
+    report["ece_model"] = (expected_calibration_error(np.repeat([1, 0], done.sum()), both) if done.any()
+                           else float("nan"))
     report["edges_model"] = int(done.sum())
     release = _lineage_baseline(released_first, lineage, probes.ids, child, parent)
     centre = _centre_baseline(probes, lineage, child, parent)

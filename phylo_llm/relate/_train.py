@@ -79,7 +79,8 @@ def train_relation_model(probes: ProbeEmbeddings, lineage: LineageLike, lineage_
     edges = directed_edges(lineage, probes.ids)
     if len(edges) >= MIN_DIRECTED:  # which of a related pair is the parent: fitted on every documented directed edge
         parent, child = edges["j"].to_numpy(), edges["i"].to_numpy()
-        model.direction = [float(c) for c in fit_direction(direction_features(probes, parent, child)).coef_[0]]
+        groups = lineage_components(lineage, probes.ids)[child]
+        model.direction = [float(c) for c in fit_direction(direction_features(probes, parent, child), groups).coef_[0]]
         if n_folds:
             folds = model_folds(lineage_components(lineage, probes.ids), n_folds, seed)
             model.card["direction"] = evaluate_direction(probes, lineage, folds)
