@@ -87,6 +87,8 @@ def newick_label(name: str, plain: re.Pattern = _PLAIN_LABEL) -> str:
     """
     if not needs_quotes(name, plain):
         return name
+    if "\r" in name:  # no escape exists, and every text reader (ours too) reads it as a line break: another id
+        raise PhyloLLMError(f"label {name!r} holds a carriage return, which Newick and NEXUS readers take for a line break")
     return "'" + name.replace("'", "''") + "'"
 
 
@@ -316,7 +318,7 @@ class _NodeState:
             return f"leaf {self.translate.get(self.label, self.label)!r}"
         if self.label is not None:
             return f"the clade labelled {self.label!r}"
-        return _describe(node)
+        return describe_clade(node)
 
     def token(self, node, quoted, word, source, pos):
         if self.want_length:
@@ -361,7 +363,7 @@ class _NodeState:
             for text in self.lengths:
                 value = _finite(text)
                 if value is None:
-                    raise PhyloLLMError(f"{source}: branch length {text!r} of {_describe(node)} is not a finite number")
+                    raise PhyloLLMError(f"{source}: branch length {text!r} of {describe_clade(node)} is not a finite number")
                 values.append(value)
             node.branch_length = values[-1]
             if len(values) > 1 and node.clades and node.confidence is None:
@@ -380,7 +382,7 @@ def _finite(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _describe(node) -> str:
+def describe_clade(node) -> str:
     """How an error names a node: the leaf, or the first leaf below an internal node."""
     if node.clades:
         first = node
