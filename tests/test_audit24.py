@@ -125,3 +125,29 @@ def test_mad_root_does_not_depend_on_the_unit_of_length(scale):
     assert got_sides == sides
     np.testing.assert_allclose(got_lengths, lengths, rtol=1e-9)
     assert got_value == pytest.approx(value, rel=1e-9)
+
+
+# Class 3: memory ----------------------------------------------------------------------------------------------------
+
+
+def test_a_compressed_tree_that_expands_beyond_memory_is_refused_while_reading(tmp_path, monkeypatch):
+    """A .nwk.gz of 40 KB holding 40 MiB of text: read whole (then parsed) whatever the memory; now refused once the
+    text no longer fits, having allocated little (measured with tracemalloc)."""
+    import gzip
+    import tracemalloc
+
+    from phylo_llm import _memory
+
+    path = tmp_path / "bomb.nwk.gz"
+    with gzip.open(path, "wb") as handle:
+        handle.write(b"(a,b,c);" + b" " * (40 << 20))
+    assert path.stat().st_size < 1 << 20
+    monkeypatch.setattr(_memory, "available_memory", lambda: 24 << 20)  # as if 24 MiB were left
+    tracemalloc.start()
+    try:
+        with pytest.raises(pl.PhyloLLMError, match="bomb.nwk.gz.*memory"):
+            pl.read_tree(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 80 << 20, peak

@@ -44,6 +44,7 @@ _FEATURE_UNSAFE = re.compile(r"[%\[\](){}:;,=&'\"\\\x00-\x1f\x7f]")
 # A label may also be double-quoted, as ete3 writes them (no escapes inside).
 _TOKEN = re.compile(r"""\s*(?:([(),:;\[])|'((?:[^']|'')*)'|"([^"]*)"|([^\s()\[\]':;,]+))""")
 _UNCLOSED_QUOTE = re.compile(r"\s*'")
+_SPACE = re.compile(r"\s*")
 
 
 def format_length(value: float) -> str:
@@ -208,8 +209,8 @@ def _leading_comments(text: str, pos: int, source: str) -> tuple[bool | None, in
     """Skip white space and comments before a tree; ``[&R]``/``[&U]`` say whether it is rooted."""
     rooted = None
     while True:
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
+        blank = _SPACE.match(text, pos)  # a regex, not a loop per character: files may end in MBs of blanks
+        pos = blank.end() if blank else pos
         if pos >= len(text) or text[pos] != "[":
             return rooted, pos
         body, pos = read_comment(text, pos, source)
