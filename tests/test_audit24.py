@@ -151,3 +151,17 @@ def test_a_compressed_tree_that_expands_beyond_memory_is_refused_while_reading(t
     finally:
         tracemalloc.stop()
     assert peak < 80 << 20, peak
+
+
+@pytest.mark.parametrize("suffix", ["csv", "tsv", "csv.gz"])
+def test_ids_pandas_takes_for_missing_values_survive_a_text_dna_file(tmp_path, suffix):
+    """'NA', 'null', 'None', 'nan', 'N/A' are names: written to CSV they were read back as no id at all."""
+    ids = ["NA", "null", "None", "nan", "N/A", "org/m"]
+    vectors = np.random.default_rng(4).normal(size=(6, 3))
+    pl.save_dna(pl.DNA(ids, vectors), tmp_path / f"d.{suffix}")
+    back = pl.load_dna(tmp_path / f"d.{suffix}")
+    assert list(back.ids) == ids
+    np.testing.assert_array_equal(back.vectors, vectors)
+    (tmp_path / "blank.csv").write_text("model,dna_0\n,1.0\nb,2.0\n")  # an empty id is still no id
+    with pytest.raises(pl.PhyloLLMError, match="row 1 has no model id"):
+        pl.load_dna(tmp_path / "blank.csv")
