@@ -13,20 +13,12 @@ import numpy as np
 import pytest
 
 import phylo_llm as pl
+from tests.test_hostile import refused
 
 
 def cli(*argv, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "phylo_llm", *map(str, argv), "-q"], capture_output=True, text=True,
                           cwd=cwd, timeout=300)
-
-
-def refused(result: subprocess.CompletedProcess, *expected: str) -> None:
-    """The one-line refusal promise: exit 2, one line, no traceback."""
-    message = result.stderr.strip()
-    assert result.returncode == 2, (result.returncode, message)
-    assert message.startswith("phylo-llm: error: ") and "\n" not in message and "Traceback" not in message, message
-    for text in expected:
-        assert text in message, (text, message)
 
 
 def dendropy_leaves(path: Path) -> list[str]:
