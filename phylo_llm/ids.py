@@ -91,7 +91,8 @@ def positions(available: Sequence[str], wanted: Iterable[str], source: str, cont
 
 
 def check_unique(ids: Iterable[str], source: str, items: str = "rows") -> None:
-    """Refuse an id given twice, naming it and the two ``items`` (rows, leaves...) holding it.
+    """Refuse an id given twice, naming it and the two ``items`` (rows, leaves...) holding it, and an empty or
+    blank id (it names no model, and a tree leaf written without a name is read back as an unnamed leaf).
 
     Examples
     --------
@@ -99,9 +100,16 @@ def check_unique(ids: Iterable[str], source: str, items: str = "rows") -> None:
     Traceback (most recent call last):
     ...
     phylo_llm.errors.PhyloLLMError: x.csv: duplicate model id 'org/a' (rows 1 and 3)
+    >>> check_unique(["org/a", " "], "x.npz")
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: x.npz: row 2 has no model id (' ')
     """
     seen: dict[str, int] = {}
     for row, model in enumerate(ids):
+        if not model.strip():
+            item = "leaf" if items == "leaves" else items.removesuffix("s")
+            raise PhyloLLMError(f"{source}: {item} {row + 1} has no model id ({model!r})")
         if model in seen:
             raise PhyloLLMError(f"{source}: duplicate model id {model!r} ({items} {seen[model] + 1} and {row + 1})")
         seen[model] = row

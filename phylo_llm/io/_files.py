@@ -8,6 +8,7 @@ import lzma
 from pathlib import Path
 from typing import IO
 
+from .._memory import require_memory
 from ..errors import PhyloLLMError
 
 
@@ -64,9 +65,25 @@ def read_text(path: str | Path) -> str:
         raise PhyloLLMError(f"{path}: is a folder, not a file")
     try:
         with open_text(path) as handle:
-            text = handle.read()
+            text = _read_within_memory(handle, path)
     except UnicodeDecodeError as exc:
         raise PhyloLLMError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except (OSError, EOFError, lzma.LZMAError) as exc:
         raise PhyloLLMError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
     return text.removeprefix("\ufeff")
+
+
+#: Characters read at a time by :func:`read_text`, the memory check made between reads.
+_CHUNK = 1 << 24
+
+
+def _read_within_memory(handle: IO[str], path: Path) -> str:
+    """The whole text, read in chunks: a compressed file (a few MB that expand to many GB) or a huge file is
+    refused once its text (held twice while joined) would no longer fit in memory, not read until the process dies."""
+    chunks: list[str] = []
+    size = 0
+    while chunk := handle.read(_CHUNK):
+        chunks.append(chunk)
+        size += len(chunk)
+        require_memory(2 * size, f"{path}: its text ({size / 2**20:,.0f} MiB so far)", "give a smaller file")
+    return "".join(chunks)

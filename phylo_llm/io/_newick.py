@@ -45,6 +45,7 @@ _FEATURE_UNSAFE = re.compile(r"[%\[\](){}:;,=&'\"\\\x00-\x1f\x7f]")
 # A label may also be double-quoted, as ete3 writes them (no escapes inside).
 _TOKEN = re.compile(r"""\s*(?:([(),:;\[])|'((?:[^']|'')*)'|"([^"]*)"|([^\s()\[\]':;,]+))""")
 _UNCLOSED_QUOTE = re.compile(r"\s*'")
+_SPACE = re.compile(r"\s*")
 
 
 def format_length(value: float) -> str:
@@ -88,6 +89,8 @@ def newick_label(name: str, plain: re.Pattern = _PLAIN_LABEL) -> str:
     """
     if not needs_quotes(name, plain):
         return name
+    if "\r" in name:  # no escape exists, and every text reader (ours too) reads it as a line break: another id
+        raise PhyloLLMError(f"label {name!r} holds a carriage return, which Newick and NEXUS readers take for a line break")
     return "'" + name.replace("'", "''") + "'"
 
 
@@ -207,8 +210,8 @@ def _leading_comments(text: str, pos: int, source: str) -> tuple[bool | None, in
     """Skip white space and comments before a tree; ``[&R]``/``[&U]`` say whether it is rooted."""
     rooted = None
     while True:
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
+        blank = _SPACE.match(text, pos)  # a regex, not a loop per character: files may end in MBs of blanks
+        pos = blank.end() if blank else pos
         if pos >= len(text) or text[pos] != "[":
             return rooted, pos
         body, pos = read_comment(text, pos, source)
@@ -317,7 +320,7 @@ class _NodeState:
             return f"leaf {self.translate.get(self.label, self.label)!r}"
         if self.label is not None:
             return f"the clade labelled {self.label!r}"
-        return _describe(node)
+        return describe_clade(node)
 
     def token(self, node, quoted, word, source, pos):
         if self.want_length:
@@ -362,7 +365,7 @@ class _NodeState:
             for text in self.lengths:
                 value = _finite(text)
                 if value is None:
-                    raise PhyloLLMError(f"{source}: branch length {text!r} of {_describe(node)} is not a finite number")
+                    raise PhyloLLMError(f"{source}: branch length {text!r} of {describe_clade(node)} is not a finite number")
                 values.append(value)
             node.branch_length = values[-1]
             if len(values) > 1 and node.clades and node.confidence is None:
@@ -381,7 +384,7 @@ def _finite(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _describe(node) -> str:
+def describe_clade(node) -> str:
     """How an error names a node: the leaf, or the first leaf below an internal node."""
     if node.clades:
         first = node

@@ -48,7 +48,12 @@ def read_frame(path: Path, **text_options) -> pd.DataFrame:
         if suffix == ".parquet":
             return pq.read_table(path).to_pandas(types_mapper=_NULLABLE_INTEGERS.get)
         options = {"dtype": {"model": str}, "keep_default_na": True, **text_options}
-        return pd.read_csv(path, sep=TEXT_SEPARATORS[suffix], **options)
+        frame = pd.read_csv(path, sep=TEXT_SEPARATORS[suffix], **options)
+        if "keep_default_na" not in text_options and "model" in frame.columns and frame["model"].isna().any():
+            # An id such as 'NA', 'null' or 'None' is a model's name, not a missing value: the ids as written.
+            raw = pd.read_csv(path, sep=TEXT_SEPARATORS[suffix], usecols=["model"], dtype=str, keep_default_na=False)
+            frame["model"] = raw["model"].where(raw["model"] != "", None).to_numpy()
+        return frame
     except pd.errors.EmptyDataError:
         raise PhyloLLMError(f"{path}: the file is empty") from None
     except (pa.ArrowException, pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError, EOFError, zlib.error, lzma.LZMAError) as exc:

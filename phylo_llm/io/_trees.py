@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from Bio.Phylo.BaseTree import Tree
 
 from ..errors import PhyloLLMError
 from ..ids import check_unique
-from ..tree import iter_leaves
+from ..tree import iter_leaves, iter_preorder
 from ._files import read_text
 from ._formats import Format, format_for
+from ._newick import describe_clade
 from ._output import atomic_output
 
 
@@ -31,9 +33,31 @@ def write_tree(tree: Tree, path: str | Path, fmt: str | None = None) -> None:
     '#NEXUS'
     """
     chosen = format_for(path, "tree", explicit=fmt, default="newick")
-    text = chosen.handler().dumps(tree, **chosen.options)
+    check_finite_tree(tree, str(path))
+    try:
+        text = chosen.handler().dumps(tree, **chosen.options)
+    except PhyloLLMError as exc:  # a label the format cannot hold: name the file
+        raise PhyloLLMError(f"{path}: {exc}") from None
     with atomic_output(path) as handle:
         handle.write(text)
+
+
+def check_finite_tree(tree: Tree, source: str) -> None:
+    """Refuse a tree with a branch length or support that is not a finite number (an overflow upstream): no
+    reader, ours included, takes it back.
+
+    Examples
+    --------
+    >>> from Bio.Phylo.BaseTree import Clade, Tree
+    >>> check_finite_tree(Tree(Clade(clades=[Clade(name="a", branch_length=float("inf")), Clade(name="b")])), "t.nwk")
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: t.nwk: branch length inf of leaf 'a' is not a finite number
+    """
+    for clade in iter_preorder(tree):
+        for what, value in (("branch length", clade.branch_length), ("support", clade.confidence)):
+            if value is not None and not math.isfinite(value):
+                raise PhyloLLMError(f"{source}: {what} {value!r} of {describe_clade(clade)} is not a finite number")
 
 
 def read_tree(path: str | Path) -> Tree:

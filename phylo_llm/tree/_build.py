@@ -6,6 +6,7 @@ import os
 import time
 from dataclasses import dataclass
 
+import numpy as np
 from Bio.Phylo.BaseTree import Tree
 
 from .._memory import require_memory
@@ -61,6 +62,7 @@ def build_tree_with_stats(
                             f"(pl.distance_matrix(dna) or pl.probe_distances(probes)), got {type(dist).__name__}")
     if dist.n_models < 3:
         raise PhyloLLMError(f"{dist.source}: a tree needs at least 3 models, found {dist.n_models}")
+    check_summable(dist)
     # Sorting by id makes the result independent of the input order and breaks ties by id.
     ids = sorted(dist.ids)
     in_order = list(dist.ids) == ids
@@ -75,6 +77,24 @@ def build_tree_with_stats(
         merges = linkage_merges(ordered.values, method, overwrite=mine, progress=progress)
     tree = tree_from_merges(ids, merges, rooted=method in LINKAGE_METHODS)
     return TreeBuild(tree, method, dist.n_models, merges.negative_clamped, time.perf_counter() - start)
+
+
+def check_summable(dist: DistanceMatrix) -> None:
+    """Refuse distances so large that the sums a tree is built from overflow (row sums of n of them, then the
+    path lengths of rooting): NJ then gave infinite lengths or failed, UPGMA a tree with leaves twice.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_summable(DistanceMatrix(("a", "b", "c"), np.full((3, 3), 1e308) * (1 - np.eye(3)), source="d.phy"))
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: d.phy: distances up to 1e+308 are too large to build a tree of 3 models (their sums overflow); scale them down
+    """
+    top = float(np.max(dist.values)) if dist.n_models else 0.0
+    if top * 4.0 * dist.n_models > float(np.finfo(dist.values.dtype).max):
+        raise PhyloLLMError(f"{dist.source}: distances up to {top:.3g} are too large to build a tree of {dist.n_models} models "
+                            "(their sums overflow); scale them down")
 
 
 def needs_compiling(n_models: int, method: str = "nj") -> bool:

@@ -8,14 +8,14 @@ at the exact position on its branch.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ete3 import Tree as EteTree
 
     from ..lineage import LineageLike
-
-from collections.abc import Iterable
 
 import numpy as np
 from Bio.Phylo.BaseTree import Tree
@@ -250,14 +250,19 @@ def mad_root(tree: Tree) -> tuple[Tree, float]:
         else:
             below[:, j] = below[:, [index[c] for c in node.children]].sum(axis=1)
     # to_node[a, v]: path length from leaf a to node v, filled top-down.
+    # MAD does not depend on the unit of length: lengths are scaled by a power of two (exactly) so the longest
+    # branch is about 1, else squares and inverse squares of path lengths overflow (a wrong root above ~1e154).
+    lengths = np.array([node.dist for node in nodes], dtype=np.float64)
+    shift = -math.frexp(float(lengths.max()))[1] if lengths.max() > 0 else 0
+    lengths = np.ldexp(lengths, shift)
     to_node = np.zeros((n, m))
     depth = np.zeros(m)
     for node in nodes[1:]:
-        depth[index[node]] = depth[index[node.up]] + node.dist
+        depth[index[node]] = depth[index[node.up]] + lengths[index[node]]
     to_node[:, 0] = depth[[index[leaf] for leaf in leaves]]
     for node in nodes[1:]:
         j, p = index[node], index[node.up]
-        to_node[:, j] = to_node[:, p] + node.dist * (1.0 - 2.0 * below[:, j])
+        to_node[:, j] = to_node[:, p] + lengths[j] * (1.0 - 2.0 * below[:, j])
     pair = to_node[:, [index[leaf] for leaf in leaves]]
     # One leaf per group of identical leaves (joined by zero-length branches only), as mad.py does.
     kept = _one_per_identical_group(nodes, leaves, index)
@@ -270,14 +275,13 @@ def mad_root(tree: Tree) -> tuple[Tree, float]:
     if n_pairs == 0:
         return tree, 0.0
     if not np.isfinite(weight).all():
-        raise PhyloLLMError("MAD rooting: two leaves are too close to tell apart (a path length near 1e-150)")
+        raise PhyloLLMError("MAD rooting: two leaves are too close to tell apart (a path length below 1e-150 of the longest branch)")
     row = weight.sum(axis=1)
     sign = 2.0 * below - 1.0
     w_u, w_s = weight @ to_node, weight @ sign
     const = (to_node**2 * row[:, None]).sum(axis=0) - (to_node * w_u).sum(axis=0)
     linear = (to_node * sign * row[:, None]).sum(axis=0) - (to_node * w_s).sum(axis=0)
     quad = row.sum() - (sign * w_s).sum(axis=0)
-    lengths = np.array([node.dist for node in nodes])
     with np.errstate(divide="ignore", invalid="ignore"):
         position = np.where(quad > 0, -linear / quad, 0.0)
     position = np.clip(position, 0.0, lengths)
@@ -285,7 +289,7 @@ def mad_root(tree: Tree) -> tuple[Tree, float]:
     value[0] = np.inf  # the current root node has no branch of its own
     best = int(np.argmin(value))
     mad = float(np.sqrt(max(value[best], 0.0) / n_pairs))
-    return _rooted_on_branch(ete, nodes[best], float(position[best])), mad
+    return _rooted_on_branch(ete, nodes[best], float(np.ldexp(position[best], -shift))), mad
 
 
 def _require_lengths(tree: Tree, rooting: str) -> None:
