@@ -87,3 +87,16 @@ def test_real_sets_are_covered(shared):
         for model in dna.ids:
             info = lineage.info(model)
             assert all(info.get(c) for c in ("family", "organization", "architecture")), model
+
+
+def test_parents_and_children_are_the_rows_a_scan_of_the_relations_finds():
+    """The per-id row index gives exactly the rows of a boolean scan of the relations table (pandas), for every model
+    of the built-in lineage, case and folder-form variants, unknown ids and None."""
+    lineage = load_lineage()
+    relations = lineage.relations
+    models = [*lineage.models.index[::7], *relations["child"][::5], *relations["parent"][::5]]
+    asked = [*models, *(m.upper() for m in models[:50]), *(m.replace("/", "_") for m in models[:50]), "no/such-model", None]
+    for model in asked:
+        found = lineage.resolve(model)
+        assert lineage.parents(model).equals(relations[relations["child"] == found]), model
+        assert lineage.children(model).equals(relations[relations["parent"] == found]), model

@@ -82,6 +82,8 @@ class Lineage:
     _keys: dict[str, str] = field(init=False, repr=False, compare=False)
     #: child id -> its documented parents' ids (derived, for ancestors)
     _parents: dict[str, list[str]] = field(init=False, repr=False, compare=False)
+    #: "child"/"parent" -> id -> its rows of ``relations`` (derived: a look-up per leaf, not a scan of the table)
+    _rows: dict[str, dict[str, list[int]]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         keys: dict[str, str] = {}
@@ -96,6 +98,11 @@ class Lineage:
         for child, parent in zip(relations["child"], relations["parent"]):
             parents.setdefault(child, []).append(parent)
         object.__setattr__(self, "_parents", parents)
+        rows: dict[str, dict[str, list[int]]] = {"child": {}, "parent": {}}
+        for column, index in rows.items():
+            for row, model in enumerate(relations[column]):
+                index.setdefault(model, []).append(row)
+        object.__setattr__(self, "_rows", rows)
 
     def __repr__(self) -> str:
         return f"Lineage({len(self.models)} models, {len(self.relations)} documented edges)"
@@ -164,13 +171,16 @@ class Lineage:
 
     def parents(self, model: str | None) -> pd.DataFrame:
         """Documented parent edges of ``model``."""
-        found = self.resolve(model)
-        return self.relations[self.relations["child"] == found]
+        return self._edges("child", self.resolve(model))
 
     def children(self, model: str | None) -> pd.DataFrame:
         """Documented edges of which ``model`` is the parent."""
-        found = self.resolve(model)
-        return self.relations[self.relations["parent"] == found]
+        return self._edges("parent", self.resolve(model))
+
+    def _edges(self, column: str, found: str | None) -> pd.DataFrame:
+        """The rows of ``relations`` whose ``column`` is ``found``, in table order (a copy)."""
+        rows = self._rows[column].get(found, []) if found is not None else []
+        return self.relations.iloc[rows] if rows else self.relations.iloc[:0]  # an empty slice costs less than a take
 
     def ancestors(self, model: str | None) -> list[str]:
         """Every documented ancestor of ``model``, nearest first (breadth-first)."""
