@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import phylo_llm as pl
@@ -157,3 +158,36 @@ def test_ids_pandas_takes_for_missing_values_survive_a_text_dna_file(tmp_path, s
     (tmp_path / "blank.csv").write_text("model,dna_0\n,1.0\nb,2.0\n")  # an empty id is still no id
     with pytest.raises(pl.PhyloLLMError, match="row 1 has no model id"):
         pl.load_dna(tmp_path / "blank.csv")
+
+
+def test_strict_phylip_read_back_keeps_the_model_ids(tmp_path):
+    """`distances -o d.phy --phylip strict` then any command reading d.phy: the ids come back from the names map the
+    writer put beside it (they silently became m1..mN); values as scikit-bio reads the matrix; a map naming other
+    rows is refused; a TSV of other columns beside it is not a names map and is left alone."""
+    from skbio import DistanceMatrix as SkbioDistanceMatrix
+
+    from tests.helpers import run_cli
+
+    ids = ["org/a model", "Org/b\u00e9", "c;(x)", "d\tt"]
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(4, 3))
+    values = np.sqrt(((points[:, None] - points[None]) ** 2).sum(-1))
+    pd_frame = pd.DataFrame(values, columns=ids)
+    pd_frame.insert(0, "", ids)
+    source = tmp_path / "d.csv"
+    pd_frame.to_csv(source, index=False, float_format="%.17g")
+    result = run_cli("distances", source, "-o", tmp_path / "d.phy", "--phylip", "strict", "-q")
+    assert result.returncode == 0, result.stderr
+    back = pl.load_distances(tmp_path / "d.phy")
+    assert list(back.ids) == ids
+    reference = SkbioDistanceMatrix.read(str(tmp_path / "d.phy"), format="phylip_dm")
+    np.testing.assert_allclose(back.values, reference.data, rtol=1e-12)
+    np.testing.assert_allclose(back.values, values, rtol=1e-12)
+    tree = tmp_path / "t.nwk"
+    assert run_cli("tree", tmp_path / "d.phy", "-o", tree, "-q").returncode == 0
+    assert sorted(leaf.name for leaf in pl.read_tree(tree).get_terminals()) == sorted(ids)
+    names = tmp_path / "d.names.tsv"
+    names.write_text(names.read_text().replace("m4\t", "m9\t"))
+    refused(run_cli("tree", tmp_path / "d.phy", "-o", tmp_path / "t2.nwk"), f"{names}: the names map")
+    names.write_text("a\tb\nm1\tx\n")
+    assert pl.load_distances(tmp_path / "d.phy").ids[0] == "m1"

@@ -86,7 +86,8 @@ def read_phylip(path: Path) -> DistanceMatrix:
     """Read a (relaxed) PHYLIP distance matrix, square or lower-triangular.
 
     Names are whitespace-delimited (relaxed PHYLIP), so ids longer than ten
-    characters work; rows may wrap over several lines.
+    characters work; rows may wrap over several lines. A strict file written
+    by :func:`write_phylip` gets its ids back from the names map beside it.
     """
     tokens = read_text(path).split()
     if not tokens:
@@ -118,7 +119,28 @@ def read_phylip(path: Path) -> DistanceMatrix:
         else:
             values[i, : len(numbers)] = numbers
             values[: len(numbers), i] = numbers
-    return DistanceMatrix(tuple(ids), values, "", str(path))
+    return DistanceMatrix(tuple(_mapped_names(path, ids)), values, "", str(path))
+
+
+def _mapped_names(path: Path, names: list[str]) -> list[str]:
+    """The model ids of a PHYLIP file's rows: through the names map beside it when strict PHYLIP output wrote one.
+
+    A map that is not the writer's (other columns) is left alone; one that
+    names other rows is refused, so the ids never silently become ``m1``,
+    ``m2``... on a round trip, nor the wrong models.
+    """
+    beside = phylip_names_path(path)
+    if not beside.is_file():
+        return names
+    table = read_frame(beside, dtype=str, keep_default_na=False)
+    if list(table.columns) != ["phylip_name", "model"]:
+        return names
+    mapping = dict(zip(table["phylip_name"], table["model"]))
+    if len(mapping) != len(table) or sorted(mapping) != sorted(names):
+        missing = sorted(set(names) - set(mapping)) or sorted(set(mapping) - set(names)) or ["a name given twice"]
+        raise PhyloLLMError(f"{beside}: the names map beside {path.name} does not match its rows ({missing[0]!r}); "
+                            "move or fix it")
+    return [mapping[name] for name in names]
 
 
 #: The PHYLIP dialects written: ``relaxed`` (names of any length, space-separated) or ``strict`` (10 columns).
