@@ -191,3 +191,30 @@ def test_strict_phylip_read_back_keeps_the_model_ids(tmp_path):
     refused(run_cli("tree", tmp_path / "d.phy", "-o", tmp_path / "t2.nwk"), f"{names}: the names map")
     names.write_text("a\tb\nm1\tx\n")
     assert pl.load_distances(tmp_path / "d.phy").ids[0] == "m1"
+
+
+@pytest.mark.parametrize("suffix", ["csv.gz", "tsv.xz"])
+def test_a_compressed_dna_table_that_expands_beyond_memory_is_refused_while_reading(tmp_path, monkeypatch, suffix):
+    """A compressed DNA table of well under 1 MB holding 40 MiB of rows went to pandas whole, whatever the memory;
+    now its text is expanded within memory first and refused once it no longer fits (tracemalloc peak bounded)."""
+    import gzip
+    import lzma
+    import tracemalloc
+
+    from phylo_llm import _memory
+
+    separator = b"," if suffix.startswith("csv") else b"\t"
+    row = separator.join([b"org/m", b"0.5", b"0.25"]) + b"\n"
+    body = separator.join([b"model", b"dim_0", b"dim_1"]) + b"\n" + row * ((40 << 20) // len(row))
+    path = tmp_path / f"bomb.{suffix}"
+    path.write_bytes(gzip.compress(body) if suffix.endswith("gz") else lzma.compress(body))
+    assert path.stat().st_size < 1 << 20
+    monkeypatch.setattr(_memory, "available_memory", lambda: 24 << 20)  # as if 24 MiB were left
+    tracemalloc.start()
+    try:
+        with pytest.raises(pl.PhyloLLMError, match=f"bomb.{suffix}.*memory"):
+            pl.load_dna(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 80 << 20, peak

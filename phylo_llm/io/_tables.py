@@ -19,6 +19,7 @@ import lzma
 import re
 import zipfile
 import zlib
+from io import StringIO
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,8 @@ import pyarrow.parquet as pq
 
 from ..dna import DNA, check_equal_lengths
 from ..errors import PhyloLLMError
-from ._formats import table_suffix
+from ._files import read_text
+from ._formats import compression, table_suffix
 from ._output import atomic_output, atomic_path
 
 _DIMENSION = re.compile(r"^(?:dna|dim|d|x)?[_\-]?(\d+)$", re.IGNORECASE)
@@ -48,10 +50,14 @@ def read_frame(path: Path, **text_options) -> pd.DataFrame:
         if suffix == ".parquet":
             return pq.read_table(path).to_pandas(types_mapper=_NULLABLE_INTEGERS.get)
         options = {"dtype": {"model": str}, "keep_default_na": True, **text_options}
-        frame = pd.read_csv(path, sep=TEXT_SEPARATORS[suffix], **options)
+        # A compressed table is expanded within memory first (a few MB can expand to many GB); pandas parses the text.
+        source: Path | StringIO = StringIO(read_text(path)) if compression(path) else path
+        frame = pd.read_csv(source, sep=TEXT_SEPARATORS[suffix], **options)
         if "keep_default_na" not in text_options and "model" in frame.columns and frame["model"].isna().any():
             # An id such as 'NA', 'null' or 'None' is a model's name, not a missing value: the ids as written.
-            raw = pd.read_csv(path, sep=TEXT_SEPARATORS[suffix], usecols=["model"], dtype=str, keep_default_na=False)
+            if isinstance(source, StringIO):
+                source.seek(0)
+            raw = pd.read_csv(source, sep=TEXT_SEPARATORS[suffix], usecols=["model"], dtype=str, keep_default_na=False)
             frame["model"] = raw["model"].where(raw["model"] != "", None).to_numpy()
         return frame
     except pd.errors.EmptyDataError:
