@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import lzma
 from pathlib import Path
 from typing import IO
@@ -87,3 +88,34 @@ def _read_within_memory(handle: IO[str], path: Path) -> str:
         size += len(chunk)
         require_memory(2 * size, f"{path}: its text ({size / 2**20:,.0f} MiB so far)", "give a smaller file")
     return "".join(chunks)
+
+
+class _WithinMemory(io.RawIOBase):
+    """The bytes of a decompressing stream, refused once what it expanded to would no longer fit in memory."""
+
+    def __init__(self, raw: IO[bytes], path: Path) -> None:
+        super().__init__()
+        self._raw, self._path, self._size, self._checked = raw, path, 0, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        data = self._raw.read(len(buffer))
+        buffer[: len(data)] = data
+        self._size += len(data)
+        if self._size - self._checked >= _CHUNK:
+            self._checked = self._size
+            require_memory(self._size, f"{self._path}: its text ({self._size / 2**20:,.0f} MiB so far)", "give a smaller file")
+        return len(data)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def open_bounded(path: Path) -> IO[bytes]:
+    """The expanded bytes of a compressed file as a stream: a reader (pandas) parses them as they come, holding no
+    whole text, and a file that expands past what memory can hold (a few MB to many GB) is refused while read."""
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[path.suffix.lower()]
+    return io.BufferedReader(_WithinMemory(opener(path, "rb"), path), buffer_size=1 << 20)

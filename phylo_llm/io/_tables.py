@@ -19,7 +19,6 @@ import lzma
 import re
 import zipfile
 import zlib
-from io import StringIO
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,7 @@ import pyarrow.parquet as pq
 
 from ..dna import DNA, check_equal_lengths
 from ..errors import PhyloLLMError
-from ._files import read_text
+from ._files import open_bounded
 from ._formats import compression, table_suffix
 from ._output import atomic_output, atomic_path
 
@@ -50,21 +49,28 @@ def read_frame(path: Path, **text_options) -> pd.DataFrame:
         if suffix == ".parquet":
             return pq.read_table(path).to_pandas(types_mapper=_NULLABLE_INTEGERS.get)
         options = {"dtype": {"model": str}, "keep_default_na": True, **text_options}
-        # A compressed table is expanded within memory first (a few MB can expand to many GB); pandas parses the text.
-        source: Path | StringIO = StringIO(read_text(path)) if compression(path) else path
-        frame = pd.read_csv(source, sep=TEXT_SEPARATORS[suffix], **options)
+        frame = _read_text_table(path, sep=TEXT_SEPARATORS[suffix], **options)
         if "keep_default_na" not in text_options and "model" in frame.columns and frame["model"].isna().any():
             # An id such as 'NA', 'null' or 'None' is a model's name, not a missing value: the ids as written.
-            if isinstance(source, StringIO):
-                source.seek(0)
-            raw = pd.read_csv(source, sep=TEXT_SEPARATORS[suffix], usecols=["model"], dtype=str, keep_default_na=False)
+            raw = _read_text_table(path, sep=TEXT_SEPARATORS[suffix], usecols=["model"], dtype=str, keep_default_na=False)
             frame["model"] = raw["model"].where(raw["model"] != "", None).to_numpy()
         return frame
+    except PhyloLLMError:  # already one line naming the file (e.g. a table expanding past memory)
+        raise
     except pd.errors.EmptyDataError:
         raise PhyloLLMError(f"{path}: the file is empty") from None
     except (pa.ArrowException, pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError, EOFError, zlib.error, lzma.LZMAError) as exc:
         # Truncated or corrupt compressed files raise EOFError / zlib / lzma errors.
         raise PhyloLLMError(f"{path}: not a readable {suffix[1:]} file ({_first_line(exc)})") from None
+
+
+def _read_text_table(path: Path, **options) -> pd.DataFrame:
+    """``pandas.read_csv`` of a text table; a compressed one streamed through :func:`open_bounded` (pandas parses
+    the expanded bytes as they come, and a file expanding past memory is refused while read)."""
+    if not compression(path):
+        return pd.read_csv(path, **options)
+    with open_bounded(path) as handle:
+        return pd.read_csv(handle, compression=None, encoding="utf-8", **options)
 
 
 def read_dna_table(path: Path) -> DNA:
