@@ -130,8 +130,8 @@ def _mapped_names(path: Path, names: list[str]) -> list[str]:
     ``m2``... on a round trip, nor the wrong models.
     """
     beside = phylip_names_path(path)
-    if not beside.is_file():
-        return names
+    if names != _strict_names(len(names)) or not beside.is_file():
+        return names  # not rows the strict writer named: a map beside it (one left by an earlier write) is not theirs
     table = read_frame(beside, dtype=str, keep_default_na=False)
     if list(table.columns) != ["phylip_name", "model"]:
         return names
@@ -175,7 +175,7 @@ def write_phylip(dm: DistanceMatrix, path: str | Path, style: str = "relaxed") -
     if style not in PHYLIP_STYLES:
         raise PhyloLLMError(f"unknown PHYLIP style {style!r}; choose one of {', '.join(PHYLIP_STYLES)}")
     if style == "strict":
-        names = [f"m{i + 1}" for i in range(dm.n_models)]
+        names = _strict_names(dm.n_models)
         if str(path) == STDOUT:
             raise PhyloLLMError("strict PHYLIP writes a names map beside the matrix: give a file name, not '-'")
         width = 10
@@ -193,6 +193,11 @@ def write_phylip(dm: DistanceMatrix, path: str | Path, style: str = "relaxed") -
             handle.write(name.ljust(width) + " " + " ".join(repr(float(v)) for v in row) + "\n")
     if style == "strict":
         write_table(pd.DataFrame({"phylip_name": names, "model": list(dm.ids)}), phylip_names_path(path))
+
+
+def _strict_names(n: int) -> list[str]:
+    """The row names strict PHYLIP output gives ``n`` models (``m1``, ``m2``...), mapped to ids beside it."""
+    return [f"m{i + 1}" for i in range(n)]
 
 
 def phylip_names_path(path: str | Path) -> Path:
