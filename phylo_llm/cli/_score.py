@@ -31,6 +31,8 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     from .. import inputs, score  # loaded when the command runs, not at start-up
+    from Bio.Phylo.BaseTree import Tree
+
     from ..probes import ProbeEmbeddings
 
     lineage = lineage_of(args)  # a bad lineage path is refused before any distance is computed
@@ -46,8 +48,13 @@ def run(args: argparse.Namespace) -> None:
         extra["model"] = relate.relation_distances(model, data, progress=show_progress(args))
     if isinstance(data, ProbeEmbeddings):
         data = inputs.to_distances(data, args.metric)
-    report = score.score(data, lineage, metric=args.metric, method=args.method, permutations=args.permutations,
-                         seed=args.seed, progress=show_progress(args), extra_spaces=extra)
+    try:
+        report = score.score(data, lineage, metric=args.metric, method=args.method, permutations=args.permutations,
+                             seed=args.seed, progress=show_progress(args), extra_spaces=extra)
+    except PhyloLLMError as error:  # a given tree it cannot score (e.g. no lengths to midpoint-root): name the file
+        if not isinstance(data, Tree):
+            raise
+        raise PhyloLLMError(f"{args.input}: {error}") from None
     if args.json:
         # Undefined numbers (an AUC without negatives, a rank without edges) are null: strict JSON (RFC 8259).
         sys.stdout.write(json.dumps(_finite_or_null(report), indent=1, allow_nan=False) + "\n")

@@ -184,7 +184,10 @@ def view(
         shown = tree
         what = "given tree"
     if root != "none":
-        shown = root_tree(shown, root)
+        try:
+            shown = root_tree(shown, root)
+        except PhyloLLMError as error:  # a given tree without lengths: name it
+            raise PhyloLLMError(f"{source}: {error}" if tree is not None else str(error)) from None
         what += f", {root} root"
     xy = map_coordinates(data, dist, seed)
     name = parse_name(data.source)
