@@ -30,9 +30,9 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from .. import inputs, score  # loaded when the command runs, not at start-up
     from Bio.Phylo.BaseTree import Tree
 
+    from .. import inputs, score  # loaded when the command runs, not at start-up
     from ..probes import ProbeEmbeddings
 
     lineage = lineage_of(args)  # a bad lineage path is refused before any distance is computed

@@ -93,14 +93,14 @@ def _read_within_memory(handle: IO[str], path: Path) -> str:
 class _WithinMemory(io.RawIOBase):
     """The bytes of a decompressing stream, refused once what it expanded to would no longer fit in memory."""
 
-    def __init__(self, raw: IO[bytes], path: Path) -> None:
+    def __init__(self, raw: io.BufferedIOBase, path: Path) -> None:
         super().__init__()
         self._raw, self._path, self._size, self._checked = raw, path, 0, 0
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer) -> int:
         data = self._raw.read(len(buffer))
         buffer[: len(data)] = data
         self._size += len(data)
@@ -117,5 +117,14 @@ class _WithinMemory(io.RawIOBase):
 def open_bounded(path: Path) -> IO[bytes]:
     """The expanded bytes of a compressed file as a stream: a reader (pandas) parses them as they come, holding no
     whole text, and a file that expands past what memory can hold (a few MB to many GB) is refused while read."""
-    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[path.suffix.lower()]
-    return io.BufferedReader(_WithinMemory(opener(path, "rb"), path), buffer_size=1 << 20)
+    return io.BufferedReader(_WithinMemory(_decompressing(path), path), buffer_size=1 << 20)
+
+
+def _decompressing(path: Path) -> io.BufferedIOBase:
+    """The decompressed bytes of a ``.gz``, ``.bz2`` or ``.xz`` file."""
+    suffix = path.suffix.lower()
+    if suffix == ".gz":
+        return gzip.open(path, "rb")
+    if suffix == ".bz2":
+        return bz2.open(path, "rb")
+    return lzma.open(path, "rb")
