@@ -218,3 +218,32 @@ def test_a_compressed_dna_table_that_expands_beyond_memory_is_refused_while_read
     finally:
         tracemalloc.stop()
     assert peak < 80 << 20, peak
+
+
+@pytest.mark.parametrize("suffix", ["csv", "tsv", "csv.gz"])
+def test_ids_with_line_breaks_survive_text_dna_and_distance_tables(tmp_path, suffix):
+    """An id holding a lone carriage return was written unquoted by pandas, then read back as two rows ('a', 'b') with
+    a misleading NaN refusal; with a line feed, CR LF, quotes and separators as well, the ids now come back as
+    written, through our readers and through pandas and Python's csv module (independent readers)."""
+    import csv
+    import gzip
+
+    from phylo_llm.distance import DistanceMatrix
+
+    ids = ["a\rb", "c\nd", "e\r\nf", 'g"h', "i,j\tk", "plain"]
+    vectors = np.random.default_rng(5).normal(size=(len(ids), 3))
+    pl.save_dna(pl.DNA(ids, vectors), tmp_path / f"d.{suffix}")
+    back = pl.load_dna(tmp_path / f"d.{suffix}")
+    assert list(back.ids) == ids
+    np.testing.assert_allclose(back.vectors, vectors, rtol=1e-15)
+    separator = "\t" if suffix.startswith("tsv") else ","
+    theirs = pd.read_csv(tmp_path / f"d.{suffix}", sep=separator, dtype={"model": str}, keep_default_na=False)
+    assert theirs["model"].tolist() == ids
+    opener = gzip.open if suffix.endswith(".gz") else open
+    with opener(tmp_path / f"d.{suffix}", "rt", newline="", encoding="utf-8") as handle:
+        assert [row[0] for row in csv.reader(handle, delimiter=separator)][1:] == ids
+    dist = DistanceMatrix(tuple(ids), np.sqrt(((vectors[:, None] - vectors[None]) ** 2).sum(-1)))
+    pl.save_distances(dist, tmp_path / f"m.{suffix}")
+    again = pl.load_distances(tmp_path / f"m.{suffix}")
+    assert list(again.ids) == ids
+    np.testing.assert_allclose(again.values, dist.values, rtol=1e-15)

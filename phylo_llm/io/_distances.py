@@ -23,7 +23,7 @@ from ..ids import check_unique
 from ._files import open_text, read_text
 from ._formats import table_suffix
 from ._output import STDOUT, atomic_output, atomic_path
-from ._tables import TEXT_SEPARATORS, read_frame, write_table
+from ._tables import TEXT_SEPARATORS, read_frame, text_quoting, write_table
 
 
 def is_distance_table(frame: pd.DataFrame) -> bool:
@@ -62,7 +62,7 @@ def read_distance_table(path: Path) -> DistanceMatrix | None:
         return distances_from_table(frame, str(path)) if is_distance_table(frame) else None
     separator = TEXT_SEPARATORS[suffix]
     try:
-        with open_text(path) as handle:
+        with open_text(path, newline="") as handle:
             lines = csv.reader(handle, delimiter=separator)
             header, first = next(lines, []), next(lines, None)
     except (UnicodeDecodeError, OSError, EOFError, zlib.error, lzma.LZMAError, csv.Error):
@@ -227,7 +227,7 @@ def write_distance_table(dm: DistanceMatrix, path: str | Path) -> None:
     elif suffix in TEXT_SEPARATORS:
         frame.insert(0, "", list(dm.ids))
         with atomic_output(path) as handle:
-            frame.to_csv(handle, sep=TEXT_SEPARATORS[suffix], index=False, float_format="%.17g")
+            frame.to_csv(handle, sep=TEXT_SEPARATORS[suffix], index=False, float_format="%.17g", quoting=text_quoting(frame))
     else:
         raise PhyloLLMError(f"{path}: unknown distance format {suffix or '(no extension)'!r}; use .phy, .csv, .tsv or .parquet")
 

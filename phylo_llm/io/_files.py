@@ -34,8 +34,10 @@ def existing(path: str | Path) -> Path:
     return path
 
 
-def open_text(path: str | Path) -> IO[str]:
+def open_text(path: str | Path, newline: str | None = None) -> IO[str]:
     """A UTF-8 text handle, decompressing ``.gz``, ``.bz2`` and ``.xz``.
+
+    ``newline``: as for :func:`open` (``""`` for the :mod:`csv` module, which handles line ends inside quotes itself).
 
     Examples
     --------
@@ -45,16 +47,18 @@ def open_text(path: str | Path) -> IO[str]:
     """
     name = str(path).lower()
     if name.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8")
+        return gzip.open(path, "rt", encoding="utf-8", newline=newline)
     if name.endswith(".bz2"):
-        return bz2.open(path, "rt", encoding="utf-8")
+        return bz2.open(path, "rt", encoding="utf-8", newline=newline)
     if name.endswith(".xz"):
-        return lzma.open(path, "rt", encoding="utf-8")
-    return open(path, encoding="utf-8")
+        return lzma.open(path, "rt", encoding="utf-8", newline=newline)
+    return open(path, encoding="utf-8", newline=newline)
 
 
-def read_text(path: str | Path) -> str:
+def read_text(path: str | Path, newline: str | None = None) -> str:
     """The whole text of a (possibly compressed) UTF-8 file, a byte-order mark dropped; one-line errors.
+
+    ``newline``: as for :func:`open` (``""`` keeps line ends as written, for a CSV parser).
 
     Examples
     --------
@@ -65,7 +69,7 @@ def read_text(path: str | Path) -> str:
     if path.is_dir():
         raise PhyloLLMError(f"{path}: is a folder, not a file")
     try:
-        with open_text(path) as handle:
+        with open_text(path, newline) as handle:
             text = _read_within_memory(handle, path)
     except UnicodeDecodeError as exc:
         raise PhyloLLMError(f"{path}: not UTF-8 text (byte {exc.start})") from None

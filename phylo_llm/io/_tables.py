@@ -14,12 +14,14 @@ by :func:`write_dna` is parquet with ``model`` (string), ``dna``
 
 from __future__ import annotations
 
+import csv
 import json
 import lzma
 import re
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -142,7 +144,7 @@ def write_dna(dna: DNA, path: str | Path) -> None:
         dims = pd.DataFrame(dna.vectors, columns=[f"dna_{i}" for i in range(dna.dim)])
         frame = pd.concat([pd.DataFrame({"model": dna.ids}), meta, dims], axis=1)
         with atomic_output(path) as handle:
-            frame.to_csv(handle, sep=TEXT_SEPARATORS[suffix], index=False, float_format="%.17g")
+            frame.to_csv(handle, sep=TEXT_SEPARATORS[suffix], index=False, float_format="%.17g", quoting=text_quoting(frame))
     elif suffix == ".npz":
         # npz holds no objects: numbers stay numbers, anything else becomes text ("" when missing).
         extra = {
@@ -223,6 +225,27 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
+def text_quoting(frame: pd.DataFrame) -> Literal[0, 2]:
+    """The ``csv`` quoting for writing ``frame`` as text: minimal, unless a text cell holds a carriage return.
+
+    pandas quotes a cell holding the line terminator (``\\n``) but not a lone
+    ``\\r``, which its reader (and Python's ``csv``) then take as a line end:
+    such a file quotes every text cell, so it reads back as written.
+
+    Examples
+    --------
+    >>> import csv
+    >>> text_quoting(pd.DataFrame({"model": ["a", "b"]})) == csv.QUOTE_MINIMAL
+    True
+    >>> text_quoting(pd.DataFrame({"model": ["a\\rb"]})) == csv.QUOTE_NONNUMERIC
+    True
+    """
+    text = frame.select_dtypes(exclude="number")
+    has_return = any(text[c].astype(str).str.contains("\r", regex=False).any() for c in text.columns)
+    has_return = has_return or any("\r" in str(c) for c in frame.columns)
+    return csv.QUOTE_NONNUMERIC if has_return else csv.QUOTE_MINIMAL
+
+
 def write_table(frame: pd.DataFrame, path: str | Path) -> None:
     """Write a table atomically: ``.tsv``/``.txt`` tab-separated, anything else CSV (``.gz``/``.bz2``/``.xz`` compressed).
 
@@ -237,4 +260,4 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> None:
     """
     separator = TEXT_SEPARATORS.get(table_suffix(path), ",")
     with atomic_output(path) as handle:
-        frame.to_csv(handle, sep=separator, index=False)
+        frame.to_csv(handle, sep=separator, index=False, quoting=text_quoting(frame))
