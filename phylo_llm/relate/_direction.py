@@ -243,6 +243,9 @@ def _calibration_factor(diff: np.ndarray, groups: np.ndarray | None) -> float:
     if not np.any(score):  # no signal out of fold: nothing to scale
         return 1.0
     y = np.concatenate([np.ones(len(score)), np.zeros(len(score))])
+    # scikit-learn's default penalty (C = 1) on the one factor is kept on purpose: a prior towards "unsure" that
+    # matters only with few edges. Unpenalised (Platt's targets) was measured: rand ECE unchanged (0.066 vs 0.070),
+    # paper set (about 27 training edges) worse, 0.172 / 0.107 / 0.031 vs 0.075 / 0.012 / 0.043 on three fold seeds.
     factor = LogisticRegression(fit_intercept=False).fit(np.concatenate([score, -score])[:, None], y).coef_[0, 0]
     return max(float(factor), 0.0)  # a negative factor would turn every answer round; 0 says "no idea"
 
