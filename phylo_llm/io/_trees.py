@@ -14,6 +14,7 @@ from ._files import read_text
 from ._formats import Format, format_for
 from ._newick import describe_clade
 from ._output import atomic_output
+from ._probes import MAGIC as PROBES_MAGIC
 
 
 def write_tree(tree: Tree, path: str | Path, fmt: str | None = None) -> None:
@@ -70,8 +71,33 @@ def read_tree(path: str | Path) -> Tree:
     >>> _ = path.write_text("((a:1,b:2):1,c:3);")
     >>> sorted(leaf.name for leaf in read_tree(path).get_terminals())
     ['a', 'b', 'c']
+    >>> read_tree("data/demo/dna.parquet")
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: data/demo/dna.parquet: not a tree file: a parquet table (DNA or distances?); a tree is Newick, NHX, NEXUS or PhyloXML text
     """
+    binary = _binary_kind(path)
+    if binary is not None:  # a DNA file or cache given where a tree goes: say so, not "not UTF-8 text (byte 7)"
+        raise PhyloLLMError(f"{path}: not a tree file: {binary}; a tree is Newick, NHX, NEXUS or PhyloXML text")
     return parse_tree(read_text(path), str(path))
+
+
+#: Opening bytes of the binary files users give where a tree goes, and what to call them.
+_BINARY_KINDS: tuple[tuple[bytes, str], ...] = (
+    (b"PAR1", "a parquet table (DNA or distances?)"),
+    (b"PK\x03\x04", "a zip archive (.npz DNA?)"),
+    (PROBES_MAGIC, "a per-probe cache"),
+)
+
+
+def _binary_kind(path: str | Path) -> str | None:
+    """What a binary file given as a tree is (from its first bytes), or ``None`` (text, or not a file)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(max(len(magic) for magic, _ in _BINARY_KINDS))
+    except OSError:  # missing, a folder, unreadable: read_text says which
+        return None
+    return next((kind for magic, kind in _BINARY_KINDS if head.startswith(magic)), None)
 
 
 def detect_tree_format(text: str) -> Format | None:

@@ -1,0 +1,44 @@
+"""Problems a newcomer met following README.md from the top on the command line (newcomer24)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import phylo_llm as pl
+from phylo_llm.errors import PhyloLLMError
+
+from helpers import run_cli
+
+
+def _parquet_dna(path):
+    """A DNA table written by pyarrow itself (not by the package)."""
+    table = pa.table({"model": ["a", "b", "c"], "dna": [list(row) for row in np.eye(3)]})
+    pq.write_table(table, path)
+    return path
+
+
+def test_a_dna_parquet_given_as_a_tree_is_named_as_such_not_as_bad_utf8(tmp_path):
+    """annotate DNA.parquet said 'not UTF-8 text (byte 7)': true, but no help to someone who swapped the files."""
+    dna = _parquet_dna(tmp_path / "dna.parquet")
+    with pytest.raises(PhyloLLMError) as caught:
+        pl.read_tree(dna)
+    message = str(caught.value)
+    assert message.startswith(f"{dna}: not a tree file") and "parquet" in message and "UTF-8" not in message
+
+
+@pytest.mark.parametrize("command", ["annotate", "place"])
+def test_the_cli_says_in_one_line_that_a_dna_file_is_not_a_tree(tmp_path, command):
+    dna = _parquet_dna(tmp_path / "dna.parquet")
+    out = tmp_path / "out.nhx"
+    if command == "annotate":
+        result = run_cli("annotate", dna, "-o", out)
+    else:  # the newcomer's swap: DNA as --tree
+        result = run_cli("place", dna, "--tree", dna, "--dna", dna, "-o", out)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"phylo-llm: error: {dna}: not a tree file: a parquet table (DNA or distances?); "
+                     "a tree is Newick, NHX, NEXUS or PhyloXML text"]
+    assert not out.exists()
