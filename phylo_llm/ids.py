@@ -149,6 +149,10 @@ def require_model(model: str, ids: Sequence[str], source: str = "the data") -> i
     --------
     >>> require_model("Org/b", ["org/A", "org/B"])
     1
+    >>> require_model("meta-llama/Llama-2-7b-chaat", ["meta-llama/Llama-2-7b-chat-hf", "Qwen/Qwen2.5-7B"], "dna.parquet")
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: dna.parquet: model 'meta-llama/Llama-2-7b-chaat' is not in the data (did you mean 'meta-llama/Llama-2-7b-chat-hf'?)
     >>> require_model("Org/caf\\u00e9", ["Org/cafe\\u0301"], "dna.parquet")
     Traceback (most recent call last):
     ...
@@ -162,5 +166,22 @@ def require_model(model: str, ids: Sequence[str], source: str = "the data") -> i
     key = model_key(unicodedata.normalize("NFC", model))
     alike = [m for m in ids if model_key(unicodedata.normalize("NFC", m)) == key]
     hint = (f" ({ascii(model)}; the data has {ascii(alike[0])}, which differs only by its Unicode form: ids are "
-            "compared as written)" if alike else "")
+            "compared as written)" if alike else _did_you_mean(model, ids))
     raise PhyloLLMError(f"{source}: model {model!r} is not in the data{hint}")
+
+
+#: Above this many ids no spelling suggestion is searched (difflib compares with every id: ~1 s per 100,000).
+_SUGGEST_MAX_IDS = 20_000
+
+
+def _did_you_mean(model: str, ids: Sequence[str]) -> str:
+    """``" (did you mean 'X'?)"``: the closest ids by spelling (case ignored), for a typo; ``""`` when none is close."""
+    import difflib
+
+    if len(ids) > _SUGGEST_MAX_IDS:
+        return ""
+    by_key: dict[str, str] = {}
+    for candidate in ids:
+        by_key.setdefault(model_key(candidate), candidate)
+    close = difflib.get_close_matches(model_key(model), list(by_key), n=3, cutoff=0.8)
+    return f" (did you mean {' or '.join(repr(by_key[key]) for key in close)}?)" if close else ""

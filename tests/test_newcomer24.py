@@ -9,6 +9,7 @@ import pytest
 
 import phylo_llm as pl
 from phylo_llm.errors import PhyloLLMError
+from phylo_llm.ids import require_model
 
 from helpers import run_cli
 
@@ -42,3 +43,21 @@ def test_the_cli_says_in_one_line_that_a_dna_file_is_not_a_tree(tmp_path, comman
     assert lines == [f"phylo-llm: error: {dna}: not a tree file: a parquet table (DNA or distances?); "
                      "a tree is Newick, NHX, NEXUS or PhyloXML text"]
     assert not out.exists()
+
+
+def test_a_typo_in_a_model_id_suggests_the_id_meant():
+    """'model X is not in the data' left the newcomer to search 313 ids for the one they misspelt."""
+    ids = ["meta-llama/Meta-Llama-3-8B-Instruct", "meta-llama/Meta-Llama-3-8B", "Qwen/Qwen2.5-7B-Instruct"]
+    with pytest.raises(PhyloLLMError, match=r"did you mean 'meta-llama/Meta-Llama-3-8B-Instruct'"):
+        require_model("meta-llama/Meta-Llama-3-8B-Instruc", ids, "dna.parquet")
+    with pytest.raises(PhyloLLMError) as caught:  # nothing alike: no suggestion
+        require_model("google/t5-small", ids, "dna.parquet")
+    assert "did you mean" not in str(caught.value)
+
+
+def test_relatives_with_input_and_model_swapped_says_the_order(tmp_path):
+    dna = _parquet_dna(tmp_path / "dna.parquet")
+    result = run_cli("relatives", dna, "a")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"phylo-llm: error: a: no such file or directory; the model comes first: phylo-llm relatives a {dna}"]

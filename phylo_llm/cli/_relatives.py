@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .. import io
@@ -50,6 +51,9 @@ def model_id_of(model: str, ids, source: str) -> str:
 def run(args: argparse.Namespace) -> None:
     from .. import inputs, score  # loaded when the command runs, not at start-up
 
+    if not os.path.exists(args.input) and os.path.exists(args.model):  # the newcomer's swap: INPUT MODEL
+        raise PhyloLLMError(f"{args.input}: no such file or directory; the model comes first: "
+                            f"phylo-llm relatives {args.input} {args.model}")
     plan = io.OutputPlan(inputs=read_paths(args))
     plan.add(args.csv, "--csv")
     lineage = lineage_of(args)
