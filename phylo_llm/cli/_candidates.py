@@ -31,7 +31,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     add_input(parser, distances_too=True)
     parser.add_argument("-o", "--output", required=True, help="CSV of candidate pairs, closest first")
     add_lineage(parser)
-    parser.add_argument("--metric", choices=METRIC_CHOICES, default="euclidean")
+    parser.add_argument("--metric", choices=METRIC_CHOICES, default="euclidean", help="(default: euclidean)")
     parser.add_argument("--threshold", type=number(0.0), help="distance cut-off (default: median distance of documented fine-tunes)")
     parser.add_argument("--limit", type=integer(0, 10**9, zero_means="0 = all"), default=1000, help="keep the closest N pairs (default: 1000; 0 = all)")
     parser.add_argument("-k", type=integer(1, 10_000), default=None,

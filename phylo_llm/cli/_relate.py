@@ -40,7 +40,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--folds", type=integer(0, 50), default=5,
                         help="evaluate (2-50) and train (0 = no cross-validated numbers on the card): folds (default: 5)")
     parser.add_argument("--estimator", choices=("logistic", "boosting"), default="logistic",
-                        help="evaluate: the estimator (train always fits the logistic model)")
+                        help="evaluate: the estimator (default: logistic; train always fits the logistic model)")
     parser.add_argument("--json", metavar="FILE", help="evaluate, A B: also write the report as JSON")
     parser.add_argument("--figure", metavar="FILE", help="evaluate: reliability diagram of P(related) (.png, .pdf or .svg)")
     add_seed(parser, "negative sampling, fold assignment and the chance baseline")

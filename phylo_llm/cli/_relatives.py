@@ -28,11 +28,11 @@ HELP = "the nearest models to one model, against documented distances"
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", metavar="MODEL")
+    parser.add_argument("model", metavar="MODEL", help="model id (any case; the published folder form works too)")
     add_input(parser, distances_too=True)
     parser.add_argument("-k", type=integer(1, 10_000_000), default=10, help="how many (default: 10)")
     add_lineage(parser)
-    parser.add_argument("--metric", choices=METRIC_CHOICES, default="euclidean")
+    parser.add_argument("--metric", choices=METRIC_CHOICES, default="euclidean", help="(default: euclidean)")
     parser.add_argument("--csv", metavar="FILE", help="write the table as CSV")
     parser.add_argument("--relation-model", metavar="FILE|default", type=model_file,
                         help="rank by a relation model's P(related) with p_same_weights, p_derived, p_related and "

@@ -23,7 +23,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--colour-by", default="family", metavar="ATTRIBUTE",
                         help="lineage attribute colouring the leaves: family, organization, architecture, subfamily, "
                         "release, ... (default: family; the page can switch)")
-    parser.add_argument("--layout", choices=("rectangular", "circular"), default="rectangular", help="first tree layout")
+    parser.add_argument("--layout", choices=("rectangular", "circular"), default="rectangular", help="first tree layout (default: rectangular)")
     parser.add_argument("--method", choices=TREE_METHODS, default="nj", help="how the tree is built without --tree (default: nj)")
     parser.add_argument("--metric", choices=METRIC_CHOICES, default="euclidean", help="distance between DNA vectors (default: euclidean)")
     parser.add_argument("--root", choices=("none", "midpoint", "mad"), default="none",
