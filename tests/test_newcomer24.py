@@ -6,12 +6,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from helpers import run_cli
 
 import phylo_llm as pl
 from phylo_llm.errors import PhyloLLMError
 from phylo_llm.ids import require_model
-
-from helpers import run_cli
 
 
 def _parquet_dna(path):
@@ -61,3 +60,28 @@ def test_relatives_with_input_and_model_swapped_says_the_order(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"phylo-llm: error: a: no such file or directory; the model comes first: phylo-llm relatives a {dna}"]
+
+
+def _demo_cache(tmp_path):
+    path = tmp_path / "demo.probes"
+    pl.io.save_probes(pl.simulate(seed=0).probes(4), path)
+    return path
+
+
+def test_relate_with_the_cache_first_says_the_order(tmp_path):
+    cache = _demo_cache(tmp_path)
+    result = run_cli("relate", cache, "google/Gemma-1-7B", "google/Gemma-1-7B-Instruct")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"phylo-llm: error: google/Gemma-1-7B-Instruct: no such file or directory; the models come first: "
+        f"phylo-llm relate google/Gemma-1-7B google/Gemma-1-7B-Instruct {cache}"]
+
+
+def test_relate_train_without_lineage_on_models_the_builtin_base_lacks_says_to_give_one(tmp_path):
+    """The simulated ids are in no built-in relation: 'documents 0 pairs' alone did not say --lineage was missing."""
+    cache = _demo_cache(tmp_path)
+    result = run_cli("relate", "train", cache, "-o", tmp_path / "m.json")
+    assert result.returncode == 2 and not (tmp_path / "m.json").exists()
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "documents 0 same-weights or derived pairs" in lines[0]
+    assert lines[0].endswith("(the built-in lineage was used: give yours with --lineage PATH)")

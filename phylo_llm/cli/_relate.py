@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 from .. import io
 from ..errors import PhyloLLMError
@@ -56,6 +57,9 @@ def _parse(args: argparse.Namespace) -> tuple[str, list[str]]:
         action = words[0]
     elif len(words) == 3:
         action = "pair"
+        if not os.path.exists(words[2]) and os.path.exists(words[0]):  # the newcomer's swap: INPUT A B
+            raise PhyloLLMError(f"{words[2]}: no such file or directory; the models come first: "
+                                f"phylo-llm relate {words[1]} {words[2]} {words[0]}")
     else:
         raise PhyloLLMError(f"relate: give 'train INPUT', 'evaluate INPUT' or 'A B INPUT' (got {len(words)} words)")
     unused = {
@@ -89,7 +93,12 @@ def run(args: argparse.Namespace) -> None:
         if not args.figure.lower().endswith((".png", ".pdf", ".svg")):
             raise PhyloLLMError(f"{args.figure}: --figure must end in .png, .pdf or .svg")
         plan.add(args.figure, "--figure")
-    {"train": _train, "evaluate": _evaluate, "pair": _pair}[action](args, plan, words)
+    try:
+        {"train": _train, "evaluate": _evaluate, "pair": _pair}[action](args, plan, words)
+    except PhyloLLMError as exc:  # too few documented pairs and no --lineage: the newcomer forgot theirs
+        if action != "pair" and not args.lineage and "the lineage documents" in str(exc):
+            raise PhyloLLMError(f"{exc} (the built-in lineage was used: give yours with --lineage PATH)") from None
+        raise
 
 
 def _probes(args: argparse.Namespace):
