@@ -166,7 +166,7 @@ def require_model(model: str, ids: Sequence[str], source: str = "the data") -> i
     key = model_key(unicodedata.normalize("NFC", model))
     alike = [m for m in ids if model_key(unicodedata.normalize("NFC", m)) == key]
     hint = (f" ({ascii(model)}; the data has {ascii(alike[0])}, which differs only by its Unicode form: ids are "
-            "compared as written)" if alike else _did_you_mean(model, ids))
+            "compared as written)" if alike else did_you_mean(model, ids))
     raise PhyloLLMError(f"{source}: model {model!r} is not in the data{hint}")
 
 
@@ -174,7 +174,7 @@ def require_model(model: str, ids: Sequence[str], source: str = "the data") -> i
 _SUGGEST_MAX_IDS = 20_000
 
 
-def _did_you_mean(model: str, ids: Sequence[str]) -> str:
+def did_you_mean(model: str, ids: Sequence[str]) -> str:
     """``" (did you mean 'X'?)"``: the closest ids by spelling (case ignored), for a typo; ``""`` when none is close."""
     import difflib
 

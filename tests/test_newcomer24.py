@@ -85,3 +85,27 @@ def test_relate_train_without_lineage_on_models_the_builtin_base_lacks_says_to_g
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "documents 0 same-weights or derived pairs" in lines[0]
     assert lines[0].endswith("(the built-in lineage was used: give yours with --lineage PATH)")
+
+
+def test_an_outgroup_is_matched_by_the_id_rule_and_a_typo_gets_a_suggestion(tmp_path):
+    """--outgroup google/gemma-1-7b was refused although relatives finds that model under any case."""
+    from Bio import Phylo
+
+    tree_path = tmp_path / "t.nwk"
+    tree_path.write_text("((a/x:1,a/y:1):1,(Org/Model-C:1,d/z:1):1,e/w:1);")
+    assert run_cli("annotate", tree_path, "-o", tmp_path / "t.nhx", "--outgroup", "org/model-c", "-q").returncode == 0
+    rooted = Phylo.read(tmp_path / "t.nhx", "newick")  # Biopython reads the NHX as Newick with comments
+    sides = sorted(sorted(leaf.name for leaf in side.get_terminals()) for side in rooted.root.clades)
+    assert ["Org/Model-C"] in sides  # rooted on the middle of that leaf's branch
+    result = run_cli("annotate", tree_path, "-o", tmp_path / "u.nhx", "--outgroup", "Org/Model-X")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.rstrip().endswith("is not a leaf of the tree (did you mean 'Org/Model-C'?)")
+
+
+def test_root_outgroup_without_an_outgroup_says_which_option_names_it(tmp_path):
+    dna_tree = tmp_path / "t.nwk"
+    dna_tree.write_text("((a:1,b:1):1,c:1);")
+    result = run_cli("annotate", dna_tree, "-o", tmp_path / "t.nhx", "--root", "outgroup")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "phylo-llm: error: --root outgroup: name the outgroup with --outgroup MODEL (repeatable) or --root-by KEY=VALUE"]

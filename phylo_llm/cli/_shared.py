@@ -25,6 +25,8 @@ def root_and_annotate(args: argparse.Namespace, built, annotate: bool):
         except PhyloLLMError as error:  # name the input whose tree lacks the model
             raise PhyloLLMError(f"{args.input}: {error}") from None
         notes += f", rooted on outgroup {', '.join(args.outgroup)}"
+    elif args.root == "outgroup":
+        raise PhyloLLMError("--root outgroup: name the outgroup with --outgroup MODEL (repeatable) or --root-by KEY=VALUE")
     elif args.root and args.root != "none":
         built = tree.root_tree(built, args.root)
         notes += f", {args.root} root"

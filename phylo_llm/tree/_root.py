@@ -21,6 +21,7 @@ import numpy as np
 from Bio.Phylo.BaseTree import Tree
 
 from ..errors import PhyloLLMError
+from ..ids import did_you_mean, find_model
 from . import ROOT_METHODS
 from ._ete import from_ete, to_ete
 from ._walk import iter_leaves, iter_preorder
@@ -88,7 +89,8 @@ def midpoint_root(tree: Tree) -> Tree:
 def outgroup_root(tree: Tree, outgroup: str | Iterable[str]) -> Tree:
     """Root on the branch that best separates the ``outgroup`` leaves from the rest.
 
-    ``outgroup`` is leaf names, or one leaf name as a string. One leaf: the middle of its own branch. Several: the branch whose two
+    ``outgroup`` is leaf names, or one leaf name as a string, each matched as every look-up matches ids
+    (exactly, else the one leaf with its :func:`~phylo_llm.ids.model_key`). One leaf: the middle of its own branch. Several: the branch whose two
     sides differ least from {outgroup, others}; if the outgroup is not a clade
     of the tree the best such branch is used (see :func:`best_split`).
 
@@ -99,15 +101,22 @@ def outgroup_root(tree: Tree, outgroup: str | Iterable[str]) -> Tree:
     >>> rooted = outgroup_root(Phylo.read(StringIO("((a:1,b:1):1,c:1,d:1);"), "newick"), ["c"])
     >>> sorted(len(side.get_terminals()) for side in rooted.root.clades)
     [1, 3]
+    >>> outgroup_root(Phylo.read(StringIO("((a:1,b:1):1,org/model-c:1,d:1);"), "newick"), ["org/model-x"])
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: outgroup model 'org/model-x' is not a leaf of the tree (did you mean 'org/model-c'?)
     """
     ete = to_ete(tree)
-    names = {leaf.name for leaf in ete.get_leaves()}
+    names = sorted(leaf.name for leaf in ete.get_leaves())
     # One id as a string is that model, not its characters.
     wanted = [outgroup] if isinstance(outgroup, str) else list(dict.fromkeys(outgroup))
-    unknown = [m for m in wanted if m not in names]
-    if unknown:
-        raise PhyloLLMError(f"outgroup model {unknown[0]!r} is not a leaf of the tree")
-    node, _ = best_split(ete, set(wanted))
+    chosen = set()
+    for model in wanted:  # the id rule of every look-up: exact, else the one leaf with its model_key
+        row = find_model(model, names, "the tree")
+        if row is None:
+            raise PhyloLLMError(f"outgroup model {model!r} is not a leaf of the tree{did_you_mean(model, names)}")
+        chosen.add(names[row])
+    node, _ = best_split(ete, chosen)
     return _rooted_on_branch(ete, node, node.dist / 2.0)
 
 
