@@ -109,3 +109,13 @@ def test_root_outgroup_without_an_outgroup_says_which_option_names_it(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "phylo-llm: error: --root outgroup: name the outgroup with --outgroup MODEL (repeatable) or --root-by KEY=VALUE"]
+
+
+def test_extract_given_dna_says_it_needs_answers_or_a_cache(tmp_path):
+    """'expected a folder of model folders, a .jsonl file or a responses.json(.gz)' left out the cache that extract
+    also takes, and did not say that DNA needs no extraction."""
+    dna = _parquet_dna(tmp_path / "dna.parquet")
+    result = run_cli("extract", dna, "-o", tmp_path / "x.parquet")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"phylo-llm: error: {dna}: neither model answers nor a probe cache")
+    assert "DNA needs no extraction" in result.stderr and not (tmp_path / "x.parquet").exists()

@@ -58,6 +58,10 @@ def run(args: argparse.Namespace) -> None:
             io.save_dna(dna, args.output)
         say(args, f"{dna.n_models} models -> {dna.dim}-d DNA from the probe cache, {time.perf_counter() - start:.1f} s -> {args.output}")
         return
+    if os.path.isfile(args.input) and not extract.is_answers(args.input):  # e.g. DNA given to extract
+        raise PhyloLLMError(f"{args.input}: neither model answers nor a probe cache: extract reads a folder of model folders, "
+                            "a .jsonl of {model, prompt, response} rows, a responses.json(.gz) or a probe cache "
+                            "(DNA needs no extraction: give it to tree, score, ... as it is)")
     result = extract.extract(
         args.input, encoder=args.encoder, answer_dim=args.answer_dim, dim=args.dim, seed=args.seed,
         max_chars=args.max_chars or None, allow_missing=args.allow_missing, probe_dim=args.cache_dim if args.cache else None,
