@@ -87,9 +87,14 @@ def check_comparable(reference: DNA | ProbeEmbeddings, new: DNA | ProbeEmbedding
     ours, theirs = settings_of(new), settings_of(reference)
     for key in ours:
         if ours[key] != theirs[key]:
+            # JSONL answers without a "dataset" field are probe set "custom": the prompts may still be the same
+            same_prompts = key == "probe_set" and bool(ours["prompt_fingerprint"]) and \
+                ours["prompt_fingerprint"] == theirs["prompt_fingerprint"]
+            how = (f"the prompts are the same, only the probe set's name differs: add \"dataset\": "
+                   f"\"{', '.join(theirs[key])}\" to each JSONL row and extract again") if same_prompts else "extract both the same way"
             raise PhyloLLMError(
                 f"{new.source}: made with {key}={', '.join(ours[key]) or '(unknown)'}, but {reference.source} has "
-                f"{key}={', '.join(theirs[key]) or '(unknown)'}: extract both the same way"
+                f"{key}={', '.join(theirs[key]) or '(unknown)'}: {how}"
             )
 
 

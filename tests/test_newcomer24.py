@@ -119,3 +119,43 @@ def test_extract_given_dna_says_it_needs_answers_or_a_cache(tmp_path):
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert result.stderr.startswith(f"phylo-llm: error: {dna}: neither model answers nor a probe cache")
     assert "DNA needs no extraction" in result.stderr and not (tmp_path / "x.parquet").exists()
+
+
+def _cache_settings(path):
+    """The settings of a probe cache read from its header by hand (README's format: magic line, 8-byte length, JSON)."""
+    import json
+    import struct
+
+    raw = path.read_bytes()
+    start = raw.index(b"\n") + 1
+    (length,) = struct.unpack("<Q", raw[start:start + 8])
+    return json.loads(raw[start + 8:start + 8 + length])["settings"]
+
+
+def test_answers_as_jsonl_can_name_their_probe_set_and_are_then_comparable_with_a_published_folder(tmp_path):
+    """A newcomer's own answers to the rand prompts, as JSONL (the README's form), were probe set 'custom' and so
+    refused beside rand.probes ('extract both the same way', which they had done): now a row may carry "dataset",
+    as responses.json does, and the refusal says so when the prompts are the same."""
+    import json
+
+    from helpers import toy_models, write_folder
+
+    models = toy_models()
+    write_folder(tmp_path / "ref", {m: a for m, a in models.items() if m != "org/delta"})  # dataset "toy"
+    run_cli("extract", tmp_path / "ref", "-o", tmp_path / "ref.parquet", "--cache", tmp_path / "ref.probes", "-q")
+    rows = [{"model": "me/new", "prompt": p, "response": r} for p, r in models["org/delta"].items()]
+    for name, extra in (("plain", {}), ("named", {"dataset": "toy"})):
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps({**row, **extra}) + "\n" for row in rows))
+        result = run_cli("extract", tmp_path / f"{name}.jsonl", "-o", tmp_path / f"{name}.parquet",
+                         "--cache", tmp_path / f"{name}.probes", "-q")
+        assert result.returncode == 0, result.stderr
+    assert _cache_settings(tmp_path / "named.probes")["probe_set"] == "toy"
+    assert _cache_settings(tmp_path / "plain.probes")["probe_set"] == "custom"
+    assert run_cli("tree", tmp_path / "ref.probes", "-o", tmp_path / "ref.nwk", "-q").returncode == 0
+    place = ("place", "--tree", tmp_path / "ref.nwk", "--dna", tmp_path / "ref.probes", "-q")
+    refused = run_cli(place[0], tmp_path / "plain.probes", *place[1:])
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert 'add "dataset": "toy" to each JSONL row and extract again' in refused.stderr
+    placed = run_cli(place[0], tmp_path / "named.probes", *place[1:])
+    assert placed.returncode == 0, placed.stderr
+    assert "me/new" in placed.stdout

@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> None:
             io.write_tree(result.tree, args.output, fmt)
         if args.csv:
             io.write_table(table, args.csv)
-    if not args.csv and not args.quiet:
+    if not args.csv and not (args.quiet and args.output):  # with no -o and no --csv the table is the only result: -q keeps it
         shown = [c for c in ("model", "joins", "pendant_length", "bootstrap_share", "p_related", "documented") if c in table]
         sys.stdout.write(table[shown].to_string(index=False, float_format=lambda v: f"{v:.4g}", max_colwidth=50) + "\n")
     say(args, f"{len(table)} models placed into a {tree.count_leaves(backbone)}-leaf tree, {time.perf_counter() - start:.2f} s"

@@ -196,6 +196,7 @@ def _read_responses_file(path: Path, folder: str) -> ModelAnswers:
 
 def _iter_jsonl(path: Path) -> Iterator[ModelAnswers]:
     models: dict[str, dict[str, str | None]] = {}
+    datasets: dict[str, str] = {}  # optional "dataset" of a row: the probe set's name, as in responses.json
     try:
         with open_text(path) as handle:
             for line_number, line in enumerate(handle, start=1):
@@ -211,9 +212,14 @@ def _iter_jsonl(path: Path) -> Iterator[ModelAnswers]:
                 if response is not None and not isinstance(response, str):
                     raise PhyloLLMError(f"{path}: line {line_number}: 'response' is not text or null")
                 models.setdefault(row["model"], {})[row["prompt"]] = response
+                dataset = row.get("dataset")
+                if dataset is not None:
+                    if not isinstance(dataset, str):
+                        raise PhyloLLMError(f"{path}: line {line_number}: 'dataset' is not text")
+                    datasets.setdefault(row["model"], dataset)
     except (UnicodeDecodeError, EOFError, OSError, gzip.BadGzipFile) as exc:
         raise PhyloLLMError(f"{path}: cannot read ({exc})") from None
     if not models:
         raise PhyloLLMError(f"{path}: no answers found")
     for model in sorted(models):
-        yield ModelAnswers(model, models[model], str(path))
+        yield ModelAnswers(model, models[model], str(path), datasets.get(model))
