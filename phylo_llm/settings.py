@@ -87,15 +87,29 @@ def check_comparable(reference: DNA | ProbeEmbeddings, new: DNA | ProbeEmbedding
     ours, theirs = settings_of(new), settings_of(reference)
     for key in ours:
         if ours[key] != theirs[key]:
-            # JSONL answers without a "dataset" field are probe set "custom": the prompts may still be the same
-            same_prompts = key == "probe_set" and bool(ours["prompt_fingerprint"]) and \
-                ours["prompt_fingerprint"] == theirs["prompt_fingerprint"]
-            how = (f"the prompts are the same, only the probe set's name differs: add \"dataset\": "
-                   f"\"{', '.join(theirs[key])}\" to each JSONL row and extract again") if same_prompts else "extract both the same way"
             raise PhyloLLMError(
                 f"{new.source}: made with {key}={', '.join(ours[key]) or '(unknown)'}, but {reference.source} has "
-                f"{key}={', '.join(theirs[key]) or '(unknown)'}: {how}"
+                f"{key}={', '.join(theirs[key]) or '(unknown)'}: {remedy(key, ours, theirs, 'extract both the same way')}"
             )
+
+
+def remedy(key: str, ours: dict, theirs: dict, otherwise: str) -> str:
+    """What to do about the first setting ``key`` that differs (``ours`` against ``theirs``, as :func:`settings_of`).
+
+    Answers given as JSONL without a ``"dataset"`` field are probe set ``custom``; when the prompts are the same
+    (equal prompt fingerprints) only that name differs, and the row field is the fix.
+
+    Examples
+    --------
+    >>> print(remedy("probe_set", {"probe_set": ("custom",), "prompt_fingerprint": ("ab",)},
+    ...              {"probe_set": ("rand_chinese",), "prompt_fingerprint": ("ab",)}, "extract both the same way"))
+    the prompts are the same, only the probe set's name differs: add "dataset": "rand_chinese" to each JSONL row and extract again
+    """
+    fingerprint = ours.get("prompt_fingerprint", ())
+    if key == "probe_set" and fingerprint and fingerprint == theirs.get("prompt_fingerprint", ()):
+        return (f"the prompts are the same, only the probe set's name differs: add \"dataset\": "
+                f"\"{', '.join(theirs[key])}\" to each JSONL row and extract again")
+    return otherwise
 
 
 def settings_groups(metadata: pd.DataFrame) -> pd.DataFrame:

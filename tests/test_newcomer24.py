@@ -159,3 +159,20 @@ def test_answers_as_jsonl_can_name_their_probe_set_and_are_then_comparable_with_
     placed = run_cli(place[0], tmp_path / "named.probes", *place[1:])
     assert placed.returncode == 0, placed.stderr
     assert "me/new" in placed.stdout
+
+
+def test_a_relation_model_refusing_unnamed_jsonl_answers_to_its_prompts_says_what_to_add(tmp_path):
+    import json
+
+    from helpers import toy_models, write_folder
+
+    models = toy_models()
+    write_folder(tmp_path / "ref", models)  # dataset "toy"
+    run_cli("extract", tmp_path / "ref", "-o", tmp_path / "ref.parquet", "--cache", tmp_path / "ref.probes", "-q")
+    rows = [{"model": m, "prompt": p, "response": r} for m, answers in models.items() for p, r in answers.items()]
+    (tmp_path / "plain.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    run_cli("extract", tmp_path / "plain.jsonl", "-o", tmp_path / "p.parquet", "--cache", tmp_path / "plain.probes", "-q")
+    model = pl.relate.load_relation_model("default")
+    model.settings = {k: [str(v)] for k, v in _cache_settings(tmp_path / "ref.probes").items() if k != "prompt_keys"}
+    with pytest.raises(PhyloLLMError, match='add "dataset": "toy" to each JSONL row'):
+        model.check_settings(pl.io.load_probes(tmp_path / "plain.probes"))

@@ -26,7 +26,7 @@ from .._version import __version__
 from ..errors import PhyloLLMError
 from ..io import atomic_output, existing, open_text
 from ..probes import ProbeEmbeddings
-from ..settings import PROBE_SETTINGS, settings_of
+from ..settings import PROBE_SETTINGS, remedy, settings_of
 from ._direction import DIRECTION_FEATURES
 from ._features import FEATURES
 from ._labels import CLASSES
@@ -227,12 +227,14 @@ class RelationModel:
     def check_settings(self, probes: ProbeEmbeddings) -> None:
         """Refuse per-probe embeddings made otherwise than the training data, naming the setting."""
         theirs = settings_of(probes)
+        trained = {key: tuple(self.settings.get(key, ())) for key in PROBE_SETTINGS}
         for key in PROBE_SETTINGS:
-            want, got = tuple(self.settings.get(key, ())), theirs.get(key, ())
+            want, got = trained[key], theirs.get(key, ())
             if want != got:
+                how = remedy(key, theirs, trained, "extract with the model's settings or train one")
                 raise PhyloLLMError(
                     f"{probes.source}: made with {key}={', '.join(got) or '(unknown)'}, but the relation model was "
-                    f"trained on {key}={', '.join(want) or '(unknown)'}: extract with the model's settings or train one")
+                    f"trained on {key}={', '.join(want) or '(unknown)'}: {how}")
 
     def to_dict(self) -> dict:
         """The file's content (see :meth:`save`)."""
