@@ -117,7 +117,8 @@ def test_extract_given_dna_says_it_needs_answers_or_a_cache(tmp_path):
     dna = _parquet_dna(tmp_path / "dna.parquet")
     result = run_cli("extract", dna, "-o", tmp_path / "x.parquet")
     assert result.returncode == 2 and result.stderr.count("\n") == 1
-    assert result.stderr.startswith(f"phylo-llm: error: {dna}: neither model answers nor a probe cache")
+    assert result.stderr.startswith(f"phylo-llm: error: {dna}: expected a folder of model folders, a .jsonl of "
+                                    "{model, prompt, response} rows, a responses.json(.gz) or a probe cache")
     assert "DNA needs no extraction" in result.stderr and not (tmp_path / "x.parquet").exists()
 
 

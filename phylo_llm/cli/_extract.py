@@ -59,8 +59,8 @@ def run(args: argparse.Namespace) -> None:
         say(args, f"{dna.n_models} models -> {dna.dim}-d DNA from the probe cache, {time.perf_counter() - start:.1f} s -> {args.output}")
         return
     if os.path.isfile(args.input) and not extract.is_answers(args.input):  # e.g. DNA given to extract
-        raise PhyloLLMError(f"{args.input}: neither model answers nor a probe cache: extract reads a folder of model folders, "
-                            "a .jsonl of {model, prompt, response} rows, a responses.json(.gz) or a probe cache "
+        raise PhyloLLMError(f"{args.input}: expected a folder of model folders, a .jsonl of {{model, prompt, response}} rows, "
+                            "a responses.json(.gz) or a probe cache "
                             "(DNA needs no extraction: give it to tree, score, ... as it is)")
     result = extract.extract(
         args.input, encoder=args.encoder, answer_dim=args.answer_dim, dim=args.dim, seed=args.seed,
