@@ -177,3 +177,14 @@ def test_a_relation_model_refusing_unnamed_jsonl_answers_to_its_prompts_says_wha
     model.settings = {k: [str(v)] for k, v in _cache_settings(tmp_path / "ref.probes").items() if k != "prompt_keys"}
     with pytest.raises(PhyloLLMError, match='add "dataset": "toy" to each JSONL row'):
         model.check_settings(pl.io.load_probes(tmp_path / "plain.probes"))
+
+
+def test_root_by_finding_no_leaf_names_the_tree_and_the_lineage_searched(tmp_path):
+    """The demo tree rooted by --root-by family=Gemma without --lineage data/demo: the built-in base was searched."""
+    tree_path = tmp_path / "t.nwk"
+    tree_path.write_text("((a/x:1,a/y:1):1,b/z:1,c/w:1);")
+    result = run_cli("annotate", tree_path, "-o", tmp_path / "t.nhx", "--root-by", "family=Gemma")
+    assert result.returncode == 2 and not (tmp_path / "t.nhx").exists()
+    assert result.stderr.strip().splitlines() == [
+        f"phylo-llm: error: {tree_path}: no leaf of the tree has family=Gemma in the lineage "
+        "(the built-in lineage: give yours with --lineage PATH)"]

@@ -17,7 +17,11 @@ def root_and_annotate(args: argparse.Namespace, built, annotate: bool):
         key, sep, value = args.root_by.partition("=")
         if not sep or not key.strip() or not value.strip():
             raise PhyloLLMError(f"--root-by {args.root_by!r}: expected KEY=VALUE, e.g. family=T5")
-        built, chosen = tree.attribute_root(built, lineage, key.strip(), value.strip())
+        try:
+            built, chosen = tree.attribute_root(built, lineage, key.strip(), value.strip())
+        except PhyloLLMError as error:  # name the tree and the lineage searched (the built-in one unless --lineage)
+            used = "; ".join(args.lineage) if args.lineage else "the built-in lineage: give yours with --lineage PATH"
+            raise PhyloLLMError(f"{args.input}: {error} ({used})") from None
         notes += f", rooted on {len(chosen)} models with {key.strip()}={value.strip()}"
     elif args.outgroup:
         try:
