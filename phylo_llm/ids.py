@@ -175,7 +175,15 @@ _SUGGEST_MAX_IDS = 20_000
 
 
 def did_you_mean(model: str, ids: Sequence[str]) -> str:
-    """``" (did you mean 'X'?)"``: the closest ids by spelling (case ignored), for a typo; ``""`` when none is close."""
+    """``" (did you mean 'X'?)"``: the closest ids by spelling (case ignored), for a typo; ``""`` when none is close.
+
+    Examples
+    --------
+    >>> did_you_mean("qwen/qwen2.5-7b-instruc", ["Qwen/Qwen2.5-7B-Instruct", "meta-llama/Llama-2-7b-hf"])
+    " (did you mean 'Qwen/Qwen2.5-7B-Instruct'?)"
+    >>> did_you_mean("mistralai/Mistral-7B", ["Qwen/Qwen2.5-7B-Instruct"])
+    ''
+    """
     import difflib
 
     if len(ids) > _SUGGEST_MAX_IDS:
