@@ -6,8 +6,9 @@ import bz2
 import gzip
 import io
 import lzma
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from .._memory import require_memory
 from ..errors import PhyloLLMError
@@ -45,14 +46,20 @@ def open_text(path: str | Path, newline: str | None = None) -> IO[str]:
     ...     handle.readline().strip()
     'model,family,organization,architecture,is_base'
     """
-    name = str(path).lower()
-    if name.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8", newline=newline)
-    if name.endswith(".bz2"):
-        return bz2.open(path, "rt", encoding="utf-8", newline=newline)
-    if name.endswith(".xz"):
-        return lzma.open(path, "rt", encoding="utf-8", newline=newline)
+    opener = _decompressor(path)
+    if opener is not None:
+        return opener(path, "rt", encoding="utf-8", newline=newline)
     return open(path, encoding="utf-8", newline=newline)
+
+
+#: The opener of each compressed suffix (``open(path, mode, ...)``), for text and for bytes alike.
+_DECOMPRESSORS: dict[str, Callable[..., Any]] = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+
+
+def _decompressor(path: str | Path) -> Callable[..., Any] | None:
+    """The opener that decompresses ``path`` (by its suffix, any case), or ``None`` for a plain file."""
+    name = str(path).lower()
+    return next((opener for suffix, opener in _DECOMPRESSORS.items() if name.endswith(suffix)), None)
 
 
 def read_text(path: str | Path, newline: str | None = None) -> str:
@@ -121,14 +128,7 @@ class _WithinMemory(io.RawIOBase):
 def open_bounded(path: Path) -> IO[bytes]:
     """The expanded bytes of a compressed file as a stream: a reader (pandas) parses them as they come, holding no
     whole text, and a file that expands past what memory can hold (a few MB to many GB) is refused while read."""
-    return io.BufferedReader(_WithinMemory(_decompressing(path), path), buffer_size=1 << 20)
-
-
-def _decompressing(path: Path) -> io.BufferedIOBase:
-    """The decompressed bytes of a ``.gz``, ``.bz2`` or ``.xz`` file."""
-    suffix = path.suffix.lower()
-    if suffix == ".gz":
-        return gzip.open(path, "rb")
-    if suffix == ".bz2":
-        return bz2.open(path, "rb")
-    return lzma.open(path, "rb")
+    opener = _decompressor(path)
+    if opener is None:
+        raise PhyloLLMError(f"{path}: not a compressed file (.gz, .bz2 or .xz)")
+    return io.BufferedReader(_WithinMemory(opener(path, "rb"), path), buffer_size=1 << 20)
