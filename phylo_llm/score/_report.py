@@ -6,9 +6,10 @@ import numpy as np
 from Bio.Phylo.BaseTree import Tree
 from scipy.spatial.distance import squareform
 
-from ..distance import DistanceMatrix, distance_matrix, probe_distances
+from ..distance import DistanceMatrix
 from ..dna import DNA
 from ..errors import PhyloLLMError
+from ..inputs import to_distances
 from ..lineage import RELATION_TYPES, Lineage, LineageLike, as_lineage
 from ..probes import ProbeEmbeddings
 from ..progress import Progress
@@ -74,12 +75,7 @@ def score(
     if isinstance(data, Tree):
         dist, tree = None, data
     else:
-        if isinstance(data, DNA):
-            dist = distance_matrix(data, metric)
-        elif isinstance(data, ProbeEmbeddings):
-            dist = probe_distances(data, metric)
-        else:
-            dist = data
+        dist = to_distances(data, metric)
         tree = build_tree(dist, method)
     path = patristic_matrix(tree)
     if dist is not None:
