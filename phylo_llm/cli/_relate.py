@@ -93,12 +93,14 @@ def run(args: argparse.Namespace) -> None:
         if not args.figure.lower().endswith((".png", ".pdf", ".svg")):
             raise PhyloLLMError(f"{args.figure}: --figure must end in .png, .pdf or .svg")
         plan.add(args.figure, "--figure")
+    from .. import relate  # loaded when the command runs, not at start-up
+
     try:
         {"train": _train, "evaluate": _evaluate, "pair": _pair}[action](args, plan, words)
-    except PhyloLLMError as exc:  # too few documented pairs and no --lineage: the newcomer forgot theirs
-        if action != "pair" and not args.lineage and "the lineage documents" in str(exc):
-            raise PhyloLLMError(f"{exc} (the built-in lineage was used: give yours with --lineage PATH)") from None
-        raise
+    except relate.TooFewDocumented as exc:  # and no --lineage: the newcomer forgot theirs
+        if args.lineage:
+            raise
+        raise PhyloLLMError(f"{exc} (the built-in lineage was used: give yours with --lineage PATH)") from None
 
 
 def _probes(args: argparse.Namespace):

@@ -15,6 +15,7 @@ from ._direction import fit_direction as fit_direction
 from ._direction import modal_answer_share as modal_answer_share
 from ._direction import model_traits as model_traits
 from ._direction import nearest_models as nearest_models
+from ._evaluate import TooFewDocumented as TooFewDocumented
 from ._evaluate import cross_validate as cross_validate
 from ._evaluate import evaluate_relations as evaluate_relations
 from ._features import FEATURES as FEATURES

@@ -145,11 +145,15 @@ def cross_validate(features: np.ndarray, labels: np.ndarray, i: np.ndarray, j: n
 MIN_DOCUMENTED = 20
 
 
+class TooFewDocumented(PhyloLLMError):
+    """The lineage documents too few pairs among the models to train or evaluate a relation model."""
+
+
 def check_documented(labels: np.ndarray, source: str) -> None:
     """Refuse a lineage documenting fewer than :data:`MIN_DOCUMENTED` pairs, saying how many it needs."""
     documented = int(np.sum(labels > 0))
     if documented < MIN_DOCUMENTED:
-        raise PhyloLLMError(f"{source}: the lineage documents {documented} same-weights or derived pairs among "
+        raise TooFewDocumented(f"{source}: the lineage documents {documented} same-weights or derived pairs among "
                             f"these models; training and evaluating needs at least {MIN_DOCUMENTED}")
 
 
