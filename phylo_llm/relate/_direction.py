@@ -308,9 +308,14 @@ def _lineage_baseline(rule, lineage: Lineage, ids, child: np.ndarray, parent: np
     return np.array([rule(info[p], info[c]) for c, p in zip(child, parent)], dtype=np.float64)
 
 
+def _credit(score: np.ndarray, even: float) -> np.ndarray:
+    """Per edge, 1 where ``score`` picks the parent (above ``even``), 0 where it picks the child, 1/2 at ``even`` (a tie)."""
+    return (score > even) + 0.5 * (score == even)
+
+
 def _else_model(guess: np.ndarray, proba: np.ndarray) -> float:
     """Accuracy of ``guess`` (1 right, 0 wrong, NaN unknown) where known, of the model (P > 0.5; 0.5 half) elsewhere."""
-    combined = np.where(np.isnan(guess), (proba > 0.5) + 0.5 * (proba == 0.5), guess)
+    combined = np.where(np.isnan(guess), _credit(proba, 0.5), guess)
     combined[np.isnan(guess) & np.isnan(proba)] = np.nan
     known = ~np.isnan(combined)
     return float(np.mean(combined[known])) if known.any() else float("nan")
@@ -358,8 +363,7 @@ def evaluate_direction(probes: ProbeEmbeddings, lineage: LineageLike, folds: np.
     report: dict = {"edges": int(len(child)), "relations": list(DIRECTED)}
     done = ~np.isnan(proba)
     # An undecided answer (exactly 0.5: no signal out of fold, or identical models) counts half, as ties do below.
-    report["accuracy_model"] = (float(np.mean(proba[done] > 0.5) + 0.5 * np.mean(proba[done] == 0.5)) if done.any()
-                                else float("nan"))
+    report["accuracy_model"] = float(np.mean(_credit(proba[done], 0.5))) if done.any() else float("nan")
     # Calibration of P(parent), each edge asked both ways round (the answers are symmetric, so is the error).
     both = np.concatenate([proba[done], 1.0 - proba[done]])
     report["ece_model"] = (expected_calibration_error(np.repeat([1, 0], done.sum()), both) if done.any()
@@ -383,7 +387,7 @@ def evaluate_direction(probes: ProbeEmbeddings, lineage: LineageLike, folds: np.
     report["accuracy_lineage_else_model"] = _else_model(lineage_says, proba)
     report["coverage_lineage"] = float(np.mean(~np.isnan(lineage_says))) if len(lineage_says) else 0.0
     for t, name in enumerate(DIRECTION_FEATURES):  # each feature alone: the parent has the larger value (ties half)
-        report[f"accuracy_larger_{name}"] = float(np.mean(x[:, t] > 0) + 0.5 * np.mean(x[:, t] == 0)) if len(x) else float("nan")
+        report[f"accuracy_larger_{name}"] = float(np.mean(_credit(x[:, t], 0.0))) if len(x) else float("nan")
     if len(child):
         y = np.concatenate([np.ones(len(child)), np.zeros(len(child))])
         both = np.concatenate([proba, 1 - proba])
