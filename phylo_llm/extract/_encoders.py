@@ -10,6 +10,7 @@ already on this machine (never downloaded).
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 
@@ -18,6 +19,14 @@ from ..errors import PhyloLLMError
 #: Stands for an empty answer: identical for every model, unrelated to any real answer,
 #: so that models that answer nothing are not "close to everything" (a zero vector would be).
 EMPTY_ANSWER = "\x00<empty answer>\x00"
+
+#: Characters of one answer counted at a time. scikit-learn's analyzer holds every n-gram of a text as a Python
+#: string (about 4 x 55 bytes a character): a 500 MB answer embedded whole (``--max-chars 0``) would need ~100 GB.
+#: Counted in pieces, the counts add up to exactly those of the whole text (:meth:`HashingEncoder._long_counts`).
+PIECE = 1 << 18
+
+#: scikit-learn's whitespace normalisation of the "char" analyzer (runs of white space become one space).
+_WHITE_SPACES = re.compile(r"\s\s+")
 
 
 class HashingEncoder:
@@ -46,10 +55,35 @@ class HashingEncoder:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         cut = [t[: self.max_chars] if self.max_chars else t for t in texts]
-        counts = self._vectorizer.transform(cut)
+        if any(len(t) > PIECE for t in cut):
+            from scipy import sparse
+
+            counts = sparse.vstack([self._long_counts(t) for t in cut]).tocsr()
+        else:
+            counts = self._vectorizer.transform(cut)
         # Sublinear counts: an n-gram repeated in a degenerate loop should not drown the rest.
         counts.data = np.sign(counts.data) * np.log1p(np.abs(counts.data))
         return counts.toarray().astype(np.float32)
+
+    def _long_counts(self, text: str):
+        """The hashed n-gram counts of ``text`` (1 x dim, sparse), memory bounded by :data:`PIECE`.
+
+        The n-grams starting in ``text[a:b]`` are those of ``text[a:b + k]`` less those of ``text[b:b + k]``
+        (``k`` = longest n-gram - 1); summed over the pieces, every n-gram is counted once. The whitespace
+        normalisation is applied to the whole text first, so that no run of spaces is split between two pieces.
+        """
+        if len(text) <= PIECE:
+            return self._vectorizer.transform([text])
+        text = _WHITE_SPACES.sub(" ", text)
+        overlap = self.ngrams[1] - 1
+        total = None
+        for start in range(0, len(text), PIECE):
+            end = start + PIECE
+            piece = self._vectorizer.transform([text[start:end + overlap]])
+            if overlap and end < len(text):
+                piece = piece - self._vectorizer.transform([text[end:end + overlap]])
+            total = piece if total is None else total + piece
+        return total
 
 
 class SentenceTransformerEncoder:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import json
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -13,7 +11,7 @@ from pathlib import Path
 
 from ..errors import PhyloLLMError
 from ..ids import published_model_id
-from ..io import existing, open_text
+from ..io import existing, json_value, read_json, read_lines
 
 #: File names that hold answers: JSON lines of {model, prompt, response}, or one model's responses.json.
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
@@ -174,52 +172,60 @@ def _iter_folder(path: Path) -> Iterator[ModelAnswers]:
 
 
 def _read_responses_file(path: Path, folder: str) -> ModelAnswers:
-    try:
-        with open_text(path) as handle:
-            record = json.load(handle)
-    except (json.JSONDecodeError, UnicodeDecodeError, EOFError, OSError, gzip.BadGzipFile) as exc:
-        raise PhyloLLMError(f"{path}: not valid JSON ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    record = read_json(path)
     items = record.get("items") if isinstance(record, dict) else None
     if not isinstance(items, list):
         raise PhyloLLMError(f"{path}: expected an object with an 'items' list of {{prompt, response}}")
-    model = record.get("model") or published_model_id(None, folder)
+    model = _text(record.get("model"), f"{path}: 'model'", empty=None)
+    dataset = _text(record.get("dataset"), f"{path}: 'dataset'")
     answers: dict[str, str | None] = {}
     for row, item in enumerate(items, start=1):
         if not isinstance(item, dict) or not isinstance(item.get("prompt"), str):
             raise PhyloLLMError(f"{path}: item {row} has no 'prompt' text")
-        response = item.get("response")
-        if response is not None and not isinstance(response, str):
-            raise PhyloLLMError(f"{path}: item {row}: 'response' is not text or null")
-        answers[item["prompt"]] = response
-    return ModelAnswers(published_model_id(model, folder), answers, str(path), record.get("dataset"))
+        prompt = _text(item["prompt"], f"{path}: item {row}: 'prompt'")
+        _add_answer(answers, prompt, _text(item.get("response"), f"{path}: item {row}: 'response'"), f"{path}: item {row}")
+    return ModelAnswers(published_model_id(model, folder), answers, str(path), dataset)
 
 
 def _iter_jsonl(path: Path) -> Iterator[ModelAnswers]:
     models: dict[str, dict[str, str | None]] = {}
     datasets: dict[str, str] = {}  # optional "dataset" of a row: the probe set's name, as in responses.json
-    try:
-        with open_text(path) as handle:
-            for line_number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    raise PhyloLLMError(f"{path}: line {line_number} is not valid JSON") from None
-                if not isinstance(row, dict) or not isinstance(row.get("model"), str) or not isinstance(row.get("prompt"), str):
-                    raise PhyloLLMError(f"{path}: line {line_number} needs 'model' and 'prompt' text")
-                response = row.get("response")
-                if response is not None and not isinstance(response, str):
-                    raise PhyloLLMError(f"{path}: line {line_number}: 'response' is not text or null")
-                models.setdefault(row["model"], {})[row["prompt"]] = response
-                dataset = row.get("dataset")
-                if dataset is not None:
-                    if not isinstance(dataset, str):
-                        raise PhyloLLMError(f"{path}: line {line_number}: 'dataset' is not text")
-                    datasets.setdefault(row["model"], dataset)
-    except (UnicodeDecodeError, EOFError, OSError, gzip.BadGzipFile) as exc:
-        raise PhyloLLMError(f"{path}: cannot read ({exc})") from None
+    for line_number, line in read_lines(path):
+        if not line.strip():
+            continue
+        where = f"{path}: line {line_number}"
+        row = json_value(line, f"{where} is")
+        if not isinstance(row, dict) or not isinstance(row.get("model"), str) or not isinstance(row.get("prompt"), str):
+            raise PhyloLLMError(f"{where} needs 'model' and 'prompt' text")
+        model, prompt = _text(row["model"], f"{where}: 'model'"), _text(row["prompt"], f"{where}: 'prompt'")
+        _add_answer(models.setdefault(model, {}), prompt, _text(row.get("response"), f"{where}: 'response'"), f"{where}: model {model!r}")
+        dataset = _text(row.get("dataset"), f"{where}: 'dataset'")
+        if dataset is not None:
+            datasets.setdefault(model, dataset)
     if not models:
         raise PhyloLLMError(f"{path}: no answers found")
     for model in sorted(models):
         yield ModelAnswers(model, models[model], str(path), datasets.get(model))
+
+
+def _text(value: object, where: str, empty: str | None = "") -> str | None:
+    """``value`` if it is text (or null), refused otherwise: a number, a list, or a lone surrogate (``"\\ud800"`` is
+    valid JSON but no Unicode text: it cannot be written to a UTF-8 file, nor hashed into a prompt key).
+    ``empty=None`` reads an empty text as null (a responses file's ``"model": ""``: the folder names the model)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise PhyloLLMError(f"{where} is not text or null ({type(value).__name__} {str(value)[:40]!r})")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise PhyloLLMError(f"{where} holds {value[exc.start]!r} at character {exc.start + 1}, a lone surrogate: not Unicode text") from None
+    return value if value or empty is not None else None
+
+
+def _add_answer(answers: dict[str, str | None], prompt: str, response: str | None, where: str) -> None:
+    """Record one answer; a prompt answered twice is refused (which of two answers is the model's is unknowable)."""
+    if prompt in answers:
+        raise PhyloLLMError(f"{where} answers prompt {prompt[:60]!r} a second time")
+    answers[prompt] = response

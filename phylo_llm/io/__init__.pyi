@@ -2,7 +2,10 @@
 from ._distances import PHYLIP_STYLES as PHYLIP_STYLES
 from ._distances import phylip_names_path as phylip_names_path
 from ._files import existing as existing
+from ._files import json_value as json_value
 from ._files import open_text as open_text
+from ._files import read_json as read_json
+from ._files import read_lines as read_lines
 from ._files import read_text as read_text
 from ._formats import FORMATS as FORMATS
 from ._formats import TREE_FORMATS as TREE_FORMATS

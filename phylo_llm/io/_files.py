@@ -5,8 +5,9 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import json
 import lzma
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -99,6 +100,92 @@ def _read_within_memory(handle: IO[str], path: Path) -> str:
         size += len(chunk)
         require_memory(2 * size, f"{path}: its text ({size / 2**20:,.0f} MiB so far)", "give a smaller file")
     return "".join(chunks)
+
+
+def read_json(path: str | Path) -> Any:
+    """The JSON value of a (possibly compressed) UTF-8 file, read within memory (:func:`read_text`); one-line errors.
+
+    Whatever :mod:`json` refuses or cannot hold — bad syntax, nesting deeper than the interpreter's stack, an
+    integer of more digits than Python converts — is one :class:`PhyloLLMError` naming the file, not a traceback.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "deep.json"
+    >>> _ = path.write_text("[" * 100_000 + "]" * 100_000)
+    >>> read_json(path)
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: .../deep.json: not valid JSON (nested too deeply)
+    """
+    text = read_text(path)
+    return json_value(text, f"{path}:")
+
+
+def json_value(text: str, where: str) -> Any:
+    """``json.loads(text)``, every failure one :class:`PhyloLLMError` "``where`` not valid JSON (why)"
+    (``where``: ``"file:"``, or ``"file: line 3 is"``).
+
+    Examples
+    --------
+    >>> json_value('{"a": ' + "9" * 5000 + '}', "x.jsonl: line 1 is")
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: x.jsonl: line 1 is not valid JSON (a number of more than 4300 digits)
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PhyloLLMError(f"{where} not valid JSON ({exc})") from None
+    except ValueError:  # the only other: an integer past sys.get_int_max_str_digits()
+        raise PhyloLLMError(f"{where} not valid JSON (a number of more than {_max_digits()} digits)") from None
+    except RecursionError:
+        raise PhyloLLMError(f"{where} not valid JSON (nested too deeply)") from None
+
+
+def _max_digits() -> int:
+    import sys
+
+    return sys.get_int_max_str_digits()
+
+
+def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
+    """``(line number, line)`` of a (possibly compressed) UTF-8 file, the lines read so far held within memory.
+
+    A caller keeping what it reads (the answers of a JSON-lines file) would otherwise grow without bound on
+    a file that expands past memory, or on one line of many GB: the characters read are counted, a line is
+    read in bounded pieces, and the file is refused once twice what was read would no longer fit.
+
+    Examples
+    --------
+    >>> [number for number, line in read_lines("data/demo/models.csv")][:3]
+    [1, 2, 3]
+    """
+    path = existing(path)
+    if path.is_dir():
+        raise PhyloLLMError(f"{path}: is a folder, not a file")
+    size = checked = 0
+    try:
+        with open_text(path) as handle:
+            number = 0
+            while True:
+                pieces = []
+                while piece := handle.readline(_CHUNK):
+                    pieces.append(piece)
+                    size += len(piece)
+                    if size - checked >= _CHUNK:
+                        checked = size
+                        require_memory(2 * size, f"{path}: its text ({size / 2**20:,.0f} MiB so far)", "give a smaller file")
+                    if piece.endswith("\n"):
+                        break
+                if not pieces:
+                    return
+                number += 1
+                yield number, "".join(pieces)
+    except UnicodeDecodeError:
+        raise PhyloLLMError(f"{path}: line {number + 1} is not UTF-8 text") from None
+    except (OSError, EOFError, lzma.LZMAError) as exc:
+        raise PhyloLLMError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
 
 
 class _WithinMemory(io.RawIOBase):

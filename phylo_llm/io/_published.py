@@ -10,7 +10,6 @@ One folder per model under a probe-set folder::
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import pandas as pd
 from ..dna import DNA, check_equal_lengths
 from ..errors import PhyloLLMError, PhyloLLMWarning
 from ..ids import published_model_id
+from ._files import read_json
 
 #: Metadata columns taken from the published files, in output order.
 PUBLISHED_COLUMNS = (
@@ -79,12 +79,12 @@ def read_published(path: Path, variant: str = "dna", encoder: str | None = None)
         if not dna_file.is_file():
             skipped.append(folder.name)
             continue
-        record = _read_json(dna_file)
+        record = read_json(dna_file)
         signature = record.get("signature") if isinstance(record, dict) else None
         if not isinstance(signature, list):
             raise PhyloLLMError(f"{dna_file}: no 'signature' list")
         summary_file = next((f for f in (home / f"{folder.name}_summary.json", folder / f"{folder.name}_summary.json") if f.is_file()), None)
-        summary = _read_json(summary_file) if summary_file else {}
+        summary = read_json(summary_file) if summary_file else {}
         if not isinstance(summary, dict):
             raise PhyloLLMError(f"{summary_file}: expected a JSON object, found {type(summary).__name__}")
         name = summary.get("model_name")
@@ -123,16 +123,6 @@ def read_published(path: Path, variant: str = "dna", encoder: str | None = None)
             row = next(i for i, v in enumerate(meta[column]) if not _fits(v, kind))
             raise PhyloLLMError(f"{where}: model {ids[row]!r}: {column} {meta[column].iat[row]!r} is not a {'whole number' if kind == 'Int64' else 'true/false'}") from None
     return DNA(tuple(ids), np.array(vectors, dtype=np.float64), meta, where)
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise PhyloLLMError(f"{path}: not valid JSON ({exc})") from None
-    except OSError as exc:
-        raise PhyloLLMError(f"{path}: cannot read ({exc.strerror})") from None
 
 
 def _metadata_row(meta: dict, summary: dict, folder: str) -> dict[str, Any]:
