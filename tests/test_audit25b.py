@@ -128,3 +128,33 @@ def test_a_long_answer_embedded_whole_is_counted_in_pieces_exactly(monkeypatch):
                                   lowercase=False).transform([text, "short"]).toarray()
     np.testing.assert_allclose(got, np.sign(reference) * np.log1p(np.abs(reference)), rtol=1e-6)
     assert peak < 12 << 20, peak  # whole: ~45 MB of n-gram strings
+
+
+# hub: partitioned datasets --------------------------------------------------------------------------------------
+
+
+def _partition(path, ids, vectors, model_type=None):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    values = np.ascontiguousarray(vectors, dtype=np.float32)
+    dna = pa.FixedSizeListArray.from_arrays(pa.array(values.ravel()), values.shape[1])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table({"model": pa.array(ids, type=model_type), "dna": dna}), path)
+
+
+def test_a_partition_storing_ids_as_bytes_gives_the_ids_not_their_python_repr(tmp_path):
+    """A partition whose 'model' column is binary (UTF-8 bytes, as some writers store text): its ids were
+    str(b'org/b0') = "b'org/b0'", silently, in every tree and table; the single-file reader decodes them."""
+    import pyarrow as pa
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "ds"
+    _partition(folder / "part-00000.parquet", ["org/a0", "org/a1"], rng.normal(size=(2, 3)))
+    _partition(folder / "part-00001.parquet", [b"org/b0", b"org/b1"], rng.normal(size=(2, 3)), pa.binary())
+    data = pl.hub.open_dataset(folder)
+    assert data.all_ids() == ["org/a0", "org/a1", "org/b0", "org/b1"]
+    assert data.read_part(1)[0] == pl.load_dna(folder / "part-00001.parquet").ids == ("org/b0", "org/b1")
+    _partition(folder / "part-00001.parquet", [b"org/b0", b"\xff\xfe"], rng.normal(size=(2, 3)), pa.binary())
+    with pytest.raises(pl.PhyloLLMError, match="part-00001.parquet: row 2: model id .* is not UTF-8"):
+        pl.hub.open_dataset(folder)

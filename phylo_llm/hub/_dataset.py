@@ -234,7 +234,7 @@ def _describe_part(part: Path) -> tuple[tuple[str, ...], int, dict]:
     models = table.column("model")
     if models.null_count:
         raise PhyloLLMError(f"{part}: a row has no model id")
-    part_ids = tuple(str(m) for m in models.to_pylist())
+    part_ids = _ids_of(models, part)
     if not part_ids:
         raise PhyloLLMError(f"{part}: no models found")
     blank = next((row for row, m in enumerate(part_ids) if not m.strip()), None)
@@ -318,9 +318,23 @@ def _read_arrays(part: Path, dim: int) -> tuple[tuple[str, ...], np.ndarray]:
         raise PhyloLLMError(f"{part}: row {row + 1} has no DNA")
     if not pa.types.is_fixed_size_list(column.type) or column.type.list_size != dim:
         raise PhyloLLMError(f"{part}: column 'dna' is {column.type}, expected {dim} floats per model")
-    ids = tuple(str(m) for m in table.column("model").to_pylist())
+    ids = _ids_of(table.column("model"), part)
     values = column.flatten().to_numpy(zero_copy_only=False).reshape(len(ids), dim)
     return ids, values
+
+
+def _ids_of(column: pa.ChunkedArray, part: Path) -> tuple[str, ...]:
+    """The model ids of a partition as text: UTF-8 bytes (a ``binary`` column, as other writers store strings) are
+    decoded like the single-file reader does, never written ``"b'org/m'"``; numbers are their decimal text."""
+    if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
+        values = column.to_pylist()
+        for row, value in enumerate(values):
+            try:
+                values[row] = value.decode("utf-8")
+            except UnicodeDecodeError:
+                raise PhyloLLMError(f"{part}: row {row + 1}: model id {value[:40]!r} is not UTF-8 text") from None
+        return tuple(values)
+    return tuple(str(m) for m in column.to_pylist())
 
 
 class DatasetWriter:
