@@ -158,3 +158,19 @@ def test_a_partition_storing_ids_as_bytes_gives_the_ids_not_their_python_repr(tm
     _partition(folder / "part-00001.parquet", [b"org/b0", b"\xff\xfe"], rng.normal(size=(2, 3)), pa.binary())
     with pytest.raises(pl.PhyloLLMError, match="part-00001.parquet: row 2: model id .* is not UTF-8"):
         pl.hub.open_dataset(folder)
+
+
+# figures ---------------------------------------------------------------------------------------------------------
+
+
+def test_ids_that_look_like_mathtext_are_drawn_as_written(tmp_path):
+    """A model id '$\\undefined$' stopped every figure (matplotlib's math parser: internal error), and '$x^2$' was
+    typeset as x squared; ids are now text as written."""
+    ids = ["$\\undefinedcommand$", "$x^2$", "org/50% $$", "org/plain", "org/b"]
+    dna = pl.DNA(ids, np.random.default_rng(0).normal(size=(len(ids), 6)))
+    dist = pl.distance_matrix(dna)
+    fig = pl.figures.draw_tree(pl.build_tree(dist))
+    pl.figures.save(fig, tmp_path, "tree")  # drawing happens here
+    texts = [t for t in fig.findobj(lambda artist: hasattr(artist, "get_parse_math")) if "$" in t.get_text()]
+    assert {t.get_text() for t in texts} >= {"$x^2$", "$\\undefinedcommand$"}
+    assert not any(t.get_parse_math() for t in texts)

@@ -55,6 +55,8 @@ RC: dict[Any, Any] = {
     # Editable text in the PDF (TrueType), as journals ask, instead of Type 3 glyph drawings.
     "pdf.fonttype": 42,
     "svg.hashsalt": "phylo-llm",
+    # Text is shown as written: a model id "$x^2$" is not typeset as math, and "$\\undefined$" does not stop the figure.
+    "text.parse_math": False,
 }
 
 
