@@ -174,3 +174,22 @@ def test_ids_that_look_like_mathtext_are_drawn_as_written(tmp_path):
     texts = [t for t in fig.findobj(lambda artist: hasattr(artist, "get_parse_math")) if "$" in t.get_text()]
     assert {t.get_text() for t in texts} >= {"$x^2$", "$\\undefinedcommand$"}
     assert not any(t.get_parse_math() for t in texts)
+
+
+@pytest.mark.parametrize("value", [np.nan, 1e300])
+def test_the_dask_array_of_a_dataset_is_checked_finite_like_its_partitions(tmp_path, value):
+    """DNADataset.to_dask_array read partitions unchecked: a NaN went through, and a float64 partition's 1e300
+    became inf in float32, silently (read_part, the other reader, refuses both)."""
+    rng = np.random.default_rng(1)
+    folder = tmp_path / "ds"
+    _partition(folder / "part-00000.parquet", ["org/a0", "org/a1"], rng.normal(size=(2, 3)))
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    vectors = rng.normal(size=(2, 3))
+    vectors[1, 2] = value
+    pq.write_table(pa.table({"model": ["org/b0", "org/b1"],
+                             "dna": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), 3)}), folder / "part-00001.parquet")
+    data = pl.hub.open_dataset(folder)
+    with pytest.raises(pl.PhyloLLMError, match="part-00001.parquet.*'org/b1' \\(row 2\\) has a non-finite value"):
+        data.to_dask_array().compute(scheduler="synchronous")

@@ -304,7 +304,14 @@ def read_part(part: Path, dim: int) -> tuple[tuple[str, ...], np.ndarray]:
 
 
 def _part_float32(part: str, dim: int) -> np.ndarray:
-    return _read_arrays(Path(part), dim)[1].astype(np.float32, copy=False)
+    """One partition's vectors as float32, checked like :func:`read_part`: finite as stored, and still finite in
+    float32 (a float64 partition's 1e300 would otherwise become inf here, unseen)."""
+    ids, values = _read_arrays(Path(part), dim)
+    validate_vectors(ids, values, part)
+    vectors = values.astype(np.float32, copy=False)
+    if vectors is not values:
+        validate_vectors(ids, vectors, f"{part} (read as float32)")
+    return vectors
 
 
 def _read_arrays(part: Path, dim: int) -> tuple[tuple[str, ...], np.ndarray]:
