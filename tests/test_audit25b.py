@@ -193,3 +193,17 @@ def test_the_dask_array_of_a_dataset_is_checked_finite_like_its_partitions(tmp_p
     data = pl.hub.open_dataset(folder)
     with pytest.raises(pl.PhyloLLMError, match="part-00001.parquet.*'org/b1' \\(row 2\\) has a non-finite value"):
         data.to_dask_array().compute(scheduler="synchronous")
+
+
+# simulate --------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("first,second", [([], ["--models", "50"]), (["--models", "50"], [])])
+def test_a_demo_and_a_hub_simulation_never_share_a_folder(tmp_path, capsys, first, second):
+    """`simulate -o F` then `simulate -o F --models N` (or the reverse) replaced lineage.csv, models.csv and
+    true_tree.nwk but left the other run's dna.parquet (dna/) beside them: DNA and lineage of two simulations."""
+    folder = tmp_path / "sim"
+    assert main(["simulate", "-o", str(folder), "-q", *first]) == 0
+    before = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    refused_by_main(capsys, ["simulate", "-o", folder, "-q", "--seed", "1", *second], "simulate into another folder")
+    assert {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before

@@ -38,6 +38,13 @@ def run(args: argparse.Namespace) -> None:
         raise PhyloLLMError(f"--part-rows {args.part_rows}: applies only with --models (a partitioned dataset)")
     plan = io.OutputPlan()
     folder = plan.add_folder(args.output)
+    # The demo writes dna.parquet, a hub dna/; both write lineage.csv, models.csv, true_tree.nwk. Writing one kind
+    # beside the other would leave a folder whose DNA and lineage come from two runs: refused, nothing removed.
+    other = folder / ("dna.parquet" if args.models else "dna")
+    if other.exists() and not (other.is_dir() and not any(other.iterdir())):
+        raise PhyloLLMError(f"{other}: this folder holds {'a DNA file' if args.models else 'a partitioned dataset'} that the "
+                            f"{'hub' if args.models else 'demo'} simulation would not replace, beside the lineage.csv it "
+                            "would; simulate into another folder")
     if args.models:
         from .._memory import require_memory
         from ..hub._dataset import PART_ROWS, check_partitions

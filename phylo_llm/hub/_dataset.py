@@ -308,7 +308,8 @@ def _part_float32(part: str, dim: int) -> np.ndarray:
     float32 (a float64 partition's 1e300 would otherwise become inf here, unseen)."""
     ids, values = _read_arrays(Path(part), dim)
     validate_vectors(ids, values, part)
-    vectors = values.astype(np.float32, copy=False)
+    with np.errstate(over="ignore"):  # checked just below
+        vectors = values.astype(np.float32, copy=False)
     if vectors is not values:
         validate_vectors(ids, vectors, f"{part} (read as float32)")
     return vectors
