@@ -207,3 +207,22 @@ def test_a_demo_and_a_hub_simulation_never_share_a_folder(tmp_path, capsys, firs
     before = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     refused_by_main(capsys, ["simulate", "-o", folder, "-q", "--seed", "1", *second], "simulate into another folder")
     assert {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+
+
+def test_answers_that_change_between_the_two_reads_are_refused(tmp_path, monkeypatch):
+    """extract reads the answers twice (shared prompts, then embeddings). A JSON-lines file still being appended
+    to gained a model in between: it was embedded with every answer null, silently (and counted as answered)."""
+    from phylo_llm.extract import _pipeline
+
+    source = jsonl(tmp_path / "answers.jsonl", ["x/a", "x/b", "x/c"])
+    counted = _pipeline.prompt_set
+
+    def then_appended(*args, **kwargs):
+        result = counted(*args, **kwargs)
+        with source.open("a") as handle:  # another process writes more answers now
+            handle.write(json.dumps({"model": "x/late", "prompt": PROMPTS[0], "response": "late"}) + "\n")
+        return result
+
+    monkeypatch.setattr(_pipeline, "prompt_set", then_appended)
+    with pytest.raises(pl.PhyloLLMError, match="answers.jsonl: the answers changed while they were read"):
+        extract(source, dim=8)

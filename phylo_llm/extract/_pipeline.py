@@ -285,12 +285,16 @@ def extract(
             kept.append(project_probes(stacked, probe_dim, seed))
         batch.clear()
 
+    read = 0
     with Progress(n_models, "extracting DNA", enabled=progress) as bar:
         for record in iter_answers(source):
             bar.update()
+            read += 1
+            answers = [record.answers.get(p) for p in prompts]
+            if read > n_models or (record.model not in missing and any(p not in record.answers for p in prompts)):
+                _changed(source, record.source)
             if record.model in missing and not allow_missing:
                 continue
-            answers = [record.answers.get(p) for p in prompts]
             for answer in answers:
                 stats.add(answer)
             stats.models += 1
@@ -303,6 +307,8 @@ def extract(
                 flush()
         if batch:
             flush()
+    if read != n_models:
+        _changed(source, source_name(source))
     if not ids:
         raise PhyloLLMError(f"{source_name(source)}: every model lacks some of the shared prompts; --allow-missing keeps them")
     settings = {
@@ -321,6 +327,13 @@ def extract(
         probes = ProbeEmbeddings(tuple(ids), np.concatenate(kept), {**settings, "probe_dim": probe_dim, "max_chars": max_chars,
                                                                      "prompt_keys": keys}, source_name(source))
     return Extraction(dna, stats, probes)
+
+
+def _changed(source: str | Path | list[Path], where: str) -> None:
+    """The answers are read twice (the shared prompts, then the embeddings): refuse files that changed between the
+    two reads (answers still being written), rather than count answers that appeared as null ones."""
+    raise PhyloLLMError(f"{where}: the answers changed while they were read (models or prompts added or removed); "
+                        f"extract {source_name(source)} again once it is complete")
 
 
 def check_extraction_memory(n_models: int, n_probes: int, answer_dim: int, dim: int, probe_dim: int | None) -> None:
