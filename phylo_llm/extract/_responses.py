@@ -176,13 +176,13 @@ def _read_responses_file(path: Path, folder: str) -> ModelAnswers:
     items = record.get("items") if isinstance(record, dict) else None
     if not isinstance(items, list):
         raise PhyloLLMError(f"{path}: expected an object with an 'items' list of {{prompt, response}}")
-    model = _text(record.get("model"), f"{path}: 'model'", empty=None)
+    model = _text(record.get("model"), f"{path}: 'model'") or None  # empty: the folder names the model
     dataset = _text(record.get("dataset"), f"{path}: 'dataset'")
     answers: dict[str, str | None] = {}
     for row, item in enumerate(items, start=1):
         if not isinstance(item, dict) or not isinstance(item.get("prompt"), str):
             raise PhyloLLMError(f"{path}: item {row} has no 'prompt' text")
-        prompt = _text(item["prompt"], f"{path}: item {row}: 'prompt'")
+        prompt = _unicode(item["prompt"], f"{path}: item {row}: 'prompt'")
         _add_answer(answers, prompt, _text(item.get("response"), f"{path}: item {row}: 'response'"), f"{path}: item {row}")
     return ModelAnswers(published_model_id(model, folder), answers, str(path), dataset)
 
@@ -197,7 +197,7 @@ def _iter_jsonl(path: Path) -> Iterator[ModelAnswers]:
         row = json_value(line, f"{where} is")
         if not isinstance(row, dict) or not isinstance(row.get("model"), str) or not isinstance(row.get("prompt"), str):
             raise PhyloLLMError(f"{where} needs 'model' and 'prompt' text")
-        model, prompt = _text(row["model"], f"{where}: 'model'"), _text(row["prompt"], f"{where}: 'prompt'")
+        model, prompt = _unicode(row["model"], f"{where}: 'model'"), _unicode(row["prompt"], f"{where}: 'prompt'")
         _add_answer(models.setdefault(model, {}), prompt, _text(row.get("response"), f"{where}: 'response'"), f"{where}: model {model!r}")
         dataset = _text(row.get("dataset"), f"{where}: 'dataset'")
         if dataset is not None:
@@ -208,20 +208,24 @@ def _iter_jsonl(path: Path) -> Iterator[ModelAnswers]:
         yield ModelAnswers(model, models[model], str(path), datasets.get(model))
 
 
-def _text(value: object, where: str, empty: str | None = "") -> str | None:
-    """``value`` if it is text (or null), refused otherwise: a number, a list, or a lone surrogate (``"\\ud800"`` is
-    valid JSON but no Unicode text: it cannot be written to a UTF-8 file, nor hashed into a prompt key).
-    ``empty=None`` reads an empty text as null (a responses file's ``"model": ""``: the folder names the model)."""
+def _text(value: object, where: str) -> str | None:
+    """``value`` if it is text (or null), refused otherwise: a number, a list, a lone surrogate (:func:`_unicode`)."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise PhyloLLMError(f"{where} is not text or null ({type(value).__name__} {str(value)[:40]!r})")
-    if not value.isascii():
+    return _unicode(value, where)
+
+
+def _unicode(text: str, where: str) -> str:
+    """``text``, refused when it holds a lone surrogate: ``"\\ud800"`` is valid JSON but no Unicode text (it cannot
+    be written to a UTF-8 file, nor hashed into a prompt key)."""
+    if not text.isascii():
         try:
-            value.encode("utf-8")
+            text.encode("utf-8")
         except UnicodeEncodeError as exc:
-            raise PhyloLLMError(f"{where} holds {value[exc.start]!r} at character {exc.start + 1}, a lone surrogate: not Unicode text") from None
-    return value if value or empty is not None else None
+            raise PhyloLLMError(f"{where} holds {text[exc.start]!r} at character {exc.start + 1}, a lone surrogate: not Unicode text") from None
+    return text
 
 
 def _add_answer(answers: dict[str, str | None], prompt: str, response: str | None, where: str) -> None:
