@@ -226,3 +226,15 @@ def test_answers_that_change_between_the_two_reads_are_refused(tmp_path, monkeyp
     monkeypatch.setattr(_pipeline, "prompt_set", then_appended)
     with pytest.raises(pl.PhyloLLMError, match="answers.jsonl: the answers changed while they were read"):
         extract(source, dim=8)
+
+
+def test_an_unknown_encoder_is_refused_before_the_answers_are_read(tmp_path, monkeypatch):
+    """`--encoder bogus` was refused only after a full pass over the answers (the rand set: 1,590 files read)."""
+    from phylo_llm.extract import _pipeline
+
+    source = jsonl(tmp_path / "answers.jsonl", ["x/a", "x/b"])
+    reads = []
+    monkeypatch.setattr(_pipeline, "iter_answers", lambda path: reads.append(path) or iter(()))
+    with pytest.raises(pl.PhyloLLMError, match="unknown encoder 'bogus'"):
+        extract(source, encoder="bogus", dim=8)
+    assert reads == []

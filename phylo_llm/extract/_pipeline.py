@@ -260,6 +260,7 @@ def extract(
         raise PhyloLLMError(f"probe_dim must be a positive whole number, got {probe_dim}")
     if max_chars is not None and max_chars < 1:
         raise PhyloLLMError(f"max_chars must be positive (or None for whole answers), got {max_chars}")
+    model = make_encoder(encoder, dim=answer_dim, max_chars=max_chars)  # a bad encoder is refused before any file is read
     prompts, missing, dataset, n_models = prompt_set(source, prompt_keys, prompt_texts)
     check_extraction_memory(n_models, len(prompts), answer_dim, dim, probe_dim)
     if missing and not allow_missing:
@@ -270,7 +271,6 @@ def extract(
             PhyloLLMWarning,
             stacklevel=2,
         )
-    model = make_encoder(encoder, dim=answer_dim, max_chars=max_chars)
     sentinel = _unit(model.encode([EMPTY_ANSWER]))[0]
     stats = AnswerStats()
     ids: list[str] = []
