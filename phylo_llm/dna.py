@@ -54,6 +54,7 @@ class DNA:
     def __post_init__(self) -> None:
         ids = tuple(str(i) for i in self.ids)
         vectors = np.asarray(self.vectors, dtype=np.float64)
+        validate_vectors(ids, vectors, self.source)  # first: an id that is not text must not reach pandas' index
         meta = self.metadata
         if meta is None or len(meta.columns) == 0:
             meta = pd.DataFrame(index=pd.Index(ids, name="model"))
@@ -63,7 +64,6 @@ class DNA:
         object.__setattr__(self, "ids", ids)
         object.__setattr__(self, "vectors", vectors)
         object.__setattr__(self, "metadata", meta)
-        validate_vectors(ids, vectors, self.source)
 
     @property
     def n_models(self) -> int:

@@ -112,7 +112,20 @@ def check_unique(ids: Iterable[str], source: str, items: str = "rows") -> None:
             raise PhyloLLMError(f"{source}: {item} {row + 1} has no model id ({model!r})")
         if model in seen:
             raise PhyloLLMError(f"{source}: duplicate model id {model!r} ({items} {seen[model] + 1} and {row + 1})")
+        if not model.isascii():
+            _check_unicode(model, source, items, row)
         seen[model] = row
+
+
+def _check_unicode(model: str, source: str, items: str, row: int) -> None:
+    """Refuse an id holding a lone surrogate (an ``.npz`` or a JSON ``"\\ud800"`` can carry one): it is no Unicode
+    text, and every writer (UTF-8 text, parquet, Newick) would fail on it after the work was done."""
+    try:
+        model.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        item = "leaf" if items == "leaves" else items.removesuffix("s")
+        raise PhyloLLMError(f"{source}: {item} {row + 1}: model id {model!r} holds a lone surrogate "
+                            f"({model[exc.start]!r}): not Unicode text") from None
 
 
 def find_model(model: str, ids: Sequence[str], source: str = "the data") -> int | None:

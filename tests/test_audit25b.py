@@ -238,3 +238,17 @@ def test_an_unknown_encoder_is_refused_before_the_answers_are_read(tmp_path, mon
     with pytest.raises(pl.PhyloLLMError, match="unknown encoder 'bogus'"):
         extract(source, encoder="bogus", dim=8)
     assert reads == []
+
+
+# the id rule -----------------------------------------------------------------------------------------------------
+
+
+def test_an_id_holding_a_lone_surrogate_is_refused_where_it_is_read(tmp_path, capsys):
+    """An .npz can hold the id 'a\\ud800' (no Unicode text): tree, view and distances failed with an internal error
+    (pandas' index, the UTF-8 writers); now the id rule refuses it, naming file and row."""
+    path = tmp_path / "dna.npz"
+    np.savez(path, ids=np.array(["a\ud800", "b", "c", "d"]), dna=np.random.default_rng(0).normal(size=(4, 3)))
+    refused_by_main(capsys, ["tree", path, "-o", tmp_path / "t.nwk", "-q"], "dna.npz: row 1: model id", "lone surrogate")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dna.npz"]
+    with pytest.raises(pl.PhyloLLMError, match="lone surrogate"):
+        pl.DistanceMatrix(("a\udfff", "b"), np.array([[0.0, 1.0], [1.0, 0.0]]))
