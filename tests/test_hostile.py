@@ -470,3 +470,55 @@ def test_figures_replace_an_earlier_figure_set_whole_and_refuse_a_folder_of_othe
     before = snapshot(mine)
     refused(run_cli("figures", DEMO / "dna.parquet", "-o", mine, "--lineage", DEMO), str(mine), "notes.txt")
     assert snapshot(mine) == before
+
+
+@pytest.mark.parametrize("hard_links", [True, False])
+def test_a_plan_whose_last_file_cannot_be_named_puts_back_the_files_it_replaced(tmp_path, monkeypatch, hard_links):
+    """Outputs appear together or not at all even when naming fails part way: the third target became a folder
+    after the plan's checks (a race). The first output had replaced an existing file and the second was new: the
+    old file is back, with its bytes, inode and permissions, the new one is gone, the folder untouched, no hidden
+    file left. Also where the file system has no hard links (the file replaced is moved aside instead)."""
+    from phylo_llm.io import _output
+
+    first, second, third = tmp_path / "a.nwk", tmp_path / "b.csv", tmp_path / "c.txt"
+    first.write_text("the user's tree\n")
+    first.chmod(0o640)
+    before = os.stat(first)
+    if not hard_links:
+        link = os.link
+
+        def no_second_names(source, target, *args, **kwargs):
+            if str(target).endswith(".old"):
+                raise PermissionError(1, "Operation not permitted")
+            return link(source, target, *args, **kwargs)
+
+        monkeypatch.setattr(_output.os, "link", no_second_names)
+    plan = pl.io.OutputPlan()
+    for path in (first, second, third):
+        plan.add(path)
+    with pytest.raises(pl.PhyloLLMError, match=r"c\.txt: cannot write \(Is a directory\)"), plan:
+        for path in (first, second, third):
+            with pl.io.atomic_output(path) as handle:
+                handle.write("new\n")
+        third.mkdir()  # after the checks, before the naming
+        (third / "kept").write_text("inside\n")
+    after = os.stat(first)
+    assert first.read_text() == "the user's tree\n" and (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
+    assert not second.exists() and (third / "kept").read_text() == "inside\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.nwk", "c.txt"] and not plan.published
+
+
+def test_a_plan_replacing_files_leaves_no_second_name(tmp_path):
+    """Once every file is named, the second names kept for putting files back are gone."""
+    targets = [tmp_path / f"{name}.txt" for name in "abc"]
+    for path in targets[:2]:
+        path.write_text("old\n")
+    plan = pl.io.OutputPlan()
+    for path in targets:
+        plan.add(path)
+    with plan:
+        for path in targets:
+            with pl.io.atomic_output(path) as handle:
+                handle.write("new\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt", "c.txt"]
+    assert all(path.read_text() == "new\n" for path in targets) and plan.published
