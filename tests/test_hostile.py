@@ -522,3 +522,29 @@ def test_a_plan_replacing_files_leaves_no_second_name(tmp_path):
                 handle.write("new\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt", "c.txt"]
     assert all(path.read_text() == "new\n" for path in targets) and plan.published
+
+
+def test_work_that_reads_branch_lengths_refuses_a_tree_without_them(work):
+    """Lengths missing from a tree count as 0 in its arrays: placement into it fitted every new model against zero
+    path lengths and printed placements (exit 0), and its path-length matrix was all zeros. Both now refuse it,
+    naming the tree file; the drawing and split work that needs no lengths is not affected."""
+    import re
+
+    bare = work / "bare.nwk"
+    bare.write_text(re.sub(r":[-+0-9.eE]+", "", (work / "tree.nwk").read_text()))
+    dna = pl.load_dna(work / "dna.parquet")
+    reference, new = dna.ids[:60], dna.ids[60:]
+    pl.save_dna(dna.subset(reference), work / "ref.parquet")
+    pl.save_dna(dna.subset(new), work / "new.parquet")
+    backbone = pl.read_tree(bare)
+    for leaf in new:
+        backbone.prune(leaf)
+    pl.write_tree(backbone, work / "bare60.nwk")
+    before = snapshot(work)
+    refused(run_cli("place", work / "new.parquet", "--tree", work / "bare60.nwk", "--dna", work / "ref.parquet",
+                    "-o", work / "placed.nwk", "-q"), f"{work / 'bare60.nwk'}: placement needs branch lengths")
+    refused(run_cli("score", bare, "--lineage", DEMO, "-q"), f"{bare}: ", "needs branch lengths")
+    assert snapshot(work) == before
+    with pytest.raises(pl.PhyloLLMError, match="needs branch lengths"):
+        pl.tree.patristic_matrix(pl.read_tree(bare))
+    assert pl.tree.split_support(pl.read_tree(bare), [pl.read_tree(work / "tree.nwk")]) is not None

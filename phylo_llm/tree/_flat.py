@@ -12,7 +12,7 @@ import numpy as np
 from Bio.Phylo.BaseTree import Clade, Tree
 
 from ..distance import DistanceMatrix
-from ._walk import iter_preorder
+from ._walk import iter_preorder, require_lengths
 
 
 @dataclass(frozen=True)
@@ -139,6 +139,7 @@ def patristic_matrix(tree: Tree) -> DistanceMatrix:
     >>> dist.ids, dist.values.tolist()
     (('a', 'b', 'c'), [[0.0, 3.0, 5.0], [3.0, 0.0, 6.0], [5.0, 6.0, 0.0]])
     """
+    require_lengths(tree, "the path-length matrix")
     flat = flatten(tree)
     n = flat.n_leaves
     values = np.zeros((n, n))

@@ -40,7 +40,7 @@ from ..settings import check_comparable
 from . import PLACEMENT_CRITERIA
 from ._flat import FlatTree, distances_from_point, flatten
 from ._support import probe_resampling
-from ._walk import copy_tree, iter_preorder, parent_map
+from ._walk import copy_tree, iter_preorder, parent_map, require_lengths
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,8 @@ def place_distances(
     local = renamed_keyword("place_distances", "nearest", "local", nearest, local, None)
     if criterion not in PLACEMENT_CRITERIA:
         raise PhyloLLMError(f"unknown placement criterion {criterion!r}; choose one of {', '.join(PLACEMENT_CRITERIA)}")
+    if not isinstance(tree, FlatTree):
+        require_lengths(tree, "placement")
     flat = tree if isinstance(tree, FlatTree) else flatten(tree)
     column = {name: i for i, name in enumerate(leaf_names)}
     missing = [name for name in flat.names if name not in column]
@@ -284,6 +286,7 @@ def place(
     parsed = parse_metric(metric, dot_products_only=isinstance(new, ProbeEmbeddings), csls=False, what="placement metric")
     if replicates and not isinstance(new, ProbeEmbeddings):
         raise PhyloLLMError("bootstrap placement needs per-probe caches (phylo-llm extract --cache) for the new and reference models")
+    require_lengths(tree, "placement")
     flat = flatten(tree)
     if len(flat.names) < 2:  # one leaf has no edge to place on
         raise PhyloLLMError(f"the backbone tree has {len(flat.names)} leaf; placement needs at least 2")
