@@ -24,7 +24,7 @@ from ..errors import PhyloLLMError
 from ..ids import did_you_mean, find_model
 from . import ROOT_METHODS
 from ._ete import from_ete, to_ete
-from ._walk import iter_leaves, iter_preorder, require_lengths
+from ._walk import iter_leaves, require_lengths
 
 
 def root_tree(tree: Tree, method: str = "midpoint", outgroup: str | Iterable[str] | None = None) -> Tree:
