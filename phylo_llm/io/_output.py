@@ -18,8 +18,9 @@ naming is a small transaction, run with stop signals held: every file first
 gets a hidden name beside its target (the step that can fail), then each
 target is replaced in turn while a second name keeps the file it replaces;
 if one fails (its target became a folder since the checks), the earlier ones
-are put back. Only a ``SIGKILL`` in those microseconds can leave a hidden
-``.NAME.*.part`` or ``.old`` file.
+are put back. Only a ``SIGKILL`` in those microseconds (or, for plans of
+thousands of files written as hidden named files, while they are written)
+can leave a hidden ``.NAME.*.part`` or ``.old`` file.
 """
 
 from __future__ import annotations
