@@ -12,6 +12,8 @@ import pandas as pd
 from ..errors import PhyloLLMError
 from ..ids import model_key
 from ..io import existing
+from ..io._formats import table_suffix
+from ..io._tables import read_frame
 
 RELATION_TYPES = ("same_weights", "finetune", "continued_pretraining", "merge", "distillation", "pruning")
 MODEL_COLUMNS = ("model", "family", "organization", "architecture")
@@ -339,12 +341,14 @@ def _csv_files(path: Path) -> list[Path]:
 
 
 def _read_csv(file: Path) -> pd.DataFrame:
-    try:
-        return pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""])
-    except pd.errors.EmptyDataError:
-        raise PhyloLLMError(f"{file}: the file is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
-        raise PhyloLLMError(f"{file}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
+    """The table of one lineage CSV file (compressed too), every cell text; an empty cell is missing.
+
+    Read by :func:`phylo_llm.io._tables.read_frame`: a compressed file is
+    refused while it expands past memory, and a truncated one is one line.
+    """
+    if table_suffix(file) == ".parquet":
+        raise PhyloLLMError(f"{file}: a lineage table is a CSV file (models.csv, relations.csv), not parquet")
+    return read_frame(file, sep=",", dtype=str, keep_default_na=False, na_values=[""])
 
 
 def _require(frame: pd.DataFrame, columns, file: Path) -> None:
@@ -355,13 +359,13 @@ def _require(frame: pd.DataFrame, columns, file: Path) -> None:
 
 def _check_models(frame: pd.DataFrame, file: Path) -> pd.DataFrame:
     _require(frame, ("model",), file)
-    empty = frame["model"].isna()
-    if empty.any():
-        raise PhyloLLMError(f"{file}: line {int(empty.to_numpy().argmax()) + 2} has no model id")
+    blank = _blank(frame["model"])
+    if blank.any():
+        raise PhyloLLMError(f"{file}: line {_first(blank) + 2} has no model id")
     keys = frame["model"].map(model_key)
     dup = keys.duplicated()
     if dup.any():
-        line = int(dup.to_numpy().argmax())
+        line = _first(dup)
         raise PhyloLLMError(f"{file}: model {frame['model'].iat[line]!r} appears twice (line {line + 2})")
     return frame
 
@@ -369,20 +373,40 @@ def _check_models(frame: pd.DataFrame, file: Path) -> pd.DataFrame:
 def _check_relations(frame: pd.DataFrame, file: Path) -> pd.DataFrame:
     _require(frame, RELATION_COLUMNS, file)
     frame = frame.copy()
+    # Whole columns at once, then the first row that fails any check is named: a table of millions of rows (a
+    # compressed file a few kB large) is checked in seconds, not row by row.
+    missing = frame["child"].isna() | frame["parent"].isna()
+    blank = ~missing & (_blank(frame["child"]) | _blank(frame["parent"]))
+    unknown = ~frame["relation"].isin(RELATION_TYPES)
+    child_keys, parent_keys = frame["child"].map(model_key, na_action="ignore"), frame["parent"].map(model_key, na_action="ignore")
+    loop = ~missing & ~blank & (child_keys == parent_keys)
+    bad = missing | blank | unknown | loop
+    if bad.any():
+        row = _first(bad)
+        where = f"{file}, line {row + 2}"
+        child, parent, relation = frame["child"].iat[row], frame["parent"].iat[row], frame["relation"].iat[row]
+        if missing.iat[row]:
+            raise PhyloLLMError(f"{where}: an edge needs both child and parent")
+        if blank.iat[row]:
+            raise PhyloLLMError(f"{where}: an edge needs both child and parent, not blank ids ({child!r}, {parent!r})")
+        if unknown.iat[row]:
+            raise PhyloLLMError(f"{where}: unknown relation type {relation!r} (known: {', '.join(RELATION_TYPES)})")
+        raise PhyloLLMError(f"{where}: {child!r} is its own parent")
     frame["_where"] = [f"{file}, line {i + 2}" for i in range(len(frame))]
-    for _, row in frame.iterrows():
-        if pd.isna(row["child"]) or pd.isna(row["parent"]):
-            raise PhyloLLMError(f"{row['_where']}: an edge needs both child and parent")
-        if row["relation"] not in RELATION_TYPES:
-            raise PhyloLLMError(
-                f"{row['_where']}: unknown relation type {row['relation']!r} (known: {', '.join(RELATION_TYPES)})"
-            )
-        if model_key(row["child"]) == model_key(row["parent"]):
-            raise PhyloLLMError(f"{row['_where']}: {row['child']!r} is its own parent")
     for column in ("evidence", "confidence", "note"):
         if column not in frame.columns:
             frame[column] = pd.NA
     return frame
+
+
+def _blank(column: pd.Series) -> pd.Series:
+    """Cells that are missing or only white space: no model id."""
+    return column.isna() | (column.fillna("").str.strip() == "")
+
+
+def _first(mask: pd.Series) -> int:
+    """The position of the first true cell of ``mask``."""
+    return int(mask.to_numpy().argmax())
 
 
 def _merge_models(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -403,18 +427,21 @@ def _merge_models(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _check_duplicates_and_cycles(relations: pd.DataFrame) -> None:
-    seen: dict[tuple[str, str, str], str] = {}
-    for child, parent, relation, where in relations[["child", "parent", "relation", "_where"]].itertuples(index=False):
-        key = (model_key(child), model_key(parent), relation)
-        if key in seen:
-            raise PhyloLLMError(f"{where}: duplicate edge {child} -> {parent} ({relation}), first at {seen[key]}")
-        seen[key] = where
+    keys = pd.DataFrame({"child": relations["child"].map(model_key), "parent": relations["parent"].map(model_key),
+                         "relation": relations["relation"]})
+    dup = keys.duplicated()
+    if dup.any():
+        row = _first(dup)
+        first = _first((keys == keys.iloc[row]).all(axis=1))
+        child, parent, relation, where = relations[["child", "parent", "relation", "_where"]].iloc[row]
+        raise PhyloLLMError(f"{where}: duplicate edge {child} -> {parent} ({relation}), first at {relations['_where'].iat[first]}")
     graph: dict[str, list[tuple[str, str]]] = {}
     spelling: dict[str, str] = {}  # matching key -> the id as first written, for the message
-    for child, parent, where in relations[["child", "parent", "_where"]].itertuples(index=False):
-        graph.setdefault(model_key(child), []).append((model_key(parent), where))
-        spelling.setdefault(model_key(child), child)
-        spelling.setdefault(model_key(parent), parent)
+    for child, parent, child_key, parent_key, where in zip(relations["child"], relations["parent"], keys["child"],
+                                                           keys["parent"], relations["_where"]):
+        graph.setdefault(child_key, []).append((parent_key, where))
+        spelling.setdefault(child_key, child)
+        spelling.setdefault(parent_key, parent)
     # Iterative depth-first search for a cycle (a model that is its own ancestor).
     state: dict[str, int] = {}
     for start in sorted(graph):

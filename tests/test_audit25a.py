@@ -1,0 +1,124 @@
+"""Audit 25a: a hostile and careless user of ``score``, ``relatives``, ``candidates``, ``place``, ``relate`` and their
+library functions (lineage tables, the id rule). One test per breach found; each failed before its fix and checks
+against an independent computation or the one-line refusal promise. The list of cases is in
+/work/notes/s25/AUDIT25A.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import phylo_llm as pl
+from tests.helpers import DEMO
+from tests.test_hostile import refused
+
+A, B, C = "meta-llama/Llama-1-7B", "meta-llama/Llama-2-7B", "meta-llama/Llama-1-7B-Instruct"
+
+
+def cli(*argv, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "phylo_llm", *map(str, argv), "-q"], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return pl.load_dna(DEMO / "dna.parquet")
+
+
+@pytest.fixture(scope="module")
+def placing(tmp_path_factory, demo):
+    """A 20-leaf reference (DNA and its NJ tree) of the demo models."""
+    work = tmp_path_factory.mktemp("place25a")
+    reference = demo.subset(demo.ids[:20])
+    pl.save_dna(reference, work / "ref.parquet")
+    pl.write_tree(pl.build_tree(pl.distance_matrix(reference)), work / "ref.nwk")
+    return work
+
+
+# --- lineage tables ------------------------------------------------------------------------------------------------
+
+def test_a_truncated_compressed_lineage_csv_is_one_line(tmp_path, demo):
+    """A relations.csv.gz cut short was an internal error (EOFError) naming no file."""
+    path = tmp_path / "relations.csv.gz"
+    path.write_bytes(gzip.compress(f"child,parent,relation\n{B},{A},finetune\n".encode() * 50)[:40])
+    pl.save_dna(demo.subset(demo.ids[:4]), tmp_path / "four.parquet")
+    refused(cli("score", tmp_path / "four.parquet", "--lineage", path, "--permutations", "1"), "relations.csv.gz")
+
+
+def test_a_compressed_lineage_csv_that_expands_beyond_memory_is_refused_while_reading(tmp_path, monkeypatch):
+    """pandas expanded a relations.csv.gz whole, whatever the memory (a 100 kB file of 5 million rows took 1.5 GB and
+    9 minutes); now it is read through the bounded reader of DNA tables and refused once it no longer fits."""
+    from phylo_llm import _memory
+
+    row = b"org/a,org/b,finetuned\n"  # each row also wrong: before the fix it was read whole, then refused by row
+    path = tmp_path / "relations.csv.gz"
+    path.write_bytes(gzip.compress(b"child,parent,relation\n" + row * ((40 << 20) // len(row))))
+    assert path.stat().st_size < 1 << 20
+    monkeypatch.setattr(_memory, "available_memory", lambda: 24 << 20)  # as if 24 MiB were left
+    with pytest.raises(pl.PhyloLLMError, match="relations.csv.gz.*memory"):
+        pl.load_lineage(path)
+
+
+@pytest.mark.parametrize("table,line", [
+    ("models.csv", "model,family\n{A},Llama\n   ,Llama\n"),
+    ("relations.csv", "child,parent,relation\n{B},{A},finetune\n\t ,{A},finetune\n"),
+])
+def test_a_blank_id_in_a_lineage_table_is_refused(tmp_path, table, line):
+    """An id of white space only names no model (DNA, distances and trees refuse it): it was a lineage model."""
+    (tmp_path / table).write_text(line.format(A=A, B=B))
+    with pytest.raises(pl.PhyloLLMError, match=rf"{table}.*line 3"):
+        pl.load_lineage(tmp_path)
+
+
+def test_a_pair_documented_under_two_relation_types_counts_once_among_all_pairs(tmp_path, demo):
+    """A child-parent pair written as finetune and as merge counted twice in the "any" parent retrieval (n and MRR
+    weighted double while "pairs" said once). Checked against ranks computed here by brute force."""
+    lineage = (DEMO / "lineage.csv").read_text() + f"{C},{A},merge,hand,high\n"  # the demo says finetune
+    (tmp_path / "relations.csv").write_text(lineage)
+    report = pl.score.score(demo, tmp_path, permutations=0)
+    documented = pl.load_lineage(tmp_path).relations
+    index = {m: i for i, m in enumerate(demo.ids)}
+    pairs = {(index[c], index[p]) for c, p in zip(documented.child, documented.parent) if c in index and p in index}
+    values = np.linalg.norm(demo.vectors[:, None, :] - demo.vectors[None, :, :], axis=2)
+    ranks = []
+    for i, j in sorted(pairs):
+        others = np.delete(values[i], i)
+        ranks.append(1 + np.sum(others < values[i, j]) + 0.5 * (np.sum(others == values[i, j]) - 1))
+    every = report["relations"]["any"]
+    assert every["pairs"] == len(pairs)
+    assert every["retrieval_dna"]["n"] == len(pairs)
+    assert every["retrieval_dna"]["mrr"] == pytest.approx(np.mean(1 / np.array(ranks)), rel=1e-12)
+
+
+# --- place ---------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("variant", ["META-LLAMA/llama-1-7b", f" {A} ", "meta-llama_Llama-1-7B"])
+def test_place_refuses_a_model_the_tree_holds_up_to_case_space_or_folder_form(placing, demo, tmp_path, variant):
+    """The exact id was refused as 'already in the tree', but the same model written in another case, with white
+    space or in folder form was placed beside itself as a second leaf."""
+    two = demo.subset([A, demo.ids[21]])
+    pl.save_dna(dataclasses.replace(two, ids=(variant, two.ids[1])), tmp_path / "new.parquet")
+    out = tmp_path / "out"
+    out.mkdir()
+    refused(cli("place", tmp_path / "new.parquet", "--tree", placing / "ref.nwk", "--dna", placing / "ref.parquet",
+                "-o", out / "t.nwk", "--csv", out / "p.csv"), "new.parquet", "already in the tree", repr(A))
+    assert list(out.iterdir()) == []
+
+
+def test_place_dna_of_another_dimension_is_one_line(placing, demo, tmp_path):
+    """New DNA of 5 dimensions beside a 128-dimension reference (its settings columns not telling) was an internal
+    error from matmul."""
+    new = demo.subset(demo.ids[20:23])
+    pl.save_dna(dataclasses.replace(new, vectors=new.vectors[:, :5].copy()), tmp_path / "new.parquet")
+    out = tmp_path / "out"
+    out.mkdir()
+    refused(cli("place", tmp_path / "new.parquet", "--tree", placing / "ref.nwk", "--dna", placing / "ref.parquet",
+                "-o", out / "t.nwk"), "new.parquet", "dimension 5", "128")
+    assert list(out.iterdir()) == []
