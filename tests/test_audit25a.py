@@ -121,3 +121,19 @@ def test_place_dna_of_another_dimension_is_one_line(placing, demo, tmp_path):
     refused(cli("place", tmp_path / "new.parquet", "--tree", placing / "ref.nwk", "--dna", placing / "ref.parquet",
                 "-o", out / "t.nwk"), "new.parquet", "dimension 5", "128")
     assert list(out.iterdir()) == []
+
+
+# --- simulate ------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("first,second", [(["--families", "1"], ["--models", "3"]), (["--models", "3"], ["--families", "1"])])
+def test_simulate_refuses_a_folder_holding_the_other_kind_of_simulation(tmp_path, first, second):
+    """A hub simulation (dna/) written into a folder of a demo simulation (dna.parquet), or the other way round,
+    replaced lineage.csv and true_tree.nwk but left the old DNA, which reading the folder then takes: the old DNA
+    scored against the new lineage. Now refused, the folder as it was."""
+    from tests.test_hostile import snapshot
+
+    folder = tmp_path / "sim"
+    assert cli("simulate", "-o", folder, "--dim", "4", *first).returncode == 0
+    before = snapshot(folder)
+    refused(cli("simulate", "-o", folder, "--dim", "4", "--seed", "1", *second), "another simulation")
+    assert snapshot(folder) == before
