@@ -29,7 +29,13 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from ..simulate import check_simulation_folder, simulate, simulate_hub, write_hub_simulation, write_simulation  # loaded when the command runs
+    from ..simulate import (  # loaded when the command runs
+        check_simulation_folder,
+        simulate,
+        simulate_hub,
+        write_hub_simulation,
+        write_simulation,
+    )
 
     # options of the other kind of simulation: refused rather than silently ignored
     if args.models and args.families is not None:
