@@ -96,6 +96,22 @@ def test_a_pair_documented_under_two_relation_types_counts_once_among_all_pairs(
     assert every["retrieval_dna"]["mrr"] == pytest.approx(np.mean(1 / np.array(ranks)), rel=1e-12)
 
 
+def test_an_edge_your_lineage_repeats_from_the_builtin_one_stacks_as_one_edge(tmp_path):
+    """README: "add --lineage builtin to stack yours on top of ours". A user file repeating one built-in edge (its
+    ids in another case) was refused as a duplicate edge; it is now one edge. Within one file a repeat is still
+    refused."""
+    builtin = pl.load_lineage()
+    child, parent, relation = builtin.relations[["child", "parent", "relation"]].iloc[0]
+    mine = tmp_path / "mine.csv"
+    mine.write_text(f"child,parent,relation\n{child.upper()},{parent.lower()},{relation}\n{A},{B},finetune\n")
+    stacked = pl.load_lineage("builtin", mine)
+    assert len(stacked.relations) == len(builtin.relations) + 1
+    assert [r for r in zip(stacked.relations.child, stacked.relations.parent) if r == (child, parent)] == [(child, parent)]
+    mine.write_text(mine.read_text() + f"{A.lower()},{B},finetune\n")
+    with pytest.raises(pl.PhyloLLMError, match=r"mine\.csv, line 4: duplicate edge.*first at .*mine\.csv, line 3"):
+        pl.load_lineage("builtin", mine)
+
+
 # --- place ---------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("variant", ["META-LLAMA/llama-1-7b", f" {A} ", "meta-llama_Llama-1-7B"])

@@ -268,7 +268,8 @@ def load_lineage(*paths: str | os.PathLike) -> Lineage:
         Folders of CSV files (``models.csv``, ``relations.csv``,
         ``relations-dev.csv``, ...) or single CSV files; each file is a
         models or a relations table, recognised by its columns. Later sources add to earlier ones; a
-        model row given twice keeps the later values where they are set.
+        model row given twice keeps the later values where they are set; an edge a later file repeats
+        (same child, parent and relation, up to case) is one edge, as the first file wrote it.
         No path, or the word ``"builtin"``: the knowledge base shipped in
         ``data/lineage/``.
 
@@ -289,17 +290,17 @@ def load_lineage(*paths: str | os.PathLike) -> Lineage:
         for file in _csv_files(BUILTIN if str(path) == "builtin" else Path(path)):
             frame = _read_csv(file)
             if "child" in frame.columns or "parent" in frame.columns:
-                relations.append(_check_relations(frame, file))
+                relations.append(_check_relations(frame, file).assign(_file=len(relations)))  # which source
             elif "model" in frame.columns:
                 models.append(_check_models(frame, file))
             else:
                 raise PhyloLLMError(f"{file}: neither a models table (column 'model') nor a relations table (columns child, parent, relation)")
     model_table = _merge_models(models)
     relation_table = (
-        pd.concat(relations, ignore_index=True) if relations else pd.DataFrame(columns=[*RELATION_COLUMNS, "evidence", "confidence", "note", "_where"])
+        pd.concat(relations, ignore_index=True) if relations else pd.DataFrame(columns=[*RELATION_COLUMNS, "evidence", "confidence", "note", "_where", "_file"])
     )
-    _check_duplicates_and_cycles(relation_table)
-    return Lineage(model_table, relation_table.drop(columns="_where").reset_index(drop=True))
+    relation_table = _check_duplicates_and_cycles(relation_table)
+    return Lineage(model_table, relation_table.drop(columns=["_where", "_file"]).reset_index(drop=True))
 
 
 #: What public functions accept as a lineage (see :func:`as_lineage`).
@@ -426,15 +427,19 @@ def _merge_models(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return merged.sort_index(key=lambda idx: idx.str.lower())
 
 
-def _check_duplicates_and_cycles(relations: pd.DataFrame) -> None:
+def _check_duplicates_and_cycles(relations: pd.DataFrame) -> pd.DataFrame:
+    """``relations`` without the edges a later file repeats; an edge given twice in one file, or a cycle, refused."""
     keys = pd.DataFrame({"child": relations["child"].map(model_key), "parent": relations["parent"].map(model_key),
                          "relation": relations["relation"]})
-    dup = keys.duplicated()
-    if dup.any():
-        row = _first(dup)
-        first = _first((keys == keys.iloc[row]).all(axis=1))
+    within = keys.assign(file=relations["_file"].to_numpy()).duplicated()
+    if within.any():
+        row = _first(within)
+        first = _first((keys == keys.iloc[row]).all(axis=1) & (relations["_file"] == relations["_file"].iat[row]))
         child, parent, relation, where = relations[["child", "parent", "relation", "_where"]].iloc[row]
         raise PhyloLLMError(f"{where}: duplicate edge {child} -> {parent} ({relation}), first at {relations['_where'].iat[first]}")
+    # Stacked sources (yours on the built-in one) may both document an edge: the same fact, kept once.
+    repeated = keys.duplicated().to_numpy()
+    relations, keys = relations[~repeated], keys[~repeated]
     graph: dict[str, list[tuple[str, str]]] = {}
     spelling: dict[str, str] = {}  # matching key -> the id as first written, for the message
     for child, parent, child_key, parent_key, where in zip(relations["child"], relations["parent"], keys["child"],
@@ -466,6 +471,7 @@ def _check_duplicates_and_cycles(relations: pd.DataFrame) -> None:
                 state[parent] = 1
                 path.append(parent)
                 stack.append((parent, iter(graph.get(parent, []))))
+    return relations
 
 
 def _missing(value) -> bool:
