@@ -153,3 +153,35 @@ def test_simulate_refuses_a_folder_holding_the_other_kind_of_simulation(tmp_path
     before = snapshot(folder)
     refused(cli("simulate", "-o", folder, "--dim", "4", "--seed", "1", *second), "another simulation")
     assert snapshot(folder) == before
+
+
+# --- trees whose path lengths overflow -----------------------------------------------------------------------------
+
+def test_a_tree_whose_branch_lengths_sum_past_the_largest_float_is_refused_when_read(tmp_path, demo):
+    """Every branch length finite, their sums not: score printed three numpy warnings before its error, annotate
+    wrote a midpoint root computed from infinities, place crashed (KeyError). Now refused as the tree is read."""
+    four = demo.ids[:4]
+    path = tmp_path / "big.nwk"
+    path.write_text("(('{}':1e308,'{}':1e308):1e308,('{}':1e308,'{}':1):1);".format(*four))
+    assert sum([1e308, 1e308, 1e308, 1e308]) == float("inf")  # the reference: IEEE 754 overflow
+    pl.save_dna(demo.subset(four), tmp_path / "ref.parquet")
+    pl.save_dna(demo.subset(demo.ids[20:22]), tmp_path / "new.parquet")
+    out = tmp_path / "out"
+    out.mkdir()
+    for argv in (["score", path, "--lineage", DEMO, "--permutations", "1"],
+                 ["annotate", path, "-o", out / "a.nhx", "--lineage", DEMO],
+                 ["place", tmp_path / "new.parquet", "--tree", path, "--dna", tmp_path / "ref.parquet", "-o", out / "p.nwk"]):
+        refused(cli(*argv), "big.nwk", "branch lengths sum past the largest")
+    assert list(out.iterdir()) == []
+
+
+def test_place_on_lengths_near_the_largest_float_is_one_line_not_a_crash(tmp_path, demo):
+    """Lengths summing below the largest float but whose least-squares sums overflow: the kernel chose no edge and
+    insert_placements crashed (KeyError)."""
+    four = demo.ids[:4]
+    path = tmp_path / "big.nwk"
+    path.write_text("(('{}':4e307,'{}':4e307):4e307,('{}':4e307,'{}':1):1);".format(*four))
+    pl.save_dna(demo.subset(four), tmp_path / "ref.parquet")
+    pl.save_dna(demo.subset(demo.ids[20:22]), tmp_path / "new.parquet")
+    refused(cli("place", tmp_path / "new.parquet", "--tree", path, "--dna", tmp_path / "ref.parquet", "-q"),
+            "no edge of the tree fits new model")

@@ -146,6 +146,13 @@ def place_distances(
 
     with deferred_signals():
         edge, distal, pendant, error = _place_kernel(flat.parent.astype(np.int64), flat.length, leaf_of, delta, used, criterion == "fm")
+    # Lengths or distances near the largest float overflow the least-squares sums: no edge is chosen (node 0, the
+    # root, has none above it), which would be inserted nowhere.
+    lost = (edge <= 0) | ~np.isfinite(error)
+    if lost.any():
+        row = int(np.argmax(lost))
+        raise PhyloLLMError(f"no edge of the tree fits new model {ids[row]!r}: its least-squares error overflows (branch "
+                            "lengths or distances near the largest float): rescale them")
     return Placements(tuple(ids), edge, distal, pendant, error)
 
 
