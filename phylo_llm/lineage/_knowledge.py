@@ -89,20 +89,20 @@ class Lineage:
 
     def __post_init__(self) -> None:
         keys: dict[str, str] = {}
-        for model in list(self.models.index) + list(self.relations["child"]) + list(self.relations["parent"]):
+        for model in self.models.index.tolist() + self.relations["child"].tolist() + self.relations["parent"].tolist():
             keys.setdefault(model_key(model), model)
         object.__setattr__(self, "_keys", keys)
         relations = self.relations.copy()
         for column in ("child", "parent"):
-            relations[column] = [keys[model_key(m)] for m in relations[column]]
+            relations[column] = [keys[model_key(m)] for m in relations[column].tolist()]
         object.__setattr__(self, "relations", relations)
         parents: dict[str, list[str]] = {}
-        for child, parent in zip(relations["child"], relations["parent"]):
+        for child, parent in zip(relations["child"].tolist(), relations["parent"].tolist()):
             parents.setdefault(child, []).append(parent)
         object.__setattr__(self, "_parents", parents)
         rows: dict[str, dict[str, list[int]]] = {"child": {}, "parent": {}}
         for column, index in rows.items():
-            for row, model in enumerate(relations[column]):
+            for row, model in enumerate(relations[column].tolist()):
                 index.setdefault(model, []).append(row)
         object.__setattr__(self, "_rows", rows)
 
@@ -442,8 +442,8 @@ def _check_duplicates_and_cycles(relations: pd.DataFrame) -> pd.DataFrame:
     relations, keys = relations[~repeated], keys[~repeated]
     graph: dict[str, list[tuple[str, str]]] = {}
     spelling: dict[str, str] = {}  # matching key -> the id as first written, for the message
-    for child, parent, child_key, parent_key, where in zip(relations["child"], relations["parent"], keys["child"],
-                                                           keys["parent"], relations["_where"]):
+    for child, parent, child_key, parent_key, where in zip(*(column.tolist() for column in (
+            relations["child"], relations["parent"], keys["child"], keys["parent"], relations["_where"]))):
         graph.setdefault(child_key, []).append((parent_key, where))
         spelling.setdefault(child_key, child)
         spelling.setdefault(parent_key, parent)
