@@ -96,6 +96,13 @@ def test_a_pair_documented_under_two_relation_types_counts_once_among_all_pairs(
     assert every["retrieval_dna"]["mrr"] == pytest.approx(np.mean(1 / np.array(ranks)), rel=1e-12)
 
 
+def test_relatives_names_both_types_of_a_pair_documented_twice(tmp_path, demo):
+    """The "documented" column showed only the last type of a pair written as finetune and as merge."""
+    (tmp_path / "relations.csv").write_text((DEMO / "lineage.csv").read_text() + f"{C},{A},merge,hand,high\n")
+    table = pl.score.relatives(C, pl.distance_matrix(demo), tmp_path, k=len(demo.ids) - 1)
+    assert table.set_index("model").loc[A, "documented"] == "parent (finetune, merge)"
+
+
 def test_an_edge_your_lineage_repeats_from_the_builtin_one_stacks_as_one_edge(tmp_path):
     """README: "add --lineage builtin to stack yours on top of ours". A user file repeating one built-in edge (its
     ids in another case) was refused as a duplicate edge; it is now one edge. Within one file a repeat is still
