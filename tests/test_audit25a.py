@@ -103,6 +103,16 @@ def test_relatives_names_both_types_of_a_pair_documented_twice(tmp_path, demo):
     assert table.set_index("model").loc[A, "documented"] == "parent (finetune, merge)"
 
 
+def test_a_dna_table_in_a_lineage_folder_is_refused_not_read_as_lineage_facts(tmp_path, demo):
+    """Every CSV of a --lineage folder was read: a DNA table saved there (it has a model column) became a models
+    table, its metadata columns (family, organization) updating the lineage's facts without a word."""
+    (tmp_path / "models.csv").write_text(f"model,family\n{A},Llama\n")
+    renamed = demo.metadata.assign(family="NotLlama")
+    pl.save_dna(dataclasses.replace(demo, metadata=renamed), tmp_path / "x-dna.csv")
+    with pytest.raises(pl.PhyloLLMError, match=r"x-dna\.csv: a DNA table"):
+        pl.load_lineage(tmp_path)
+
+
 def test_an_edge_your_lineage_repeats_from_the_builtin_one_stacks_as_one_edge(tmp_path):
     """README: "add --lineage builtin to stack yours on top of ours". A user file repeating one built-in edge (its
     ids in another case) was refused as a duplicate edge; it is now one edge. Within one file a repeat is still

@@ -95,7 +95,7 @@ def read_dna_table(path: Path) -> DNA:
     else:
         frame = read_frame(path)
     ids = _model_ids(frame, source)
-    dims = _dimension_columns(frame)
+    dims = dimension_columns(frame)
     if dims:
         return DNA(ids, _numeric_block(frame, dims, ids, source), _metadata(frame, dims), source)
     if "dna" in frame.columns:
@@ -171,7 +171,8 @@ def _model_ids(frame: pd.DataFrame, source: str) -> tuple[str, ...]:
     return tuple(models.astype(str))
 
 
-def _dimension_columns(frame: pd.DataFrame) -> list:
+def dimension_columns(frame: pd.DataFrame) -> list:
+    """The columns of ``frame`` that hold DNA dimensions (``0``, ``dna_1``, ``dim2``, ...), in dimension order."""
     found = [(int(m.group(1)), c) for c in frame.columns if (m := _DIMENSION.match(str(c))) and c != "model"]
     return [c for _, c in sorted(found)]
 

@@ -13,7 +13,7 @@ from ..errors import PhyloLLMError
 from ..ids import model_key
 from ..io import existing
 from ..io._formats import table_suffix
-from ..io._tables import read_frame
+from ..io._tables import dimension_columns, read_frame
 
 RELATION_TYPES = ("same_weights", "finetune", "continued_pretraining", "merge", "distillation", "pruning")
 MODEL_COLUMNS = ("model", "family", "organization", "architecture")
@@ -292,6 +292,10 @@ def load_lineage(*paths: str | os.PathLike) -> Lineage:
             if "child" in frame.columns or "parent" in frame.columns:
                 relations.append(_check_relations(frame, file).assign(_file=len(relations)))  # which source
             elif "model" in frame.columns:
+                dims = dimension_columns(frame)
+                if len(dims) >= 2:  # a DNA table beside the lineage files: its metadata would pass for lineage facts
+                    raise PhyloLLMError(f"{file}: a DNA table (columns {dims[0]}, {dims[1]}, ...), not a lineage table; "
+                                        "give the lineage files (models.csv, relations.csv) themselves")
                 models.append(_check_models(frame, file))
             else:
                 raise PhyloLLMError(f"{file}: neither a models table (column 'model') nor a relations table (columns child, parent, relation)")
