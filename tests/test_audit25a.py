@@ -202,3 +202,18 @@ def test_place_on_lengths_near_the_largest_float_is_one_line_not_a_crash(tmp_pat
     pl.save_dna(demo.subset(demo.ids[20:22]), tmp_path / "new.parquet")
     refused(cli("place", tmp_path / "new.parquet", "--tree", path, "--dna", tmp_path / "ref.parquet", "-q"),
             "no edge of the tree fits new model")
+
+
+# --- options that would be ignored ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("argv", [["import", "{dna}", "-o", "{out}/x.parquet", "--variant", "dna_dim1024"],
+                                  ["score", "{dna}", "--encoder", "bge", "--permutations", "1"],
+                                  ["relatives", A, "{dna}", "--variant", "preagg_dim64", "--csv", "{out}/r.csv"]])
+def test_variant_and_encoder_are_refused_for_an_input_that_is_not_a_published_folder(tmp_path, argv):
+    """--variant dna_dim1024 on a DNA file was ignored: the file's 128-dimension DNA imported (scored, ranked) as if it
+    were the variant asked for."""
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = [a.format(dna=DEMO / "dna.parquet", out=out) for a in argv]
+    refused(cli(*argv, "--lineage", DEMO) if argv[0] != "import" else cli(*argv), "dna.parquet", "published probe-set folder")
+    assert list(out.iterdir()) == []
