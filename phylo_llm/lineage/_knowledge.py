@@ -276,8 +276,10 @@ def load_lineage(*paths: str | os.PathLike) -> Lineage:
     Raises
     ------
     PhyloLLMError
-        Missing columns, unknown relation types, self-loops, duplicate edges
-        and cycles (a model that is its own ancestor), naming the rows.
+        Missing columns, unknown relation types, blank ids, self-loops, an
+        edge given twice in one file, cycles (a model that is its own
+        ancestor) and a DNA table among the files, naming the rows; a
+        compressed file is refused once it expands past memory.
 
     Examples
     --------
