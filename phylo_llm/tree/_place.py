@@ -33,6 +33,7 @@ from .._signals import deferred_signals
 from ..distance import Metric, distances_between, parse_metric
 from ..dna import DNA
 from ..errors import PhyloLLMError
+from ..ids import model_key
 from ..lineage import Lineage, LineageView, as_lineage
 from ..probes import ProbeEmbeddings
 from ..progress import Progress
@@ -147,6 +148,13 @@ def place_distances(
 
     with deferred_signals():
         edge, distal, pendant, error = _place_kernel(flat.parent.astype(np.int64), flat.length, leaf_of, delta, used, criterion == "fm")
+    # Lengths or distances near the largest float overflow the least-squares sums: no edge is chosen (node 0, the
+    # root, has none above it), which would be inserted nowhere.
+    lost = (edge <= 0) | ~np.isfinite(error)
+    if lost.any():
+        row = int(np.argmax(lost))
+        raise PhyloLLMError(f"no edge of the tree fits new model {ids[row]!r}: its least-squares error overflows (branch "
+                            "lengths or distances near the largest float): rescale them")
     return Placements(tuple(ids), edge, distal, pendant, error)
 
 
@@ -325,10 +333,15 @@ def backbone_of(reference: DNA | ProbeEmbeddings, flat: FlatTree, new: DNA | Pro
     absent = [name for name in flat.names if name not in known]
     if absent:
         raise PhyloLLMError(f"{reference.source}: has no row for the tree's leaf {absent[0]!r}")
-    leaves = set(flat.names)
-    already = [m for m in new.ids if m in leaves]
-    if already:
-        raise PhyloLLMError(f"{new.source}: model {already[0]!r} is already in the tree; nothing placed")
+    # A new id the tree holds up to case, white space or folder form is the leaf's model (phylo_llm.ids): placing it
+    # would put one model beside itself as two leaves.
+    leaves = {model_key(name): name for name in flat.names}
+    leaves.update({name: name for name in flat.names})
+    for model in new.ids:
+        leaf = leaves.get(model, leaves.get(model_key(model)))
+        if leaf is not None:
+            same = "" if leaf == model else f" as {leaf!r} (ids differing only by case, white space or folder form are one model)"
+            raise PhyloLLMError(f"{new.source}: model {model!r} is already in the tree{same}; nothing placed")
     return reference.subset(flat.names)
 
 
