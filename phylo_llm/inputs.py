@@ -18,6 +18,7 @@ from . import extract, io
 from .distance import DistanceMatrix, Metric, distance_matrix, parse_metric, probe_distances
 from .dna import DNA
 from .errors import PhyloLLMError
+from .io._published import check_layout_options
 from .probes import ProbeEmbeddings
 
 #: What :func:`input_kind` can answer.
@@ -81,6 +82,7 @@ def read_input(
     >>> type(data).__name__, len(data.ids)
     ('DNA', 70)
     """
+    check_layout_options(path, variant, encoder)  # a tree, cache or distances would ignore them
     kind = input_kind(path)
     if kind == "tree":
         if not trees:

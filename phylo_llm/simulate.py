@@ -24,6 +24,7 @@ from Bio.Phylo.BaseTree import Clade, Tree
 
 from . import io
 from .dna import DNA
+from .errors import PhyloLLMError
 from .probes import ProbeEmbeddings
 
 #: Drift standard deviation per dimension, relative to the spread between families.
@@ -80,6 +81,27 @@ class Simulation:
         return ProbeEmbeddings(self.dna.ids, values, settings, "simulated")
 
 
+def check_simulation_folder(folder: str | Path, hub: bool) -> None:
+    """Refuse a ``folder`` holding the DNA of the other kind of simulation (``dna/`` beside a new ``dna.parquet``, or
+    ``dna.parquet`` beside a new ``dna/``): the folder's ``lineage.csv`` and ``true_tree.nwk`` would be replaced, and
+    the old DNA, read first from the folder, scored against a lineage that is not its own.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> open(os.path.join(folder, "dna.parquet"), "w").close()
+    >>> check_simulation_folder(folder, hub=True)
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: ...dna.parquet: DNA of another simulation, which would no longer match ...
+    """
+    stale = Path(folder) / ("dna.parquet" if hub else "dna")
+    if stale.exists() and (hub or not stale.is_dir() or any(stale.iterdir())):
+        raise PhyloLLMError(f"{stale}: DNA of another simulation, which would no longer match this folder's lineage.csv "
+                            "and true_tree.nwk; give a new folder")
+
+
 def write_simulation(sim: Simulation, folder: str | Path) -> None:
     """Write ``dna.parquet``, ``lineage.csv`` (relations), ``models.csv`` and ``true_tree.nwk`` into ``folder``.
 
@@ -92,6 +114,7 @@ def write_simulation(sim: Simulation, folder: str | Path) -> None:
     ['dna.parquet', 'lineage.csv', 'models.csv', 'true_tree.nwk']
     """
     folder = Path(folder)
+    check_simulation_folder(folder, hub=False)
     folder.mkdir(parents=True, exist_ok=True)
     io.save_dna(sim.dna, folder / "dna.parquet")
     io.write_table(sim.relations, folder / "lineage.csv")
@@ -356,6 +379,7 @@ def write_hub_simulation(hub: HubSimulation, folder: str | Path, part_rows: int 
     from .progress import Progress
 
     folder = Path(folder)
+    check_simulation_folder(folder, hub=True)
     settings = {"probe_set": "simulated", "encoder": "simulated"}
     with DatasetWriter(folder / "dna", hub.latent.shape[1], settings, part_rows) as out, \
             Progress(hub.n_models, "writing DNA", enabled=progress) as bar:

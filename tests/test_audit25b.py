@@ -195,51 +195,6 @@ def test_the_dask_array_of_a_dataset_is_checked_finite_like_its_partitions(tmp_p
         data.to_dask_array().compute(scheduler="synchronous")
 
 
-# simulate --------------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("first,second", [([], ["--models", "50"]), (["--models", "50"], [])])
-def test_a_demo_and_a_hub_simulation_never_share_a_folder(tmp_path, capsys, first, second):
-    """`simulate -o F` then `simulate -o F --models N` (or the reverse) replaced lineage.csv, models.csv and
-    true_tree.nwk but left the other run's dna.parquet (dna/) beside them: DNA and lineage of two simulations."""
-    folder = tmp_path / "sim"
-    assert main(["simulate", "-o", str(folder), "-q", *first]) == 0
-    before = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-    refused_by_main(capsys, ["simulate", "-o", folder, "-q", "--seed", "1", *second], "simulate into another folder")
-    assert {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
-
-
-def test_answers_that_change_between_the_two_reads_are_refused(tmp_path, monkeypatch):
-    """extract reads the answers twice (shared prompts, then embeddings). A JSON-lines file still being appended
-    to gained a model in between: it was embedded with every answer null, silently (and counted as answered)."""
-    from phylo_llm.extract import _pipeline
-
-    source = jsonl(tmp_path / "answers.jsonl", ["x/a", "x/b", "x/c"])
-    counted = _pipeline.prompt_set
-
-    def then_appended(*args, **kwargs):
-        result = counted(*args, **kwargs)
-        with source.open("a") as handle:  # another process writes more answers now
-            handle.write(json.dumps({"model": "x/late", "prompt": PROMPTS[0], "response": "late"}) + "\n")
-        return result
-
-    monkeypatch.setattr(_pipeline, "prompt_set", then_appended)
-    with pytest.raises(pl.PhyloLLMError, match="answers.jsonl: the answers changed while they were read"):
-        extract(source, dim=8)
-
-
-def test_an_unknown_encoder_is_refused_before_the_answers_are_read(tmp_path, monkeypatch):
-    """`--encoder bogus` was refused only after a full pass over the answers (the rand set: 1,590 files read)."""
-    from phylo_llm.extract import _pipeline
-
-    source = jsonl(tmp_path / "answers.jsonl", ["x/a", "x/b"])
-    reads = []
-    monkeypatch.setattr(_pipeline, "iter_answers", lambda path: reads.append(path) or iter(()))
-    with pytest.raises(pl.PhyloLLMError, match="unknown encoder 'bogus'"):
-        extract(source, encoder="bogus", dim=8)
-    assert reads == []
-
-
 # the id rule -----------------------------------------------------------------------------------------------------
 
 

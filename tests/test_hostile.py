@@ -470,3 +470,81 @@ def test_figures_replace_an_earlier_figure_set_whole_and_refuse_a_folder_of_othe
     before = snapshot(mine)
     refused(run_cli("figures", DEMO / "dna.parquet", "-o", mine, "--lineage", DEMO), str(mine), "notes.txt")
     assert snapshot(mine) == before
+
+
+@pytest.mark.parametrize("hard_links", [True, False])
+def test_a_plan_whose_last_file_cannot_be_named_puts_back_the_files_it_replaced(tmp_path, monkeypatch, hard_links):
+    """Outputs appear together or not at all even when naming fails part way: the third target became a folder
+    after the plan's checks (a race). The first output had replaced an existing file and the second was new: the
+    old file is back, with its bytes, inode and permissions, the new one is gone, the folder untouched, no hidden
+    file left. Also where the file system has no hard links (the file replaced is moved aside instead)."""
+    from phylo_llm.io import _output
+
+    first, second, third = tmp_path / "a.nwk", tmp_path / "b.csv", tmp_path / "c.txt"
+    first.write_text("the user's tree\n")
+    first.chmod(0o640)
+    before = os.stat(first)
+    if not hard_links:
+        link = os.link
+
+        def no_second_names(source, target, *args, **kwargs):
+            if str(target).endswith(".old"):
+                raise PermissionError(1, "Operation not permitted")
+            return link(source, target, *args, **kwargs)
+
+        monkeypatch.setattr(_output.os, "link", no_second_names)
+    plan = pl.io.OutputPlan()
+    for path in (first, second, third):
+        plan.add(path)
+    with pytest.raises(pl.PhyloLLMError, match=r"c\.txt: cannot write \(Is a directory\)"), plan:
+        for path in (first, second, third):
+            with pl.io.atomic_output(path) as handle:
+                handle.write("new\n")
+        third.mkdir()  # after the checks, before the naming
+        (third / "kept").write_text("inside\n")
+    after = os.stat(first)
+    assert first.read_text() == "the user's tree\n" and (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
+    assert not second.exists() and (third / "kept").read_text() == "inside\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.nwk", "c.txt"] and not plan.published
+
+
+def test_a_plan_replacing_files_leaves_no_second_name(tmp_path):
+    """Once every file is named, the second names kept for putting files back are gone."""
+    targets = [tmp_path / f"{name}.txt" for name in "abc"]
+    for path in targets[:2]:
+        path.write_text("old\n")
+    plan = pl.io.OutputPlan()
+    for path in targets:
+        plan.add(path)
+    with plan:
+        for path in targets:
+            with pl.io.atomic_output(path) as handle:
+                handle.write("new\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt", "c.txt"]
+    assert all(path.read_text() == "new\n" for path in targets) and plan.published
+
+
+def test_work_that_reads_branch_lengths_refuses_a_tree_without_them(work):
+    """Lengths missing from a tree count as 0 in its arrays: placement into it fitted every new model against zero
+    path lengths and printed placements (exit 0), and its path-length matrix was all zeros. Both now refuse it,
+    naming the tree file; the drawing and split work that needs no lengths is not affected."""
+    import re
+
+    bare = work / "bare.nwk"
+    bare.write_text(re.sub(r":[-+0-9.eE]+", "", (work / "tree.nwk").read_text()))
+    dna = pl.load_dna(work / "dna.parquet")
+    reference, new = dna.ids[:60], dna.ids[60:]
+    pl.save_dna(dna.subset(reference), work / "ref.parquet")
+    pl.save_dna(dna.subset(new), work / "new.parquet")
+    backbone = pl.read_tree(bare)
+    for leaf in new:
+        backbone.prune(leaf)
+    pl.write_tree(backbone, work / "bare60.nwk")
+    before = snapshot(work)
+    refused(run_cli("place", work / "new.parquet", "--tree", work / "bare60.nwk", "--dna", work / "ref.parquet",
+                    "-o", work / "placed.nwk", "-q"), f"{work / 'bare60.nwk'}: placement needs branch lengths")
+    refused(run_cli("score", bare, "--lineage", DEMO, "-q"), f"{bare}: ", "needs branch lengths")
+    assert snapshot(work) == before
+    with pytest.raises(pl.PhyloLLMError, match="needs branch lengths"):
+        pl.tree.patristic_matrix(pl.read_tree(bare))
+    assert pl.tree.split_support(pl.read_tree(bare), [pl.read_tree(work / "tree.nwk")]) is not None

@@ -73,6 +73,10 @@ def run(args: argparse.Namespace) -> None:
     backbone = io.read_tree(args.tree)
     if tree.count_leaves(backbone) < 2:
         raise PhyloLLMError(f"{args.tree}: the backbone tree has {tree.count_leaves(backbone)} leaf; placement needs at least 2")
+    try:
+        tree.require_lengths(backbone, "placement")
+    except PhyloLLMError as error:
+        raise PhyloLLMError(f"{args.tree}: {error}") from None
     lineage = lineage_of(args) if args.lineage or args.csv else None
     result = tree.place(new, backbone, reference, metric=args.metric, criterion=args.criterion, replicates=args.bootstrap,
                         seed=args.seed, lineage=lineage, local=args.local or None, progress=show_progress(args))

@@ -228,7 +228,7 @@ def _pair(args: argparse.Namespace, plan: io.OutputPlan, words: list[str]) -> No
         d = out["direction"]
         accuracy = f"; right on {100 * d['accuracy_cv']:.0f}% of documented directed edges in cross-validation" if d["accuracy_cv"] else ""
         if d["parent"] is None:
-            print(f"if related, which one is the parent cannot be told (P(A is the parent) {d['p_a_is_parent']:.2f})")
+            print(f"if related, which one is the parent cannot be told (P(A is the parent) {d['p_a_is_parent']:.2f}{accuracy})")
         else:
             print(f"if related, the parent is more likely {d['parent']} (P(A is the parent) {d['p_a_is_parent']:.2f}{accuracy})")
     _print_lineage(out["lineage"], ";".join(args.lineage or ["builtin"]))

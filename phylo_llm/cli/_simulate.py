@@ -29,7 +29,13 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from ..simulate import simulate, simulate_hub, write_hub_simulation, write_simulation  # loaded when the command runs
+    from ..simulate import (  # loaded when the command runs
+        check_simulation_folder,
+        simulate,
+        simulate_hub,
+        write_hub_simulation,
+        write_simulation,
+    )
 
     # options of the other kind of simulation: refused rather than silently ignored
     if args.models and args.families is not None:
@@ -38,13 +44,7 @@ def run(args: argparse.Namespace) -> None:
         raise PhyloLLMError(f"--part-rows {args.part_rows}: applies only with --models (a partitioned dataset)")
     plan = io.OutputPlan()
     folder = plan.add_folder(args.output)
-    # The demo writes dna.parquet, a hub dna/; both write lineage.csv, models.csv, true_tree.nwk. Writing one kind
-    # beside the other would leave a folder whose DNA and lineage come from two runs: refused, nothing removed.
-    other = folder / ("dna.parquet" if args.models else "dna")
-    if other.exists() and not (other.is_dir() and not any(other.iterdir())):
-        raise PhyloLLMError(f"{other}: this folder holds {'a DNA file' if args.models else 'a partitioned dataset'} that the "
-                            f"{'hub' if args.models else 'demo'} simulation would not replace, beside the lineage.csv it "
-                            "would; simulate into another folder")
+    check_simulation_folder(folder, hub=bool(args.models))  # before anything is simulated
     if args.models:
         from .._memory import require_memory
         from ..hub._dataset import PART_ROWS, check_partitions

@@ -253,6 +253,11 @@ def distances_between(
     """
     probes = isinstance(new, ProbeEmbeddings)
     parsed = parse_metric(metric, dot_products_only=probes, csls=False)
+    shapes = [" x ".join(map(str, data.values.shape[1:])) if isinstance(data, ProbeEmbeddings)
+              else str(data.vectors.shape[1]) for data in (new, reference)]
+    if type(new) is type(reference) and shapes[0] != shapes[1]:  # settings unrecorded (or recorded wrong) cannot hide it
+        what = "per-probe embeddings of (probes x dimension)" if probes else "DNA of dimension"
+        raise PhyloLLMError(f"{new.source}: {what} {shapes[0]}, but {reference.source} has {shapes[1]}: extract both the same way")
     if isinstance(new, ProbeEmbeddings) and isinstance(reference, ProbeEmbeddings):
         queries, targets = new.concatenated(weights), reference.concatenated(weights)
     elif isinstance(new, DNA) and isinstance(reference, DNA):

@@ -56,10 +56,7 @@ def prompt_set(
 
     Examples
     --------
-    >>> import json, pathlib, tempfile
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "answers.jsonl"
-    >>> rows = [{"model": m, "prompt": f"prompt {k}", "response": f"{m} says {k}"} for m in ("a/x", "b/y") for k in range(3)]
-    >>> _ = path.write_text("".join(json.dumps(r) + "\\n" for r in rows))
+    >>> path = "data/demo/answers.jsonl"  # 2 models (a/x, b/y) answering 3 prompts ("prompt 0": "a/x says 0", ...)
     >>> prompts, missing, dataset, n_models = prompt_set(path)
     >>> sorted(prompts), missing, n_models
     (['prompt 0', 'prompt 1', 'prompt 2'], {}, 2)
@@ -150,10 +147,7 @@ class Extraction:
 
     Examples
     --------
-    >>> import json, pathlib, tempfile
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "answers.jsonl"
-    >>> rows = [{"model": m, "prompt": f"prompt {k}", "response": f"{m} says {k}"} for m in ("a/x", "b/y") for k in range(3)]
-    >>> _ = path.write_text("".join(json.dumps(r) + "\\n" for r in rows))
+    >>> path = "data/demo/answers.jsonl"  # 2 models (a/x, b/y) answering 3 prompts ("prompt 0": "a/x says 0", ...)
     >>> result = extract(path, dim=16, probe_dim=8)
     >>> result.dna.ids, result.dna.dim, result.probes.values.shape
     (('a/x', 'b/y'), 16, (2, 3, 8))
@@ -169,10 +163,7 @@ def extract_dna(source: str | Path, **options: Any) -> tuple[DNA, AnswerStats]:
 
     Examples
     --------
-    >>> import json, pathlib, tempfile
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "answers.jsonl"
-    >>> rows = [{"model": m, "prompt": f"prompt {k}", "response": f"{m} says {k}"} for m in ("a/x", "b/y") for k in range(3)]
-    >>> _ = path.write_text("".join(json.dumps(r) + "\\n" for r in rows))
+    >>> path = "data/demo/answers.jsonl"  # 2 models (a/x, b/y) answering 3 prompts ("prompt 0": "a/x says 0", ...)
     >>> dna, stats = extract_dna(path, dim=64)
     >>> dna.ids, dna.dim, stats.answers
     (('a/x', 'b/y'), 64, 6)
@@ -245,10 +236,7 @@ def extract(
 
     Examples
     --------
-    >>> import json, pathlib, tempfile
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "answers.jsonl"
-    >>> rows = [{"model": m, "prompt": f"prompt {k}", "response": f"{m} says {k}"} for m in ("a/x", "b/y") for k in range(3)]
-    >>> _ = path.write_text("".join(json.dumps(r) + "\\n" for r in rows))
+    >>> path = "data/demo/answers.jsonl"  # 2 models (a/x, b/y) answering 3 prompts ("prompt 0": "a/x says 0", ...)
     >>> result = extract(path, dim=16)
     >>> result.dna.ids, result.dna.dim, result.stats.answers
     (('a/x', 'b/y'), 16, 6)
@@ -359,10 +347,7 @@ def extract_like(source: str | Path, reference: ProbeEmbeddings, *, progress: bo
 
     Examples
     --------
-    >>> import json, pathlib, tempfile
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "answers.jsonl"
-    >>> rows = [{"model": m, "prompt": f"prompt {k}", "response": f"{m} says {k}"} for m in ("a/x", "b/y") for k in range(3)]
-    >>> _ = path.write_text("".join(json.dumps(r) + "\\n" for r in rows))
+    >>> path = "data/demo/answers.jsonl"  # 2 models (a/x, b/y) answering 3 prompts ("prompt 0": "a/x says 0", ...)
     >>> reference = extract(path, dim=16, probe_dim=8).probes
     >>> again = extract_like(path, reference).probes
     >>> again.ids, bool((again.values == reference.values).all())
@@ -421,10 +406,7 @@ def dna_from_probes(probes: ProbeEmbeddings, dim: int = 2048, seed: int = 0) -> 
 
     Examples
     --------
-    >>> import json, pathlib, tempfile
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "answers.jsonl"
-    >>> rows = [{"model": m, "prompt": f"prompt {k}", "response": f"{m} says {k}"} for m in ("a/x", "b/y") for k in range(3)]
-    >>> _ = path.write_text("".join(json.dumps(r) + "\\n" for r in rows))
+    >>> path = "data/demo/answers.jsonl"  # 2 models (a/x, b/y) answering 3 prompts ("prompt 0": "a/x says 0", ...)
     >>> probes = extract(path, dim=16, probe_dim=8).probes
     >>> dna = dna_from_probes(probes, dim=4, seed=1)
     >>> dna.dim, dna.metadata["encoder"].iloc[0]

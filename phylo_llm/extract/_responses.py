@@ -27,10 +27,7 @@ class ModelAnswers:
 
     Examples
     --------
-    >>> import json, pathlib, tempfile
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "answers.jsonl"
-    >>> rows = [{"model": m, "prompt": f"prompt {k}", "response": f"{m} says {k}"} for m in ("a/x", "b/y") for k in range(3)]
-    >>> _ = path.write_text("".join(json.dumps(r) + "\\n" for r in rows))
+    >>> path = "data/demo/answers.jsonl"  # 2 models (a/x, b/y) answering 3 prompts ("prompt 0": "a/x says 0", ...)
     >>> answers = next(iter_answers(path))
     >>> answers.model, answers.answers["prompt 0"]
     ('a/x', 'a/x says 0')
@@ -48,10 +45,7 @@ class AnswerStats:
 
     Examples
     --------
-    >>> import json, pathlib, tempfile
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "answers.jsonl"
-    >>> rows = [{"model": m, "prompt": f"prompt {k}", "response": f"{m} says {k}"} for m in ("a/x", "b/y") for k in range(3)]
-    >>> _ = path.write_text("".join(json.dumps(r) + "\\n" for r in rows))
+    >>> path = "data/demo/answers.jsonl"  # 2 models (a/x, b/y) answering 3 prompts ("prompt 0": "a/x says 0", ...)
     >>> from phylo_llm.extract import extract
     >>> extract(path, dim=16).stats
     AnswerStats(models=2, answers=6, empty=0, null=0, errors=0, examples=Counter())
@@ -91,10 +85,7 @@ def is_answers(path: str | Path) -> bool:
 
     Examples
     --------
-    >>> import json, pathlib, tempfile
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "answers.jsonl"
-    >>> rows = [{"model": m, "prompt": f"prompt {k}", "response": f"{m} says {k}"} for m in ("a/x", "b/y") for k in range(3)]
-    >>> _ = path.write_text("".join(json.dumps(r) + "\\n" for r in rows))
+    >>> path = "data/demo/answers.jsonl"  # 2 models (a/x, b/y) answering 3 prompts ("prompt 0": "a/x says 0", ...)
     >>> is_answers(path), is_answers("data/demo/dna.parquet")
     (True, False)
     """
@@ -118,10 +109,7 @@ def iter_answers(path: str | Path | list | tuple) -> Iterator[ModelAnswers]:
 
     Examples
     --------
-    >>> import json, pathlib, tempfile
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "answers.jsonl"
-    >>> rows = [{"model": m, "prompt": f"prompt {k}", "response": f"{m} says {k}"} for m in ("a/x", "b/y") for k in range(3)]
-    >>> _ = path.write_text("".join(json.dumps(r) + "\\n" for r in rows))
+    >>> path = "data/demo/answers.jsonl"  # 2 models (a/x, b/y) answering 3 prompts ("prompt 0": "a/x says 0", ...)
     >>> [(a.model, len(a.answers)) for a in iter_answers(path)]
     [('a/x', 3), ('b/y', 3)]
     """

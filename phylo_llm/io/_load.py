@@ -14,7 +14,7 @@ from ._distances import read_distance_table, read_phylip, write_distance_table, 
 from ._files import existing
 from ._formats import format_for
 from ._probes import is_probe_cache, read_probes, write_probes
-from ._published import is_published_layout, read_published
+from ._published import check_layout_options, is_published_layout, read_published
 from ._tables import read_dna_npz, read_dna_table, write_dna
 
 
@@ -54,6 +54,7 @@ def load_dna(
     (70, 128)
     """
     path = existing(path)
+    check_layout_options(path, variant, encoder)
     if path.is_dir():
         from ..hub import is_dataset, open_dataset  # a partitioned dataset (many models): loaded when met
 

@@ -13,7 +13,14 @@ before any work starts (no output is an input or another output, none is
 inside a folder that is an input, no output is a folder, every folder exists
 and is writable) and, used as a context manager,
 defers each file's naming until the block ends: all the outputs appear
-together, or none does.
+together, or none does. Files cannot be renamed together in one step, so the
+naming is a small transaction, run with stop signals held: every file first
+gets a hidden name beside its target (the step that can fail), then each
+target is replaced in turn while a second name keeps the file it replaces;
+if one fails (its target became a folder since the checks), the earlier ones
+are put back. Only a ``SIGKILL`` in those microseconds (or, for plans of
+thousands of files written as hidden named files, while they are written)
+can leave a hidden ``.NAME.*.part`` or ``.old`` file.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import bz2
 import contextlib
 import contextvars
+import errno
 import gzip
 import io
 import lzma
@@ -72,32 +80,56 @@ class _Staged:
         """A name writers can open (``/proc/self/fd/N`` for an unnamed file)."""
         return self.named if self.named is not None else f"/proc/self/fd/{self.fd}"
 
-    def publish(self) -> None:
-        """Give the file its name, replacing whatever had it, in one step; with the permissions ``open`` would give."""
+    def name_hidden(self) -> str:
+        """Give the written file a hidden name beside its target, with the permissions ``open`` would give; returns it.
+
+        This is the step of publishing that can fail for want of room or rights; a plan takes it for every file
+        before any target is touched.
+        """
         umask = os.umask(0)
         os.umask(umask)
         if self.named is not None:
             os.chmod(self.named, 0o666 & ~umask)
-            os.replace(self.named, self.target)
-            self.named = None
-            return
+            return self.named
         assert self.fd is not None
         os.fchmod(self.fd, 0o666 & ~umask)
         folder = os.open(self.target.parent, os.O_RDONLY | os.O_DIRECTORY)
         try:
             for attempt in range(100):
-                hidden = self.target.parent / f".{self.target.name}.{os.getpid()}.{attempt}.part"
+                hidden = str(self.target.parent / f".{self.target.name}.{os.getpid()}.{attempt}.part")
                 try:
                     os.link(self.path, hidden, src_dir_fd=folder, follow_symlinks=True)
                     break
                 except FileExistsError:
                     continue
             else:
-                raise PhyloLLMError(f"{self.target}: cannot name the written file")
-            os.replace(hidden, self.target)
+                raise FileExistsError(errno.EEXIST, "cannot find a free hidden name", str(self.target))
         finally:
             os.close(folder)
-        self.discard()
+        os.close(self.fd)
+        self.fd = None
+        self.named = hidden
+        return hidden
+
+    def publish(self) -> str | None:
+        """Give the file its target's name in one step.
+
+        Returns the hidden name that now holds the file it replaced (None when the target is new), so that a plan
+        whose later file fails can put it back; the caller removes it once every file is named.
+        """
+        hidden = self.name_hidden()
+        previous = _keep_previous(self.target)
+        try:
+            os.replace(hidden, self.target)
+        except OSError:
+            if previous is not None:
+                if os.path.lexists(self.target):  # a second link: the target never left its name
+                    os.unlink(previous)
+                else:  # moved aside (no hard links here): move it back
+                    os.replace(previous, self.target)
+            raise
+        self.named = None
+        return previous
 
     def discard(self) -> None:
         if self.fd is not None:
@@ -129,6 +161,63 @@ def _room_beside(fd: int) -> bool:
             resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
             soft = wanted
     return fd < soft - _FD_RESERVE
+
+
+def _keep_previous(target: Path) -> str | None:
+    """A hidden second name for the file at ``target`` (None if there is none), so it can be put back.
+
+    A hard link keeps the file at its name meanwhile; where links are not possible the file is moved aside. A
+    folder that appeared at ``target`` since the plan's checks is never moved: publishing stops there.
+    """
+    if not os.path.lexists(target):
+        return None
+    if target.is_dir() and not target.is_symlink():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
+    for attempt in range(100):
+        kept = str(target.parent / f".{target.name}.{os.getpid()}.{attempt}.old")
+        if os.path.lexists(kept):
+            continue
+        try:
+            os.link(target, kept, follow_symlinks=False)
+        except FileExistsError:
+            continue
+        except OSError:  # no hard links on this file system
+            os.rename(target, kept)
+        return kept
+    raise FileExistsError(errno.EEXIST, "cannot find a free hidden name", str(target))
+
+
+def _publish_together(staged: list[_Staged]) -> None:
+    """Name every staged file, or none: a failure part way puts back what the earlier ones replaced.
+
+    Raises
+    ------
+    PhyloLLMError
+        Naming one of the files failed (its target became a folder, the disk or the rights changed since the
+        plan's checks); every target is then as it was before, and no hidden file is left.
+    """
+    done: list[tuple[Path, str | None]] = []
+    current = staged[0] if staged else None
+    try:
+        for current in staged:  # the steps that can fail for want of room or rights, before any target changes
+            current.name_hidden()
+        for current in staged:
+            done.append((current.target, current.publish()))
+    except OSError as exc:
+        for target, previous in reversed(done):
+            with contextlib.suppress(OSError):
+                if previous is None:
+                    os.unlink(target)
+                else:
+                    os.replace(previous, target)
+        for item in staged:
+            item.discard()
+        assert current is not None
+        raise PhyloLLMError(f"{current.target}: cannot write ({exc.strerror or exc})") from None
+    for _, previous in done:
+        if previous is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(previous)
 
 
 @contextlib.contextmanager
@@ -184,12 +273,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     if plan is not None:
         plan._staged.append(staged)
         return
-    try:
-        with _signals_held():
-            staged.publish()
-    except OSError as exc:
-        staged.discard()
-        raise PhyloLLMError(f"{target}: cannot write ({exc.strerror})") from None
+    with _signals_held():
+        _publish_together([staged])
 
 
 @contextlib.contextmanager
@@ -365,13 +450,7 @@ class OutputPlan:
                     folder.rmdir()  # only if empty: never anything the user had
             return
         with _signals_held():
-            try:
-                for item in staged:
-                    item.publish()
-            except OSError as exc:
-                for item in staged:
-                    item.discard()
-                raise PhyloLLMError(f"{item.target}: cannot write ({exc.strerror})") from None
+            _publish_together(staged)
             written = {item.target.resolve() for item in staged}
             for old in self._replaced:
                 if old.is_dir() and not old.is_symlink():

@@ -54,6 +54,25 @@ def is_published_layout(path: Path) -> bool:
     return any(sub.is_dir() and any(sub.glob(f"{sub.name}_*.json")) for sub in sorted(path.iterdir()))
 
 
+def check_layout_options(path: str | Path, variant: str = "dna", encoder: str | None = None) -> None:
+    """Refuse a DNA ``variant`` or ``encoder`` given for anything but a published probe-set folder: they choose
+    among that layout's files, and elsewhere they would be ignored (``--variant dna_dim1024`` giving the file's
+    own DNA).
+
+    Examples
+    --------
+    >>> check_layout_options("data/demo/dna.parquet", variant="dna_dim1024")
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: data/demo/dna.parquet: --variant dna_dim1024 chooses a file of a published probe-set folder ...
+    """
+    given = [f"--{name} {value}" for name, value in (("variant", variant if variant != "dna" else None), ("encoder", encoder))
+             if value is not None]
+    if given and not is_published_layout(Path(path)):
+        raise PhyloLLMError(f"{path}: {' and '.join(given)} {'choose files' if len(given) > 1 else 'chooses a file'} of a "
+                            "published probe-set folder (<model>/<model>_dna.json); this input has only its own data")
+
+
 def read_published(path: Path, variant: str = "dna", encoder: str | None = None) -> DNA:
     """Read every model folder of a probe-set folder in the published layout.
 

@@ -44,17 +44,19 @@ _NULLABLE_INTEGERS = {pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int32Dtype()}
 def read_frame(path: Path, **text_options) -> pd.DataFrame:
     """Read a parquet or delimited text file into a DataFrame, with one-line errors.
 
-    ``text_options`` replace the ``pandas.read_csv`` defaults for text files.
+    ``text_options`` replace the ``pandas.read_csv`` defaults for text files
+    (``sep`` too: a lineage table is comma-separated whatever its suffix).
     """
     suffix = table_suffix(path)
     try:
         if suffix == ".parquet":
             return pq.read_table(path).to_pandas(types_mapper=_NULLABLE_INTEGERS.get)
+        sep = text_options.pop("sep", None) or TEXT_SEPARATORS[suffix]
         options = {"dtype": {"model": str}, "keep_default_na": True, **text_options}
-        frame = _read_text_table(path, sep=TEXT_SEPARATORS[suffix], **options)
+        frame = _read_text_table(path, sep=sep, **options)
         if "keep_default_na" not in text_options and "model" in frame.columns and frame["model"].isna().any():
             # An id such as 'NA', 'null' or 'None' is a model's name, not a missing value: the ids as written.
-            raw = _read_text_table(path, sep=TEXT_SEPARATORS[suffix], usecols=["model"], dtype=str, keep_default_na=False)
+            raw = _read_text_table(path, sep=sep, usecols=["model"], dtype=str, keep_default_na=False)
             frame["model"] = raw["model"].where(raw["model"] != "", None).to_numpy()
         return frame
     except PhyloLLMError:  # already one line naming the file (e.g. a table expanding past memory)
@@ -63,7 +65,7 @@ def read_frame(path: Path, **text_options) -> pd.DataFrame:
         raise PhyloLLMError(f"{path}: the file is empty") from None
     except (pa.ArrowException, pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError, EOFError, zlib.error, lzma.LZMAError) as exc:
         # Truncated or corrupt compressed files raise EOFError / zlib / lzma errors.
-        raise PhyloLLMError(f"{path}: not a readable {suffix[1:]} file ({_first_line(exc)})") from None
+        raise PhyloLLMError(f"{path}: not a readable {suffix[1:] or 'text'} file ({_first_line(exc)})") from None
 
 
 def _read_text_table(path: Path, **options) -> pd.DataFrame:
@@ -93,7 +95,7 @@ def read_dna_table(path: Path) -> DNA:
     else:
         frame = read_frame(path)
     ids = _model_ids(frame, source)
-    dims = _dimension_columns(frame)
+    dims = dimension_columns(frame)
     if dims:
         return DNA(ids, _numeric_block(frame, dims, ids, source), _metadata(frame, dims), source)
     if "dna" in frame.columns:
@@ -169,7 +171,8 @@ def _model_ids(frame: pd.DataFrame, source: str) -> tuple[str, ...]:
     return tuple(models.astype(str))
 
 
-def _dimension_columns(frame: pd.DataFrame) -> list:
+def dimension_columns(frame: pd.DataFrame) -> list:
+    """The columns of ``frame`` that hold DNA dimensions (``0``, ``dna_1``, ``dim2``, ...), in dimension order."""
     found = [(int(m.group(1)), c) for c in frame.columns if (m := _DIMENSION.match(str(c))) and c != "model"]
     return [c for _, c in sorted(found)]
 

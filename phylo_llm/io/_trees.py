@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 
 from Bio.Phylo.BaseTree import Tree
@@ -54,11 +55,20 @@ def check_finite_tree(tree: Tree, source: str) -> None:
     Traceback (most recent call last):
     ...
     phylo_llm.errors.PhyloLLMError: t.nwk: branch length inf of leaf 'a' is not a finite number
+    >>> check_finite_tree(Tree(Clade(clades=[Clade(name="a", branch_length=1e308), Clade(name="b", branch_length=1e308)])), "t.nwk")
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: t.nwk: its branch lengths sum past the largest number a float holds (1.8e+308), ...
     """
+    total = 0.0  # bounds every path length: one that overflows is inf distances (or a crash) downstream
     for clade in iter_preorder(tree):
         for what, value in (("branch length", clade.branch_length), ("support", clade.confidence)):
             if value is not None and not math.isfinite(value):
                 raise PhyloLLMError(f"{source}: {what} {value!r} of {describe_clade(clade)} is not a finite number")
+        total += abs(clade.branch_length or 0.0)
+    if not math.isfinite(total):
+        raise PhyloLLMError(f"{source}: its branch lengths sum past the largest number a float holds "
+                            f"({sys.float_info.max:.3g}), so path lengths overflow: rescale them")
 
 
 def read_tree(path: str | Path) -> Tree:
@@ -149,6 +159,7 @@ def parse_tree(text: str, source: str = "<string>") -> Tree:
     if len(trees) != 1:
         raise PhyloLLMError(f"{source}: expected one tree, found {len(trees)}")
     tree = trees[0]
+    check_finite_tree(tree, source)
     names = [leaf.name for leaf in iter_leaves(tree)]
     unnamed = sum(1 for name in names if not name)
     if unnamed:

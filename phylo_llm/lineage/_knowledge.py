@@ -12,6 +12,8 @@ import pandas as pd
 from ..errors import PhyloLLMError
 from ..ids import model_key
 from ..io import existing
+from ..io._formats import table_suffix
+from ..io._tables import dimension_columns, read_frame
 
 RELATION_TYPES = ("same_weights", "finetune", "continued_pretraining", "merge", "distillation", "pruning")
 MODEL_COLUMNS = ("model", "family", "organization", "architecture")
@@ -87,20 +89,20 @@ class Lineage:
 
     def __post_init__(self) -> None:
         keys: dict[str, str] = {}
-        for model in list(self.models.index) + list(self.relations["child"]) + list(self.relations["parent"]):
+        for model in self.models.index.tolist() + self.relations["child"].tolist() + self.relations["parent"].tolist():
             keys.setdefault(model_key(model), model)
         object.__setattr__(self, "_keys", keys)
         relations = self.relations.copy()
         for column in ("child", "parent"):
-            relations[column] = [keys[model_key(m)] for m in relations[column]]
+            relations[column] = [keys[model_key(m)] for m in relations[column].tolist()]
         object.__setattr__(self, "relations", relations)
         parents: dict[str, list[str]] = {}
-        for child, parent in zip(relations["child"], relations["parent"]):
+        for child, parent in zip(relations["child"].tolist(), relations["parent"].tolist()):
             parents.setdefault(child, []).append(parent)
         object.__setattr__(self, "_parents", parents)
         rows: dict[str, dict[str, list[int]]] = {"child": {}, "parent": {}}
         for column, index in rows.items():
-            for row, model in enumerate(relations[column]):
+            for row, model in enumerate(relations[column].tolist()):
                 index.setdefault(model, []).append(row)
         object.__setattr__(self, "_rows", rows)
 
@@ -266,15 +268,18 @@ def load_lineage(*paths: str | os.PathLike) -> Lineage:
         Folders of CSV files (``models.csv``, ``relations.csv``,
         ``relations-dev.csv``, ...) or single CSV files; each file is a
         models or a relations table, recognised by its columns. Later sources add to earlier ones; a
-        model row given twice keeps the later values where they are set.
+        model row given twice keeps the later values where they are set; an edge a later file repeats
+        (same child, parent and relation, up to case) is one edge, as the first file wrote it.
         No path, or the word ``"builtin"``: the knowledge base shipped in
         ``data/lineage/``.
 
     Raises
     ------
     PhyloLLMError
-        Missing columns, unknown relation types, self-loops, duplicate edges
-        and cycles (a model that is its own ancestor), naming the rows.
+        Missing columns, unknown relation types, blank ids, self-loops, an
+        edge given twice in one file, cycles (a model that is its own
+        ancestor) and a DNA table among the files, naming the rows; a
+        compressed file is refused once it expands past memory.
 
     Examples
     --------
@@ -287,17 +292,21 @@ def load_lineage(*paths: str | os.PathLike) -> Lineage:
         for file in _csv_files(BUILTIN if str(path) == "builtin" else Path(path)):
             frame = _read_csv(file)
             if "child" in frame.columns or "parent" in frame.columns:
-                relations.append(_check_relations(frame, file))
+                relations.append(_check_relations(frame, file).assign(_file=len(relations)))  # which source
             elif "model" in frame.columns:
+                dims = dimension_columns(frame)
+                if len(dims) >= 2:  # a DNA table beside the lineage files: its metadata would pass for lineage facts
+                    raise PhyloLLMError(f"{file}: a DNA table (columns {dims[0]}, {dims[1]}, ...), not a lineage table; "
+                                        "give the lineage files (models.csv, relations.csv) themselves")
                 models.append(_check_models(frame, file))
             else:
                 raise PhyloLLMError(f"{file}: neither a models table (column 'model') nor a relations table (columns child, parent, relation)")
     model_table = _merge_models(models)
     relation_table = (
-        pd.concat(relations, ignore_index=True) if relations else pd.DataFrame(columns=[*RELATION_COLUMNS, "evidence", "confidence", "note", "_where"])
+        pd.concat(relations, ignore_index=True) if relations else pd.DataFrame(columns=[*RELATION_COLUMNS, "evidence", "confidence", "note", "_where", "_file"])
     )
-    _check_duplicates_and_cycles(relation_table)
-    return Lineage(model_table, relation_table.drop(columns="_where").reset_index(drop=True))
+    relation_table = _check_duplicates_and_cycles(relation_table)
+    return Lineage(model_table, relation_table.drop(columns=["_where", "_file"]).reset_index(drop=True))
 
 
 #: What public functions accept as a lineage (see :func:`as_lineage`).
@@ -339,12 +348,14 @@ def _csv_files(path: Path) -> list[Path]:
 
 
 def _read_csv(file: Path) -> pd.DataFrame:
-    try:
-        return pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""])
-    except pd.errors.EmptyDataError:
-        raise PhyloLLMError(f"{file}: the file is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
-        raise PhyloLLMError(f"{file}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
+    """The table of one lineage CSV file (compressed too), every cell text; an empty cell is missing.
+
+    Read by :func:`phylo_llm.io._tables.read_frame`: a compressed file is
+    refused while it expands past memory, and a truncated one is one line.
+    """
+    if table_suffix(file) == ".parquet":
+        raise PhyloLLMError(f"{file}: a lineage table is a CSV file (models.csv, relations.csv), not parquet")
+    return read_frame(file, sep=",", dtype=str, keep_default_na=False, na_values=[""])
 
 
 def _require(frame: pd.DataFrame, columns, file: Path) -> None:
@@ -355,13 +366,13 @@ def _require(frame: pd.DataFrame, columns, file: Path) -> None:
 
 def _check_models(frame: pd.DataFrame, file: Path) -> pd.DataFrame:
     _require(frame, ("model",), file)
-    empty = frame["model"].isna()
-    if empty.any():
-        raise PhyloLLMError(f"{file}: line {int(empty.to_numpy().argmax()) + 2} has no model id")
+    blank = _blank(frame["model"])
+    if blank.any():
+        raise PhyloLLMError(f"{file}: line {_first(blank) + 2} has no model id")
     keys = frame["model"].map(model_key)
     dup = keys.duplicated()
     if dup.any():
-        line = int(dup.to_numpy().argmax())
+        line = _first(dup)
         raise PhyloLLMError(f"{file}: model {frame['model'].iat[line]!r} appears twice (line {line + 2})")
     return frame
 
@@ -369,20 +380,40 @@ def _check_models(frame: pd.DataFrame, file: Path) -> pd.DataFrame:
 def _check_relations(frame: pd.DataFrame, file: Path) -> pd.DataFrame:
     _require(frame, RELATION_COLUMNS, file)
     frame = frame.copy()
+    # Whole columns at once, then the first row that fails any check is named: a table of millions of rows (a
+    # compressed file a few kB large) is checked in seconds, not row by row.
+    missing = frame["child"].isna() | frame["parent"].isna()
+    blank = ~missing & (_blank(frame["child"]) | _blank(frame["parent"]))
+    unknown = ~frame["relation"].isin(RELATION_TYPES)
+    child_keys, parent_keys = frame["child"].map(model_key, na_action="ignore"), frame["parent"].map(model_key, na_action="ignore")
+    loop = ~missing & ~blank & (child_keys == parent_keys)
+    bad = missing | blank | unknown | loop
+    if bad.any():
+        row = _first(bad)
+        where = f"{file}, line {row + 2}"
+        child, parent, relation = frame["child"].iat[row], frame["parent"].iat[row], frame["relation"].iat[row]
+        if missing.iat[row]:
+            raise PhyloLLMError(f"{where}: an edge needs both child and parent")
+        if blank.iat[row]:
+            raise PhyloLLMError(f"{where}: an edge needs both child and parent, not blank ids ({child!r}, {parent!r})")
+        if unknown.iat[row]:
+            raise PhyloLLMError(f"{where}: unknown relation type {relation!r} (known: {', '.join(RELATION_TYPES)})")
+        raise PhyloLLMError(f"{where}: {child!r} is its own parent")
     frame["_where"] = [f"{file}, line {i + 2}" for i in range(len(frame))]
-    for _, row in frame.iterrows():
-        if pd.isna(row["child"]) or pd.isna(row["parent"]):
-            raise PhyloLLMError(f"{row['_where']}: an edge needs both child and parent")
-        if row["relation"] not in RELATION_TYPES:
-            raise PhyloLLMError(
-                f"{row['_where']}: unknown relation type {row['relation']!r} (known: {', '.join(RELATION_TYPES)})"
-            )
-        if model_key(row["child"]) == model_key(row["parent"]):
-            raise PhyloLLMError(f"{row['_where']}: {row['child']!r} is its own parent")
     for column in ("evidence", "confidence", "note"):
         if column not in frame.columns:
             frame[column] = pd.NA
     return frame
+
+
+def _blank(column: pd.Series) -> pd.Series:
+    """Cells that are missing or only white space: no model id."""
+    return column.isna() | (column.fillna("").str.strip() == "")
+
+
+def _first(mask: pd.Series) -> int:
+    """The position of the first true cell of ``mask``."""
+    return int(mask.to_numpy().argmax())
 
 
 def _merge_models(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -402,19 +433,26 @@ def _merge_models(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return merged.sort_index(key=lambda idx: idx.str.lower())
 
 
-def _check_duplicates_and_cycles(relations: pd.DataFrame) -> None:
-    seen: dict[tuple[str, str, str], str] = {}
-    for child, parent, relation, where in relations[["child", "parent", "relation", "_where"]].itertuples(index=False):
-        key = (model_key(child), model_key(parent), relation)
-        if key in seen:
-            raise PhyloLLMError(f"{where}: duplicate edge {child} -> {parent} ({relation}), first at {seen[key]}")
-        seen[key] = where
+def _check_duplicates_and_cycles(relations: pd.DataFrame) -> pd.DataFrame:
+    """``relations`` without the edges a later file repeats; an edge given twice in one file, or a cycle, refused."""
+    keys = pd.DataFrame({"child": relations["child"].map(model_key), "parent": relations["parent"].map(model_key),
+                         "relation": relations["relation"]})
+    within = keys.assign(file=relations["_file"].to_numpy()).duplicated()
+    if within.any():
+        row = _first(within)
+        first = _first((keys == keys.iloc[row]).all(axis=1) & (relations["_file"] == relations["_file"].iat[row]))
+        child, parent, relation, where = relations[["child", "parent", "relation", "_where"]].iloc[row]
+        raise PhyloLLMError(f"{where}: duplicate edge {child} -> {parent} ({relation}), first at {relations['_where'].iat[first]}")
+    # Stacked sources (yours on the built-in one) may both document an edge: the same fact, kept once.
+    repeated = keys.duplicated().to_numpy()
+    relations, keys = relations[~repeated], keys[~repeated]
     graph: dict[str, list[tuple[str, str]]] = {}
     spelling: dict[str, str] = {}  # matching key -> the id as first written, for the message
-    for child, parent, where in relations[["child", "parent", "_where"]].itertuples(index=False):
-        graph.setdefault(model_key(child), []).append((model_key(parent), where))
-        spelling.setdefault(model_key(child), child)
-        spelling.setdefault(model_key(parent), parent)
+    for child, parent, child_key, parent_key, where in zip(*(column.tolist() for column in (
+            relations["child"], relations["parent"], keys["child"], keys["parent"], relations["_where"]))):
+        graph.setdefault(child_key, []).append((parent_key, where))
+        spelling.setdefault(child_key, child)
+        spelling.setdefault(parent_key, parent)
     # Iterative depth-first search for a cycle (a model that is its own ancestor).
     state: dict[str, int] = {}
     for start in sorted(graph):
@@ -439,6 +477,7 @@ def _check_duplicates_and_cycles(relations: pd.DataFrame) -> None:
                 state[parent] = 1
                 path.append(parent)
                 stack.append((parent, iter(graph.get(parent, []))))
+    return relations
 
 
 def _missing(value) -> bool:

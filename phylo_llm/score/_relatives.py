@@ -33,8 +33,11 @@ class Relatedness:
         for model, found in self.found.items():
             if found is not None:
                 self.lines[model] = [found, *lineage.ancestors(found)]
-        edges = lineage.relations
-        self.edges = {(model_key(c), model_key(p)): r for c, p, r in edges[["child", "parent", "relation"]].itertuples(index=False)}
+        # A pair the lineage documents under two types (finetune and merge) says both, in table order.
+        self.edges: dict[tuple[str, str], str] = {}
+        for c, p, r in lineage.relations[["child", "parent", "relation"]].itertuples(index=False):
+            key = (model_key(c), model_key(p))
+            self.edges[key] = f"{self.edges[key]}, {r}" if key in self.edges else r
 
     def describe(self, a: str, b: str) -> str:
         """What ``b`` is to ``a``: ``parent (finetune)``, ``child (merge)``, ``ancestor``, ``descendant``,

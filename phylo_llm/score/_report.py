@@ -112,7 +112,8 @@ def _relation_scores(pairs, spaces: dict[str, DistanceMatrix], permutations: int
     out: dict = {}
     groups = [(r, pairs[pairs.relation == r]) for r in RELATION_TYPES if (pairs.relation == r).any()]
     if len(pairs):
-        groups.append(("any", pairs))
+        # A pair documented under two relation types (finetune and merge) counts in each, and once in "any".
+        groups.append(("any", pairs.drop_duplicates(["i", "j"])))
     for relation, _ in groups:
         out[relation] = {"pairs": 0}
     n = next(iter(spaces.values())).n_models

@@ -43,6 +43,7 @@ from ._walk import count_leaves as count_leaves
 from ._walk import iter_leaves as iter_leaves
 from ._walk import iter_preorder as iter_preorder
 from ._walk import parent_map as parent_map
+from ._walk import require_lengths as require_lengths
 from ._walk import tree_depth as tree_depth
 
 TREE_METHODS: tuple[str, ...]

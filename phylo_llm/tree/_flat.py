@@ -12,7 +12,8 @@ import numpy as np
 from Bio.Phylo.BaseTree import Clade, Tree
 
 from ..distance import DistanceMatrix
-from ._walk import iter_preorder
+from ..errors import PhyloLLMError
+from ._walk import iter_preorder, require_lengths
 
 
 @dataclass(frozen=True)
@@ -139,18 +140,23 @@ def patristic_matrix(tree: Tree) -> DistanceMatrix:
     >>> dist.ids, dist.values.tolist()
     (('a', 'b', 'c'), [[0.0, 3.0, 5.0], [3.0, 0.0, 6.0], [5.0, 6.0, 0.0]])
     """
-    flat = flatten(tree)
-    n = flat.n_leaves
-    values = np.zeros((n, n))
-    leaf_depth = flat.depth[flat.leaf_nodes]
-    for node, kids in flat.children().items():
-        groups = [np.flatnonzero(flat.below[k]) for k in kids]
-        for a in range(len(groups)):
-            for b in range(a + 1, len(groups)):
-                left, right = groups[a], groups[b]
-                block = leaf_depth[left][:, None] + leaf_depth[right][None, :] - 2.0 * flat.depth[node]
-                values[np.ix_(left, right)] = block
-                values[np.ix_(right, left)] = block.T
+    require_lengths(tree, "the path-length matrix")
+    with np.errstate(over="ignore", invalid="ignore"):  # lengths whose sums overflow: refused below, in one line
+        flat = flatten(tree)
+        n = flat.n_leaves
+        values = np.zeros((n, n))
+        leaf_depth = flat.depth[flat.leaf_nodes]
+        for node, kids in flat.children().items():
+            groups = [np.flatnonzero(flat.below[k]) for k in kids]
+            for a in range(len(groups)):
+                for b in range(a + 1, len(groups)):
+                    left, right = groups[a], groups[b]
+                    block = leaf_depth[left][:, None] + leaf_depth[right][None, :] - 2.0 * flat.depth[node]
+                    values[np.ix_(left, right)] = block
+                    values[np.ix_(right, left)] = block.T
+    if not (np.isfinite(flat.depth).all() and np.isfinite(values).all()):
+        raise PhyloLLMError("the tree's path lengths are not finite (branch lengths summing past the largest float, "
+                            f"{np.finfo(float).max:.3g}): rescale its branch lengths")
     np.maximum(values, 0.0, out=values)
     return DistanceMatrix(flat.names, values, "patristic", symmetric=True)
 

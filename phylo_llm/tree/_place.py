@@ -33,6 +33,7 @@ from .._signals import deferred_signals
 from ..distance import Metric, distances_between, parse_metric
 from ..dna import DNA
 from ..errors import PhyloLLMError
+from ..ids import model_key
 from ..lineage import Lineage, LineageView, as_lineage
 from ..probes import ProbeEmbeddings
 from ..progress import Progress
@@ -40,7 +41,7 @@ from ..settings import check_comparable
 from . import PLACEMENT_CRITERIA
 from ._flat import FlatTree, distances_from_point, flatten
 from ._support import probe_resampling
-from ._walk import copy_tree, iter_preorder, parent_map
+from ._walk import copy_tree, iter_preorder, parent_map, require_lengths
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,8 @@ def place_distances(
     local = renamed_keyword("place_distances", "nearest", "local", nearest, local, None)
     if criterion not in PLACEMENT_CRITERIA:
         raise PhyloLLMError(f"unknown placement criterion {criterion!r}; choose one of {', '.join(PLACEMENT_CRITERIA)}")
+    if not isinstance(tree, FlatTree):
+        require_lengths(tree, "placement")
     flat = tree if isinstance(tree, FlatTree) else flatten(tree)
     column = {name: i for i, name in enumerate(leaf_names)}
     missing = [name for name in flat.names if name not in column]
@@ -145,6 +148,13 @@ def place_distances(
 
     with deferred_signals():
         edge, distal, pendant, error = _place_kernel(flat.parent.astype(np.int64), flat.length, leaf_of, delta, used, criterion == "fm")
+    # Lengths or distances near the largest float overflow the least-squares sums: no edge is chosen (node 0, the
+    # root, has none above it), which would be inserted nowhere.
+    lost = (edge <= 0) | ~np.isfinite(error)
+    if lost.any():
+        row = int(np.argmax(lost))
+        raise PhyloLLMError(f"no edge of the tree fits new model {ids[row]!r}: its least-squares error overflows (branch "
+                            "lengths or distances near the largest float): rescale them")
     return Placements(tuple(ids), edge, distal, pendant, error)
 
 
@@ -284,6 +294,7 @@ def place(
     parsed = parse_metric(metric, dot_products_only=isinstance(new, ProbeEmbeddings), csls=False, what="placement metric")
     if replicates and not isinstance(new, ProbeEmbeddings):
         raise PhyloLLMError("bootstrap placement needs per-probe caches (phylo-llm extract --cache) for the new and reference models")
+    require_lengths(tree, "placement")
     flat = flatten(tree)
     if len(flat.names) < 2:  # one leaf has no edge to place on
         raise PhyloLLMError(f"the backbone tree has {len(flat.names)} leaf; placement needs at least 2")
@@ -322,10 +333,15 @@ def backbone_of(reference: DNA | ProbeEmbeddings, flat: FlatTree, new: DNA | Pro
     absent = [name for name in flat.names if name not in known]
     if absent:
         raise PhyloLLMError(f"{reference.source}: has no row for the tree's leaf {absent[0]!r}")
-    leaves = set(flat.names)
-    already = [m for m in new.ids if m in leaves]
-    if already:
-        raise PhyloLLMError(f"{new.source}: model {already[0]!r} is already in the tree; nothing placed")
+    # A new id the tree holds up to case, white space or folder form is the leaf's model (phylo_llm.ids): placing it
+    # would put one model beside itself as two leaves.
+    leaves = {model_key(name): name for name in flat.names}
+    leaves.update({name: name for name in flat.names})
+    for model in new.ids:
+        leaf = leaves.get(model, leaves.get(model_key(model)))
+        if leaf is not None:
+            same = "" if leaf == model else f" as {leaf!r} (ids differing only by case, white space or folder form are one model)"
+            raise PhyloLLMError(f"{new.source}: model {model!r} is already in the tree{same}; nothing placed")
     return reference.subset(flat.names)
 
 

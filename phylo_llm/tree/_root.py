@@ -24,7 +24,7 @@ from ..errors import PhyloLLMError
 from ..ids import did_you_mean, find_model
 from . import ROOT_METHODS
 from ._ete import from_ete, to_ete
-from ._walk import iter_leaves, iter_preorder
+from ._walk import iter_leaves, require_lengths
 
 
 def root_tree(tree: Tree, method: str = "midpoint", outgroup: str | Iterable[str] | None = None) -> Tree:
@@ -57,6 +57,10 @@ def root_tree(tree: Tree, method: str = "midpoint", outgroup: str | Iterable[str
     raise PhyloLLMError(f"unknown rooting {method!r}; choose one of {', '.join(ROOT_METHODS)}")
 
 
+#: Rooting by lengths refused: the advice.
+_BY_OUTGROUP = "root it by an outgroup instead"
+
+
 def midpoint_root(tree: Tree) -> Tree:
     """Root at the middle of the longest leaf-to-leaf path (ties: the first leaves by name).
 
@@ -68,7 +72,7 @@ def midpoint_root(tree: Tree) -> Tree:
     >>> [round(c.branch_length, 6) for c in rooted.root.clades]
     [4.0, 1.0]
     """
-    _require_lengths(tree, "midpoint")
+    require_lengths(tree, "midpoint rooting", _BY_OUTGROUP)
     ete = to_ete(tree)
     leaves = sorted(ete.get_leaves(), key=lambda leaf: leaf.name)
     if len(leaves) < 2:
@@ -238,7 +242,7 @@ def mad_root(tree: Tree) -> tuple[Tree, float]:
     >>> mad_root(copies)[1] == mad
     True
     """
-    _require_lengths(tree, "MAD")
+    require_lengths(tree, "MAD rooting", _BY_OUTGROUP)
     ete = to_ete(tree)
     nodes = list(ete.traverse("preorder"))
     negative = next((node for node in nodes[1:] if node.dist < 0), None)
@@ -299,15 +303,6 @@ def mad_root(tree: Tree) -> tuple[Tree, float]:
     best = int(np.argmin(value))
     mad = float(np.sqrt(max(value[best], 0.0) / n_pairs))
     return _rooted_on_branch(ete, nodes[best], float(np.ldexp(position[best], -shift))), mad
-
-
-def _require_lengths(tree: Tree, rooting: str) -> None:
-    """Refuse a tree with branches of no length: rooting by lengths would read them as 0 and answer arbitrarily."""
-    branches = [clade for clade in iter_preorder(tree) if clade is not tree.root]
-    missing = sum(clade.branch_length is None for clade in branches)
-    if missing:
-        raise PhyloLLMError(f"{rooting} rooting needs branch lengths: {missing} of the tree's {len(branches)} branches "
-                            "have none (root it by an outgroup instead)")
 
 
 def _one_per_identical_group(nodes, leaves, index) -> np.ndarray:

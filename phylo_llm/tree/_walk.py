@@ -13,6 +13,8 @@ from collections.abc import Iterator
 
 from Bio.Phylo.BaseTree import Clade, Tree
 
+from ..errors import PhyloLLMError
+
 
 def _root(tree: Tree | Clade) -> Clade:
     return tree.root if isinstance(tree, Tree) else tree
@@ -159,3 +161,38 @@ def count_leaves(tree: Tree | Clade) -> int:
     3
     """
     return sum(1 for _ in iter_leaves(tree))
+
+
+def require_lengths(tree: Tree, purpose: str, remedy: str = "") -> None:
+    """Refuse a tree with branches of no length for work that reads lengths (they would count as 0: a silent wrong
+    answer).
+
+    Parameters
+    ----------
+    tree : Bio.Phylo.BaseTree.Tree
+    purpose : str
+        The work that needs the lengths, for the message.
+    remedy : str, optional
+        Advice appended to the message in parentheses.
+
+    Raises
+    ------
+    PhyloLLMError
+        Some branch has no length. The root's own length is not a branch and may be missing.
+
+    Examples
+    --------
+    >>> from io import StringIO
+    >>> from Bio import Phylo
+    >>> require_lengths(Phylo.read(StringIO("((a:1,b:2):1,c:3);"), "newick"), "placement")
+    >>> require_lengths(Phylo.read(StringIO("((a,b),c);"), "newick"), "placement")
+    Traceback (most recent call last):
+    ...
+    phylo_llm.errors.PhyloLLMError: placement needs branch lengths: 4 of the tree's 4 branches have none
+    """
+    branches = [clade for clade in iter_preorder(tree) if clade is not tree.root]
+    missing = sum(clade.branch_length is None for clade in branches)
+    if missing:
+        advice = f" ({remedy})" if remedy else ""
+        raise PhyloLLMError(f"{purpose} needs branch lengths: {missing} of the tree's {len(branches)} branches "
+                            f"have none{advice}")
