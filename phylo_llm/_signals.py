@@ -21,18 +21,21 @@ DEFERRED = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP
 
 
 @contextlib.contextmanager
-def deferred_signals() -> Iterator[None]:
+def deferred_signals() -> Iterator[list[int]]:
     """Run a block (a compiled kernel) with Python signal handlers deferred until it ends.
+
+    Yields the list of the signals received so far (a block may check it, to undo work a stop makes moot).
 
     Examples
     --------
-    >>> with deferred_signals():
-    ...     pass
+    >>> with deferred_signals() as received:
+    ...     received
+    []
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     pending: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield pending
+        return
     originals = {}
     for signum in DEFERRED:
         handler = signal.getsignal(signum)
@@ -40,7 +43,7 @@ def deferred_signals() -> Iterator[None]:
             originals[signum] = handler
             signal.signal(signum, lambda received, frame: pending.append(received))
     try:
-        yield
+        yield pending
     finally:
         for signum, handler in originals.items():
             signal.signal(signum, handler)

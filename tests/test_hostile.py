@@ -548,3 +548,32 @@ def test_work_that_reads_branch_lengths_refuses_a_tree_without_them(work):
     with pytest.raises(pl.PhyloLLMError, match="needs branch lengths"):
         pl.tree.patristic_matrix(pl.read_tree(bare))
     assert pl.tree.split_support(pl.read_tree(bare), [pl.read_tree(work / "tree.nwk")]) is not None
+
+
+def test_a_stop_signal_while_outputs_are_named_leaves_the_old_outputs_and_exits_as_stopped(work, monkeypatch, capsys):
+    """A SIGTERM that arrives while a command names its outputs is handled once the naming is over; the command then
+    ends as stopped (143), so the naming is undone: the earlier -o file is back, the new --csv never appears.
+    Before, both new files were in place and the command still said it was stopped (exit 143): a script trusting
+    the exit code would throw away a finished result, or one checking the files would trust a stopped run."""
+    import threading
+
+    from phylo_llm.io import _output
+
+    first, second = work / "t.nwk", work / "t.csv"
+    first.write_text("previous tree, must survive\n")
+    publish, sent = _output._Staged.publish, []
+
+    def publish_and_stop(self):
+        previous = publish(self)
+        if not sent:  # to the main thread itself (held there), not to the process: no other thread may take it first
+            sent.append(True)
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
+        return previous
+
+    monkeypatch.setattr(_output._Staged, "publish", publish_and_stop)
+    code = main(["tree", str(work / "dna.parquet"), "-o", str(first), "--csv", str(second), "--annotate",
+                 "--lineage", str(DEMO), "-q"])
+    err = capsys.readouterr().err
+    assert sent and code == 128 + signal.SIGTERM and err.count("\n") == 1, (code, err)
+    assert first.read_text() == "previous tree, must survive\n" and not second.exists()
+    assert not [p for p in work.iterdir() if p.name.startswith(".")]

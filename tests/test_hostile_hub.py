@@ -341,11 +341,14 @@ def test_k_and_region_beyond_memory_are_refused_with_what_fits(tmp_path, monkeyp
     check_knn_memory(data, 14)
 
 
-def test_a_signal_while_a_plan_publishes_waits_for_every_file_even_with_other_threads(tmp_path, monkeypatch):
+def test_a_signal_while_a_plan_names_its_files_leaves_none_even_with_other_threads(tmp_path, monkeypatch):
     """Blocking signals holds them for one thread only: with a Dask client's event-loop thread running, SIGTERM went
-    to that thread and the handler ran in the middle of the naming (extract -o FOLDER: half the partitions)."""
+    to that thread and the handler ran in the middle of the naming (extract -o FOLDER: half the partitions). The
+    handler now runs once the naming is over, and since the command ends as stopped, the naming is undone: no new
+    file, the file it had replaced back (before, every file was named and the command still exited 143)."""
     import signal
     import threading
+    import time
 
     from phylo_llm.io import _output
 
@@ -361,15 +364,16 @@ def test_a_signal_while_a_plan_publishes_waits_for_every_file_even_with_other_th
     publish = _output._Staged.publish
     sent = []
 
-    def publish_and_signal(self) -> None:
-        publish(self)
+    def publish_and_signal(self):
+        previous = publish(self)
         if not sent:
             sent.append(True)
             os.kill(os.getpid(), signal.SIGTERM)
-            for _ in range(1000):  # give the interpreter every chance to run the handler here, mid-publication
-                sum(range(100))
+            time.sleep(0.5)  # the other thread takes it; the main thread runs the (deferred) handler here, mid-naming
+        return previous
 
     monkeypatch.setattr(_output._Staged, "publish", publish_and_signal)
+    (tmp_path / "b.txt").write_text("the user's")
     previous = signal.signal(signal.SIGTERM, stop)
     try:
         plan = pl.io.OutputPlan()
@@ -380,7 +384,8 @@ def test_a_signal_while_a_plan_publishes_waits_for_every_file_even_with_other_th
     finally:
         signal.signal(signal.SIGTERM, previous)
         idle.set()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt", "c.txt"] and plan.published
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.txt"] and not plan.published
+    assert (tmp_path / "b.txt").read_text() == "the user's"
 
 
 def test_datasets_too_small_for_the_command_are_one_line_naming_the_folder(tmp_path):

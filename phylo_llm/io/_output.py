@@ -18,7 +18,9 @@ naming is a small transaction, run with stop signals held: every file first
 gets a hidden name beside its target (the step that can fail), then each
 target is replaced in turn while a second name keeps the file it replaces;
 if one fails (its target became a folder since the checks), the earlier ones
-are put back. Only a ``SIGKILL`` in those microseconds (or, for plans of
+are put back. So are they when a stop signal arrives meanwhile: the command
+ends as stopped, having written nothing (a signal after the naming finds the
+outputs complete, as with any program stopped as it exits). Only a ``SIGKILL`` in those microseconds (or, for plans of
 thousands of files written as hidden named files, while they are written)
 can leave a hidden ``.NAME.*.part`` or ``.old`` file.
 """
@@ -37,7 +39,7 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -187,8 +189,11 @@ def _keep_previous(target: Path) -> str | None:
     raise FileExistsError(errno.EEXIST, "cannot find a free hidden name", str(target))
 
 
-def _publish_together(staged: list[_Staged]) -> None:
+def _publish_together(staged: list[_Staged], stopped: Callable[[], bool] = lambda: False) -> bool:
     """Name every staged file, or none: a failure part way puts back what the earlier ones replaced.
+
+    Returns False, with every target put back, when ``stopped()`` says a stop signal arrived while the files were
+    named (the command is about to end as stopped: it must not have written anything); True once all are named.
 
     Raises
     ------
@@ -204,39 +209,51 @@ def _publish_together(staged: list[_Staged]) -> None:
         for current in staged:
             done.append((current.target, current.publish()))
     except OSError as exc:
-        for target, previous in reversed(done):
-            with contextlib.suppress(OSError):
-                if previous is None:
-                    os.unlink(target)
-                else:
-                    os.replace(previous, target)
-        for item in staged:
-            item.discard()
+        _put_back(done, staged)
         assert current is not None
         raise PhyloLLMError(f"{current.target}: cannot write ({exc.strerror or exc})") from None
+    if stopped():
+        _put_back(done, staged)
+        return False
     for _, previous in done:
         if previous is not None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(previous)
+    return True
+
+
+def _put_back(done: list[tuple[Path, str | None]], staged: list[_Staged]) -> None:
+    """Undo a partial or stopped naming: each target gets back the file it had (or none), newest first."""
+    for target, previous in reversed(done):
+        with contextlib.suppress(OSError):
+            if previous is None:
+                os.unlink(target)
+            else:
+                os.replace(previous, target)
+    for item in staged:
+        item.discard()
 
 
 @contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
+def _signals_held() -> Iterator[Callable[[], bool]]:
     """Hold back interrupting signals while files are being named, so a set of outputs is not cut in half.
+
+    Yields a test telling whether a stop signal arrived meanwhile: the naming is then undone, so that a command
+    stopped by a signal has written nothing, as its exit code says.
 
     Blocking them (``pthread_sigmask``) holds them only for this thread: with other threads running (a Dask
     client's event loop) the kernel hands the signal to one of those, and Python then runs its handler in the
     main thread anyway, in the middle of the naming (seen: ``extract -o FOLDER`` stopped with half its partitions
     named). So the Python handlers are deferred too (:func:`phylo_llm._signals.deferred_signals`): a signal
-    that arrives is handled once every file has its name.
+    that arrives is handled once every file has its name, or every file is back.
     """
-    with deferred_signals():
+    with deferred_signals() as received:
         if not hasattr(signal, "pthread_sigmask"):
-            yield
+            yield lambda: bool(received)
             return
         old = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
         try:
-            yield
+            yield lambda: bool(received) or bool(signal.sigpending() & set(_SIGNALS))
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
@@ -273,8 +290,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     if plan is not None:
         plan._staged.append(staged)
         return
-    with _signals_held():
-        _publish_together([staged])
+    with _signals_held() as stopped:
+        _publish_together([staged], stopped)
 
 
 @contextlib.contextmanager
@@ -445,12 +462,12 @@ class OutputPlan:
         if kind is not None:
             for item in staged:
                 item.discard()
-            for folder in reversed(self._created):  # subfolders first
-                with contextlib.suppress(OSError):
-                    folder.rmdir()  # only if empty: never anything the user had
+            self._remove_created()
             return
-        with _signals_held():
-            _publish_together(staged)
+        with _signals_held() as stopped:
+            if not _publish_together(staged, stopped):
+                self._remove_created()
+                return  # stopped meanwhile: everything is back, and the signal's handler runs as the block ends
             written = {item.target.resolve() for item in staged}
             for old in self._replaced:
                 if old.is_dir() and not old.is_symlink():
@@ -459,6 +476,11 @@ class OutputPlan:
                     with contextlib.suppress(FileNotFoundError):
                         old.unlink()
             self.published = True
+
+    def _remove_created(self) -> None:
+        for folder in reversed(self._created):  # subfolders first
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if empty: never anything the user had
 
 
 def _same_place(a: Path, b: Path) -> bool:
