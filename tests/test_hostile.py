@@ -577,3 +577,23 @@ def test_a_stop_signal_while_outputs_are_named_leaves_the_old_outputs_and_exits_
     assert sent and code == 128 + signal.SIGTERM and err.count("\n") == 1, (code, err)
     assert first.read_text() == "previous tree, must survive\n" and not second.exists()
     assert not [p for p in work.iterdir() if p.name.startswith(".")]
+
+
+def test_a_text_table_larger_than_memory_is_refused_before_it_is_read(work, monkeypatch, capsys):
+    """An uncompressed DNA or lineage CSV was parsed whatever its size (compressed ones are bounded as they expand):
+    its size is now checked against the memory available before pandas reads it. The machine's memory is made
+    small here instead of the file large."""
+    from phylo_llm import _memory
+
+    dna = pl.load_dna(work / "dna.parquet")
+    pl.save_dna(dna, work / "dna.csv")
+    size = (work / "dna.csv").stat().st_size
+    monkeypatch.setattr(_memory, "available_memory", lambda: size // 2)
+    before = snapshot(work)
+    code = main(["tree", str(work / "dna.csv"), "-o", str(work / "t.nwk"), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and f"{work / 'dna.csv'}: its text" in err and "memory" in err, err
+    assert snapshot(work) == before
+    assert (work / "lineage.csv").stat().st_size < size // 2 and len(pl.load_lineage(work / "lineage.csv").relations) > 0
+    monkeypatch.setattr(_memory, "available_memory", lambda: size * 4)
+    assert pl.load_dna(work / "dna.csv").ids == dna.ids

@@ -28,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .._memory import require_memory
 from ..dna import DNA, check_equal_lengths
 from ..errors import PhyloLLMError
 from ._files import open_bounded
@@ -72,6 +73,8 @@ def _read_text_table(path: Path, **options) -> pd.DataFrame:
     """``pandas.read_csv`` of a text table; a compressed one streamed through :func:`open_bounded` (pandas parses
     the expanded bytes as they come, and a file expanding past memory is refused while read)."""
     if not compression(path):
+        size = path.stat().st_size  # pandas holds at least the text's size in parsed values: refused before reading
+        require_memory(size, f"{path}: its text ({size / 2**20:,.0f} MiB)", "give a smaller file")
         return pd.read_csv(path, **options)
     with open_bounded(path) as handle:
         return pd.read_csv(handle, compression=None, encoding="utf-8", **options)
