@@ -465,7 +465,12 @@ class OutputPlan:
             self._remove_created()
             return
         with _signals_held() as stopped:
-            if not _publish_together(staged, stopped):
+            try:
+                named = _publish_together(staged, stopped)
+            except PhyloLLMError:  # every target is back: so is the user's folder, without the folders made for it
+                self._remove_created()
+                raise
+            if not named:
                 self._remove_created()
                 return  # stopped meanwhile: everything is back, and the signal's handler runs as the block ends
             written = {item.target.resolve() for item in staged}
