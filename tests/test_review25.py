@@ -28,3 +28,39 @@ def test_a_plan_whose_naming_fails_removes_the_folders_it_created(tmp_path, monk
         blocked.mkdir()  # after the checks, before the naming
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*before, "c.txt"])
     assert (tmp_path / "b.txt").read_text() == "old\n" and not list(blocked.iterdir()) and not plan.published
+
+
+@pytest.mark.parametrize("in_plan", [True, False])
+def test_a_stop_signal_whose_handler_does_not_raise_never_passes_for_a_written_file(tmp_path, monkeypatch, in_plan):
+    """A program that handles SIGTERM by noting it (a service's graceful shutdown) and gets one while an output is
+    named: the naming is undone, so the call must not return as if the file were written; it says it was not.
+    Before, atomic_output and the plan's block returned normally and the file was simply not there."""
+    import signal
+    import threading
+
+    from phylo_llm.io import _output
+
+    noted = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: noted.append(signum))
+    publish = _output._Staged.publish
+
+    def publish_and_stop(self):
+        kept = publish(self)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
+        return kept
+
+    monkeypatch.setattr(_output._Staged, "publish", publish_and_stop)
+    target = tmp_path / "dna.csv"
+    try:
+        with pytest.raises(pl.PhyloLLMError, match="dna.csv: not written"):
+            if in_plan:
+                plan = pl.io.OutputPlan()
+                plan.add(target)
+                with plan, pl.io.atomic_output(target) as handle:
+                    handle.write("model\n")
+            else:
+                with pl.io.atomic_output(target) as handle:
+                    handle.write("model\n")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert noted == [signal.SIGTERM] and not list(tmp_path.iterdir())

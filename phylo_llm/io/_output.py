@@ -19,7 +19,8 @@ gets a hidden name beside its target (the step that can fail), then each
 target is replaced in turn while a second name keeps the file it replaces;
 if one fails (its target became a folder since the checks), the earlier ones
 are put back. So are they when a stop signal arrives meanwhile: the command
-ends as stopped, having written nothing (a signal after the naming finds the
+ends as stopped, having written nothing (a program whose handler only notes
+the signal gets a :class:`PhyloLLMError` saying so; a signal after the naming finds the
 outputs complete, as with any program stopped as it exits). Only a ``SIGKILL`` in those microseconds (or, for plans of
 thousands of files written as hidden named files, while they are written)
 can leave a hidden ``.NAME.*.part`` or ``.old`` file.
@@ -291,7 +292,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
         plan._staged.append(staged)
         return
     with _signals_held() as stopped:
-        _publish_together([staged], stopped)
+        named = _publish_together([staged], stopped)
+    if not named:  # the signal's handler only noted it (it did not stop the program): never return as if written
+        raise PhyloLLMError(f"{target}: not written: a stop signal arrived while it was named")
 
 
 @contextlib.contextmanager
@@ -470,17 +473,20 @@ class OutputPlan:
             except PhyloLLMError:  # every target is back: so is the user's folder, without the folders made for it
                 self._remove_created()
                 raise
-            if not named:
+            if named:
+                written = {item.target.resolve() for item in staged}
+                for old in self._replaced:
+                    if old.is_dir() and not old.is_symlink():
+                        shutil.rmtree(old, ignore_errors=True)
+                    elif old.resolve() not in written:
+                        with contextlib.suppress(FileNotFoundError):
+                            old.unlink()
+                self.published = True
+            else:  # stopped meanwhile: everything is back, and the signal's handler runs as the block ends
                 self._remove_created()
-                return  # stopped meanwhile: everything is back, and the signal's handler runs as the block ends
-            written = {item.target.resolve() for item in staged}
-            for old in self._replaced:
-                if old.is_dir() and not old.is_symlink():
-                    shutil.rmtree(old, ignore_errors=True)
-                elif old.resolve() not in written:
-                    with contextlib.suppress(FileNotFoundError):
-                        old.unlink()
-            self.published = True
+        if not named:  # the handler only noted the signal (it did not stop the program): never end as if written
+            where = staged[0].target if staged else "the outputs"
+            raise PhyloLLMError(f"{where}: not written: a stop signal arrived while the outputs were named")
 
     def _remove_created(self) -> None:
         for folder in reversed(self._created):  # subfolders first
