@@ -64,3 +64,22 @@ def test_a_stop_signal_whose_handler_does_not_raise_never_passes_for_a_written_f
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert noted == [signal.SIGTERM] and not list(tmp_path.iterdir())
+
+
+def test_an_output_that_is_a_special_file_is_refused_not_replaced(tmp_path, capsys):
+    """A FIFO (or a device: ``-o /dev/null`` run as root) given as an output was replaced by a regular file, the
+    user's pipe or device gone. It is refused before any work, one line, exit 2, and stays what it was."""
+    import os
+    import stat
+
+    from phylo_llm.cli._app import main
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    code = main(["tree", "data/demo/dna.parquet", "-o", str(fifo), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and f"{fifo}: " in err and "not a regular file" in err, err
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    with pytest.raises(pl.PhyloLLMError, match="not a regular file"), pl.io.atomic_output(fifo) as handle:
+        handle.write("x\n")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)

@@ -38,6 +38,7 @@ import lzma
 import os
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -279,6 +280,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     target = Path(path)
     if target.is_dir():
         raise PhyloLLMError(f"{target}: cannot write: it is a folder, not a file")
+    _refuse_special(target)
     if not target.parent.is_dir():
         raise PhyloLLMError(f"{target}: cannot write: the folder {target.parent} does not exist")
     staged = _Staged(target)
@@ -403,6 +405,7 @@ class OutputPlan:
             raise PhyloLLMError(f"{path!r}: not a file name ({what})")
         if target.is_dir():
             raise PhyloLLMError(f"{target}: cannot write: it is a folder, and {what} must be a file")
+        _refuse_special(target)
         folder = target.parent
         if not folder.is_dir():
             raise PhyloLLMError(f"{target}: cannot write: the folder {folder} does not exist")
@@ -492,6 +495,18 @@ class OutputPlan:
         for folder in reversed(self._created):  # subfolders first
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only if empty: never anything the user had
+
+
+def _refuse_special(target: Path) -> None:
+    """Refuse a target that is a pipe, a device or a socket: an output replaces its target, and that would remove
+    it (``-o /dev/null`` run as root). A symbolic link is replaced itself, never what it points to."""
+    try:
+        mode = os.lstat(target).st_mode
+    except OSError:  # nothing there yet
+        return
+    if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+        raise PhyloLLMError(f"{target}: cannot write: it is not a regular file (a pipe or a device) and an output "
+                            "replaces its target; give a file name")
 
 
 def _same_place(a: Path, b: Path) -> bool:
