@@ -19,7 +19,8 @@ gets a hidden name beside its target (the step that can fail), then each
 target is replaced in turn while a second name keeps the file it replaces;
 if one fails (its target became a folder since the checks), the earlier ones
 are put back. So are they when a stop signal arrives meanwhile: the command
-ends as stopped, having written nothing (a signal after the naming finds the
+ends as stopped, having written nothing (a program whose handler only notes
+the signal gets a :class:`PhyloLLMError` saying so; a signal after the naming finds the
 outputs complete, as with any program stopped as it exits). Only a ``SIGKILL`` in those microseconds (or, for plans of
 thousands of files written as hidden named files, while they are written)
 can leave a hidden ``.NAME.*.part`` or ``.old`` file.
@@ -37,6 +38,7 @@ import lzma
 import os
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -278,6 +280,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     target = Path(path)
     if target.is_dir():
         raise PhyloLLMError(f"{target}: cannot write: it is a folder, not a file")
+    _refuse_special(target)
     if not target.parent.is_dir():
         raise PhyloLLMError(f"{target}: cannot write: the folder {target.parent} does not exist")
     staged = _Staged(target)
@@ -291,7 +294,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
         plan._staged.append(staged)
         return
     with _signals_held() as stopped:
-        _publish_together([staged], stopped)
+        named = _publish_together([staged], stopped)
+    if not named:  # the signal's handler only noted it (it did not stop the program): never return as if written
+        raise PhyloLLMError(f"{target}: not written: a stop signal arrived while it was named")
 
 
 @contextlib.contextmanager
@@ -400,6 +405,7 @@ class OutputPlan:
             raise PhyloLLMError(f"{path!r}: not a file name ({what})")
         if target.is_dir():
             raise PhyloLLMError(f"{target}: cannot write: it is a folder, and {what} must be a file")
+        _refuse_special(target)
         folder = target.parent
         if not folder.is_dir():
             raise PhyloLLMError(f"{target}: cannot write: the folder {folder} does not exist")
@@ -465,22 +471,42 @@ class OutputPlan:
             self._remove_created()
             return
         with _signals_held() as stopped:
-            if not _publish_together(staged, stopped):
+            try:
+                named = _publish_together(staged, stopped)
+            except PhyloLLMError:  # every target is back: so is the user's folder, without the folders made for it
                 self._remove_created()
-                return  # stopped meanwhile: everything is back, and the signal's handler runs as the block ends
-            written = {item.target.resolve() for item in staged}
-            for old in self._replaced:
-                if old.is_dir() and not old.is_symlink():
-                    shutil.rmtree(old, ignore_errors=True)
-                elif old.resolve() not in written:
-                    with contextlib.suppress(FileNotFoundError):
-                        old.unlink()
-            self.published = True
+                raise
+            if named:
+                written = {item.target.resolve() for item in staged}
+                for old in self._replaced:
+                    if old.is_dir() and not old.is_symlink():
+                        shutil.rmtree(old, ignore_errors=True)
+                    elif old.resolve() not in written:
+                        with contextlib.suppress(FileNotFoundError):
+                            old.unlink()
+                self.published = True
+            else:  # stopped meanwhile: everything is back, and the signal's handler runs as the block ends
+                self._remove_created()
+        if not named:  # the handler only noted the signal (it did not stop the program): never end as if written
+            where = staged[0].target if staged else "the outputs"
+            raise PhyloLLMError(f"{where}: not written: a stop signal arrived while the outputs were named")
 
     def _remove_created(self) -> None:
         for folder in reversed(self._created):  # subfolders first
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only if empty: never anything the user had
+
+
+def _refuse_special(target: Path) -> None:
+    """Refuse a target that is a pipe, a device or a socket: an output replaces its target, and that would remove
+    it (``-o /dev/null`` run as root). A symbolic link is replaced itself, never what it points to."""
+    try:
+        mode = os.lstat(target).st_mode
+    except OSError:  # nothing there yet
+        return
+    if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+        raise PhyloLLMError(f"{target}: cannot write: it is not a regular file (a pipe or a device) and an output "
+                            "replaces its target; give a file name")
 
 
 def _same_place(a: Path, b: Path) -> bool:
