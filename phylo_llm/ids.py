@@ -106,26 +106,36 @@ def check_unique(ids: Iterable[str], source: str, items: str = "rows") -> None:
     phylo_llm.errors.PhyloLLMError: x.npz: row 2 has no model id (' ')
     """
     seen: dict[str, int] = {}
+    item = "leaf" if items == "leaves" else items.removesuffix("s")
     for row, model in enumerate(ids):
         if not model.strip():
-            item = "leaf" if items == "leaves" else items.removesuffix("s")
             raise PhyloLLMError(f"{source}: {item} {row + 1} has no model id ({model!r})")
         if model in seen:
             raise PhyloLLMError(f"{source}: duplicate model id {model!r} ({items} {seen[model] + 1} and {row + 1})")
-        if not model.isascii():
-            _check_unicode(model, source, items, row)
+        # An id every writer (UTF-8 text, parquet, Newick) would fail on after the work was done.
+        surrogate = lone_surrogate(model)
+        if surrogate is not None:
+            raise PhyloLLMError(f"{source}: {item} {row + 1}: model id {model!r} holds a lone surrogate "
+                                f"({model[surrogate]!r}): not Unicode text")
         seen[model] = row
 
 
-def _check_unicode(model: str, source: str, items: str, row: int) -> None:
-    """Refuse an id holding a lone surrogate (an ``.npz`` or a JSON ``"\\ud800"`` can carry one): it is no Unicode
-    text, and every writer (UTF-8 text, parquet, Newick) would fail on it after the work was done."""
+def lone_surrogate(text: str) -> int | None:
+    """Position of the first lone surrogate in ``text``, or ``None``: ``"\\ud800"`` is valid in JSON and in an
+    ``.npz``, but it is no Unicode text, so nothing can write it as UTF-8.
+
+    Examples
+    --------
+    >>> lone_surrogate("org/caf\\u00e9"), lone_surrogate("org/\\ud800x")
+    (None, 4)
+    """
+    if text.isascii():
+        return None
     try:
-        model.encode("utf-8")
+        text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        item = "leaf" if items == "leaves" else items.removesuffix("s")
-        raise PhyloLLMError(f"{source}: {item} {row + 1}: model id {model!r} holds a lone surrogate "
-                            f"({model[exc.start]!r}): not Unicode text") from None
+        return exc.start
+    return None
 
 
 def find_model(model: str, ids: Sequence[str], source: str = "the data") -> int | None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import PhyloLLMError
-from ..ids import published_model_id
+from ..ids import lone_surrogate, published_model_id
 from ..io import existing, json_value, read_json, read_lines
 
 #: File names that hold answers: JSON lines of {model, prompt, response}, or one model's responses.json.
@@ -208,11 +208,9 @@ def _text(value: object, where: str) -> str | None:
 def _unicode(text: str, where: str) -> str:
     """``text``, refused when it holds a lone surrogate: ``"\\ud800"`` is valid JSON but no Unicode text (it cannot
     be written to a UTF-8 file, nor hashed into a prompt key)."""
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise PhyloLLMError(f"{where} holds {text[exc.start]!r} at character {exc.start + 1}, a lone surrogate: not Unicode text") from None
+    surrogate = lone_surrogate(text)
+    if surrogate is not None:
+        raise PhyloLLMError(f"{where} holds {text[surrogate]!r} at character {surrogate + 1}, a lone surrogate: not Unicode text")
     return text
 
 
