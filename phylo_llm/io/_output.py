@@ -116,12 +116,13 @@ class _Staged:
         return hidden
 
     def publish(self) -> str | None:
-        """Give the file its target's name in one step.
+        """Give the file, once :meth:`name_hidden` has named it, its target's name in one step.
 
         Returns the hidden name that now holds the file it replaced (None when the target is new), so that a plan
         whose later file fails can put it back; the caller removes it once every file is named.
         """
-        hidden = self.name_hidden()
+        hidden = self.named
+        assert hidden is not None and self.fd is None, "name_hidden first"
         previous = _keep_previous(self.target)
         try:
             os.replace(hidden, self.target)
