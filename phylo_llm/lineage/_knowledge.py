@@ -17,6 +17,8 @@ from ..io._tables import dimension_columns, read_frame
 
 RELATION_TYPES = ("same_weights", "finetune", "continued_pretraining", "merge", "distillation", "pruning")
 MODEL_COLUMNS = ("model", "family", "organization", "architecture")
+#: Columns the relation checks add to each file's table (where a row is, which file, its ids' keys), dropped after.
+_CHECK_COLUMNS = ("_where", "_file", "_child_key", "_parent_key")
 RELATION_COLUMNS = ("child", "parent", "relation")
 #: Pseudo-families: not a pretraining lineage, so scoring leaves them out.
 PSEUDO_FAMILIES = ("(random weights)", "(unknown)")
@@ -303,10 +305,10 @@ def load_lineage(*paths: str | os.PathLike) -> Lineage:
                 raise PhyloLLMError(f"{file}: neither a models table (column 'model') nor a relations table (columns child, parent, relation)")
     model_table = _merge_models(models)
     relation_table = (
-        pd.concat(relations, ignore_index=True) if relations else pd.DataFrame(columns=[*RELATION_COLUMNS, "evidence", "confidence", "note", "_where", "_file"])
+        pd.concat(relations, ignore_index=True) if relations else pd.DataFrame(columns=[*RELATION_COLUMNS, "evidence", "confidence", "note", *_CHECK_COLUMNS])
     )
     relation_table = _check_duplicates_and_cycles(relation_table)
-    return Lineage(model_table, relation_table.drop(columns=["_where", "_file"]).reset_index(drop=True))
+    return Lineage(model_table, relation_table.drop(columns=list(_CHECK_COLUMNS)).reset_index(drop=True))
 
 
 #: What public functions accept as a lineage (see :func:`as_lineage`).
@@ -400,6 +402,7 @@ def _check_relations(frame: pd.DataFrame, file: Path) -> pd.DataFrame:
             raise PhyloLLMError(f"{where}: unknown relation type {relation!r} (known: {', '.join(RELATION_TYPES)})")
         raise PhyloLLMError(f"{where}: {child!r} is its own parent")
     frame["_where"] = [f"{file}, line {i + 2}" for i in range(len(frame))]
+    frame["_child_key"], frame["_parent_key"] = child_keys, parent_keys  # for the duplicate and cycle checks
     for column in ("evidence", "confidence", "note"):
         if column not in frame.columns:
             frame[column] = pd.NA
@@ -435,8 +438,7 @@ def _merge_models(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 def _check_duplicates_and_cycles(relations: pd.DataFrame) -> pd.DataFrame:
     """``relations`` without the edges a later file repeats; an edge given twice in one file, or a cycle, refused."""
-    keys = pd.DataFrame({"child": relations["child"].map(model_key), "parent": relations["parent"].map(model_key),
-                         "relation": relations["relation"]})
+    keys = pd.DataFrame({"child": relations["_child_key"], "parent": relations["_parent_key"], "relation": relations["relation"]})
     within = keys.assign(file=relations["_file"].to_numpy()).duplicated()
     if within.any():
         row = _first(within)
