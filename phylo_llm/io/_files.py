@@ -7,6 +7,7 @@ import gzip
 import io
 import json
 import lzma
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -138,15 +139,9 @@ def json_value(text: str, where: str) -> Any:
     except json.JSONDecodeError as exc:
         raise PhyloLLMError(f"{where} not valid JSON ({exc})") from None
     except ValueError:  # the only other: an integer past sys.get_int_max_str_digits()
-        raise PhyloLLMError(f"{where} not valid JSON (a number of more than {_max_digits()} digits)") from None
+        raise PhyloLLMError(f"{where} not valid JSON (a number of more than {sys.get_int_max_str_digits()} digits)") from None
     except RecursionError:
         raise PhyloLLMError(f"{where} not valid JSON (nested too deeply)") from None
-
-
-def _max_digits() -> int:
-    import sys
-
-    return sys.get_int_max_str_digits()
 
 
 def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
